@@ -1,0 +1,79 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+def new_public_id() -> str:
+    """An opaque, random id for anything a judge's browser sees (never a sequential pk)."""
+    return secrets.token_urlsafe(16)
+
+
+class Judge(models.Model):
+    """A person rating one round. Created by an invite; the user has no usable password."""
+
+    round = models.ForeignKey("rounds.EvaluationRound", on_delete=models.CASCADE, related_name="judges")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="judge")
+    name = models.CharField(max_length=200, blank=True, default="")
+    seed = models.BigIntegerField()  # this judge's shuffle seed, recorded
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name or f"judge {self.pk}"
+
+
+class Invite(models.Model):
+    """A one-time invite link. Only a hash of the token is stored; the link shows it once."""
+
+    judge = models.OneToOneField(Judge, on_delete=models.CASCADE, related_name="invite")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Assignment(models.Model):
+    """One explanation in one judge's queue, at ``position`` in that judge's own shuffled order."""
+
+    judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="assignments")
+    explanation = models.ForeignKey("rounds.Explanation", on_delete=models.CASCADE, related_name="assignments")
+    position = models.PositiveIntegerField()
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+
+    class Meta:
+        ordering = ["judge_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["judge", "explanation"], name="assignment_unique_judge_explanation"),
+            models.UniqueConstraint(fields=["judge", "position"], name="assignment_unique_judge_position"),
+        ]
+
+
+class Rating(models.Model):
+    """A judge's 1-5 score of one assignment; one per assignment (database constraint)."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField()
+    seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"),
+        ]
+
+
+class RatingChange(models.Model):
+    """History: every score a rating had, including the first."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="history")
+    score = models.PositiveSmallIntegerField()
+    seconds = models.FloatField(null=True, blank=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]

@@ -1,0 +1,79 @@
+from django.conf import settings
+from django.db import models
+
+# The seven methods of the paper's Table 1, in the table's order.
+DEFAULT_METHODS = [
+    "bti",
+    "bti-last-layer",
+    "bti-activations",
+    "bti-gradients",
+    "vanilla-gradients",
+    "integrated-gradients",
+    "tfidf-w2v",
+]
+
+
+def default_methods() -> list[str]:
+    return list(DEFAULT_METHODS)
+
+
+class EvaluationRound(models.Model):
+    """One blind rating campaign: pairs × methods explained by one model, rated by judges."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        COMPUTING = "computing"
+        RATING = "rating"
+        CLOSED = "closed"
+
+    name = models.CharField(max_length=200)
+    model = models.CharField(max_length=500, blank=True, default="")  # "" = the packaged default
+    methods = models.JSONField(default=default_methods)
+    top_k = models.PositiveSmallIntegerField(default=2)
+    seed = models.BigIntegerField(default=0)
+    pairs = models.ManyToManyField("pairs.ParagraphPair", related_name="rounds", blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="rounds"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Explanation(models.Model):
+    """The explainers' JSON for one (round, pair, method); a chunk task fills ``payload``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    round = models.ForeignKey(EvaluationRound, on_delete=models.CASCADE, related_name="explanations")
+    pair = models.ForeignKey("pairs.ParagraphPair", on_delete=models.PROTECT, related_name="explanations")
+    method = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    payload = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    compute_seconds = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "pair", "method"], name="explanation_unique_per_round_pair_method")
+        ]
+        indexes = [models.Index(fields=["round", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.pair_id}/{self.method}"

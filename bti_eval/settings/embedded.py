@@ -1,0 +1,30 @@
+"""The embedded default (``make demo``): SQLite and a filesystem broker, no external services.
+
+SECRET_KEY, when not in the environment, is generated once and kept in ``var/secret_key``.
+"""
+
+import secrets
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env
+
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+_key_file = VAR_DIR / "secret_key"
+if not SECRET_KEY:  # noqa: F405
+    if not _key_file.exists():
+        _key_file.write_text(secrets.token_urlsafe(50))
+    SECRET_KEY = _key_file.read_text().strip()
+
+WHITENOISE_USE_FINDERS = True
+
+# kombu's filesystem transport: producer and consumer share one folder, no server needed.
+_broker_dir = VAR_DIR / "broker"
+for _sub in ("queue", "processed"):
+    (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_URL = env("REDIS_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "data_folder_in": str(_broker_dir / "queue"),
+    "data_folder_out": str(_broker_dir / "queue"),
+    "processed_folder": str(_broker_dir / "processed"),
+    "store_processed": False,
+}

@@ -1,0 +1,66 @@
+"""Test settings: the real PostgreSQL and Redis when reachable, else SQLite and the filesystem broker.
+
+With ``CI=true`` an unreachable service fails the run instead of falling back. Override the
+addresses with ``TEST_DATABASE_URL`` and ``TEST_REDIS_URL``.
+"""
+
+import socket
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+_CI = env.bool("CI", default=False)
+_DB_URL = env("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/test")
+_REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+
+
+def _reachable(url: str) -> bool:
+    parts = urlparse(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+POSTGRES_AVAILABLE = _reachable(_DB_URL)
+REDIS_AVAILABLE = _reachable(_REDIS_URL)
+if _CI and not (POSTGRES_AVAILABLE and REDIS_AVAILABLE):
+    raise ImproperlyConfigured(
+        f"CI=true but PostgreSQL ({_DB_URL}: {POSTGRES_AVAILABLE}) or Redis "
+        f"({_REDIS_URL}: {REDIS_AVAILABLE}) is unreachable; start them or unset CI."
+    )
+
+if POSTGRES_AVAILABLE:
+    DATABASES = {"default": env.db_url_config(_DB_URL)}
+    DATABASES["default"]["TEST"] = {"NAME": "test_bti_eval"}
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+if REDIS_AVAILABLE:
+    CELERY_BROKER_URL = _REDIS_URL
+else:
+    _broker_dir = Path(tempfile.mkdtemp(prefix="bti-broker-"))
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "store_processed": False,
+    }
+# Unit tests run tasks in-process; the end-to-end test starts a real worker against the broker.
+CELERY_TASK_ALWAYS_EAGER = False

@@ -1,0 +1,1 @@
+"""Celery app and thin tasks. Tasks take ids, re-fetch rows and call services."""
