@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "bti_eval.rounds",
     "bti_eval.judging",
     "bti_eval.results",
+    "bti_eval.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,41 @@
+"""Admin: read-mostly views of judges, invites, assignments and ratings (writes go through services)."""
+
+from django.contrib import admin
+
+from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange
+
+
+@admin.register(Judge)
+class JudgeAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "round", "user", "created_at")
+    list_filter = ("round",)
+    search_fields = ("name",)
+    readonly_fields = ("round", "user", "seed", "created_at")
+
+
+@admin.register(Invite)
+class InviteAdmin(admin.ModelAdmin):
+    list_display = ("id", "judge", "created_at", "expires_at", "used_at", "revoked_at")
+    readonly_fields = ("judge", "token_hash", "created_at", "used_at")
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "judge", "position", "public_id", "explanation")
+    list_filter = ("judge__round",)
+    readonly_fields = ("judge", "explanation", "position", "public_id")
+
+
+class RatingChangeInline(admin.TabularInline):
+    model = RatingChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("score", "seconds", "changed_at")
+
+
+@admin.register(Rating)
+class RatingAdmin(admin.ModelAdmin):
+    list_display = ("id", "assignment", "score", "seconds", "updated_at")
+    list_filter = ("assignment__judge__round",)
+    readonly_fields = ("assignment", "score", "seconds", "created_at", "updated_at")
+    inlines = [RatingChangeInline]

@@ -1,0 +1,13 @@
+"""Judging API under /api/: researchers' judge management, and the judge's own queue and ratings."""
+
+from django.urls import path
+
+from bti_eval.judging import apis
+
+urlpatterns = [
+    path("rounds/<int:round_id>/judges/", apis.RoundJudgesApi.as_view(), name="api-round-judges"),
+    path("judges/<int:judge_id>/revoke/", apis.JudgeRevokeApi.as_view(), name="api-judge-revoke"),
+    path("judge/queue/", apis.JudgeQueueApi.as_view(), name="api-judge-queue"),
+    path("judge/assignments/<str:public_id>/", apis.JudgeAssignmentApi.as_view(), name="api-judge-assignment"),
+    path("judge/assignments/<str:public_id>/rating/", apis.JudgeRatingApi.as_view(), name="api-judge-rating"),
+]

@@ -1,0 +1,317 @@
+"""REST API for judging: researchers invite and revoke judges; judges read their queue and rate.
+
+The judge endpoints (``/api/judge/...``) are the only ones a judge may call. They carry random
+public ids only and never serialise an explanation's payload: the explanation goes out as the
+renderer's HTML fragment built from the blind payload.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bti_eval.core.exceptions import ApplicationError
+from bti_eval.core.permissions import IsJudge, IsResearcher
+from bti_eval.judging import selectors, services
+from bti_eval.judging.models import Judge
+from bti_eval.rounds.models import EvaluationRound
+
+
+class ErrorSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    extra = serializers.DictField()
+
+    class Meta:
+        ref_name = "JudgingError"
+
+
+class ProgressSerializer(serializers.Serializer):
+    rated = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "JudgeProgress"
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+def _judge_or_404(request):
+    judge = selectors.judge_for_user(user=request.user)
+    if judge is None:  # IsJudge passed, so only a revoked judge gets here
+        raise ApplicationError("Your access to this round was revoked.", status=403)
+    return judge
+
+
+def _invite_url(request, token: str) -> str:
+    return request.build_absolute_uri(reverse("judging:invite-accept", kwargs={"token": token}))
+
+
+# --- researchers -----------------------------------------------------------------------------
+
+
+class RoundJudgesApi(APIView):
+    """GET: a round's judges with progress. POST: invite a judge (the invite link is returned once)."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+        expires_in_hours = serializers.IntegerField(
+            min_value=1, max_value=24 * 365, allow_null=True, required=False, default=72
+        )
+
+        class Meta:
+            ref_name = "JudgeInviteInput"
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        invite = serializers.CharField(help_text="pending, used, expired, revoked or none")
+        rated = serializers.IntegerField()
+        total = serializers.IntegerField()
+        last_activity = serializers.DateTimeField(allow_null=True)
+        created_at = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "RoundJudge"
+
+    class InvitedSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        invite_url = serializers.URLField(help_text="Shown once: only a hash of its token is stored.")
+        expires_at = serializers.DateTimeField(allow_null=True)
+
+        class Meta:
+            ref_name = "JudgeInvited"
+
+    @extend_schema(operation_id="round_judges_list", responses={200: OutputSerializer(many=True)}, tags=["judging"])
+    def get(self, request, round_id: int):
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        judges = selectors.round_judges_with_progress(round=round)
+        rows = [
+            {
+                "id": judge.id,
+                "name": judge.name,
+                "invite": selectors.invite_status(invite=getattr(judge, "invite", None)),
+                "rated": judge.rated,
+                "total": judge.total,
+                "last_activity": judge.last_activity,
+                "created_at": judge.created_at,
+            }
+            for judge in judges
+        ]
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+    @extend_schema(
+        operation_id="round_judges_invite",
+        request=InputSerializer,
+        responses={201: InvitedSerializer, 400: _error("bad input"), 409: _error("round closed")},
+        tags=["judging"],
+    )
+    def post(self, request, round_id: int):
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        judge, token = services.judge_invite(round=round, by=request.user, **data.validated_data)
+        body = {
+            "id": judge.id,
+            "name": judge.name,
+            "invite_url": _invite_url(request, token),
+            "expires_at": judge.invite.expires_at,
+        }
+        return Response(self.InvitedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class JudgeRevokeApi(APIView):
+    """Revoke a judge: the invite link stops working and the judge is signed out; ratings stay."""
+
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        operation_id="judge_revoke",
+        request=None,
+        responses={
+            200: inline_serializer(
+                "JudgeRevoked", {"id": serializers.IntegerField(), "revoked": serializers.BooleanField()}
+            )
+        },
+        tags=["judging"],
+    )
+    def post(self, request, judge_id: int):
+        judge = get_object_or_404(Judge, pk=judge_id)
+        services.invite_revoke(judge=judge)
+        return Response({"id": judge.id, "revoked": True})
+
+
+# --- judges ----------------------------------------------------------------------------------
+
+
+class QueueItemSerializer(serializers.Serializer):
+    public_id = serializers.CharField()
+    position = serializers.IntegerField()
+    score = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        ref_name = "JudgeQueueItem"
+
+
+class JudgeQueueApi(APIView):
+    """The signed-in judge's own queue, in their own shuffled order, with their scores so far."""
+
+    permission_classes = [IsJudge]
+
+    class OutputSerializer(serializers.Serializer):
+        progress = ProgressSerializer()
+        round_status = serializers.CharField()
+        items = QueueItemSerializer(many=True)
+
+        class Meta:
+            ref_name = "JudgeQueue"
+
+    @extend_schema(operation_id="judge_queue", responses={200: OutputSerializer}, tags=["judge"])
+    def get(self, request):
+        judge = _judge_or_404(request)
+        body = {
+            "progress": selectors.judge_progress(judge=judge).as_dict(),
+            "round_status": judge.round.status,
+            "items": selectors.judge_queue(judge=judge),
+        }
+        return Response(self.OutputSerializer(body).data)
+
+
+class JudgeAssignmentApi(APIView):
+    """One of the judge's assignments: the explanation as blind HTML, the two texts, the judge's score."""
+
+    permission_classes = [IsJudge]
+
+    class OutputSerializer(serializers.Serializer):
+        public_id = serializers.CharField()
+        position = serializers.IntegerField()
+        text_a = serializers.CharField()
+        text_b = serializers.CharField()
+        html = serializers.CharField(help_text="The explanation, rendered; the same structure for every item.")
+        score = serializers.IntegerField(allow_null=True)
+        round_status = serializers.CharField()
+        previous = serializers.CharField(allow_null=True)
+        next = serializers.CharField(allow_null=True)
+        progress = ProgressSerializer()
+
+        class Meta:
+            ref_name = "JudgeAssignment"
+
+    @extend_schema(
+        operation_id="judge_assignment",
+        responses={200: OutputSerializer, 404: _error("not in your queue")},
+        tags=["judge"],
+    )
+    def get(self, request, public_id: str):
+        judge = _judge_or_404(request)
+        assignment = selectors.judge_assignment_get(judge=judge, public_id=public_id)
+        if assignment is None:
+            raise ApplicationError(services.ASSIGNMENT_NOT_FOUND, status=404)
+        previous, following = selectors.assignment_neighbours(assignment=assignment)
+        pair = assignment.explanation.pair
+        body = {
+            "public_id": assignment.public_id,
+            "position": assignment.position,
+            "text_a": pair.text_a,
+            "text_b": pair.text_b,
+            "html": selectors.assignment_explanation_html(assignment=assignment),
+            "score": selectors.assignment_score(assignment=assignment),
+            "round_status": judge.round.status,
+            "previous": previous,
+            "next": following,
+            "progress": selectors.judge_progress(judge=judge).as_dict(),
+        }
+        return Response(self.OutputSerializer(body).data)
+
+
+class JudgeRatingApi(APIView):
+    """Rate one of your assignments 1-5 (PUT or POST): 201 the first time, 200 after (a repeat is no change)."""
+
+    permission_classes = [IsJudge]
+
+    class InputSerializer(serializers.Serializer):
+        score = serializers.IntegerField(
+            min_value=services.MIN_SCORE,
+            max_value=services.MAX_SCORE,
+            error_messages={
+                key: services.SCORE_ERROR
+                for key in ("invalid", "required", "null", "min_value", "max_value", "max_string_length")
+            },
+        )
+        seconds = serializers.FloatField(
+            required=False,
+            allow_null=True,
+            default=None,
+            error_messages={"invalid": "seconds must be a number of seconds, 0 or more."},
+        )
+
+        class Meta:
+            ref_name = "JudgeRatingInput"
+
+    class OutputSerializer(serializers.Serializer):
+        public_id = serializers.CharField()
+        score = serializers.IntegerField()
+        created = serializers.BooleanField()
+        changed = serializers.BooleanField()
+        progress = ProgressSerializer()
+        next_url = serializers.CharField(help_text="The judge's page for the next unrated item, or the all-done page.")
+
+        class Meta:
+            ref_name = "JudgeRating"
+
+    @extend_schema(
+        operation_id="judge_rating_put",
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            201: OutputSerializer,
+            400: _error("bad score or seconds"),
+            404: _error("not in your queue"),
+            409: _error("round not open or closed"),
+        },
+        tags=["judge"],
+    )
+    def put(self, request, public_id: str):
+        judge = _judge_or_404(request)
+        data = self.InputSerializer(data=request.data)
+        if not data.is_valid():
+            fields = data.errors
+            message = fields["score"][0] if "score" in fields else next(iter(fields.values()))[0]
+            raise ApplicationError(str(message), extra={"fields": fields})
+        result = services.rating_submit(judge=judge, public_id=public_id, **data.validated_data)
+        body = {
+            "public_id": public_id,
+            "score": result.rating.score,
+            "created": result.created,
+            "changed": result.changed,
+            "progress": result.progress.as_dict(),
+            "next_url": reverse("judging:rate-item", kwargs={"public_id": result.next_public_id})
+            if result.next_public_id
+            else reverse("judging:rate-done"),
+        }
+        return Response(
+            self.OutputSerializer(body).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        operation_id="judge_rating_post",
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            201: OutputSerializer,
+            400: _error("bad score"),
+            404: _error("not in your queue"),
+            409: _error("round not open or closed"),
+        },
+        tags=["judge"],
+    )
+    def post(self, request, public_id: str):
+        return self.put(request, public_id)

@@ -1,0 +1,256 @@
+"""Writes for judging: invites, each judge's shuffled queue, and ratings.
+
+Every service runs in ``transaction.atomic`` and raises ``ApplicationError`` (with the HTTP status
+the API answers) for anything a user can cause.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bti_eval.core.exceptions import ApplicationError
+from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange, new_public_id
+from bti_eval.judging.ordering import spread_by_pair
+from bti_eval.judging.selectors import Progress, judge_next_unrated, judge_progress
+from bti_eval.rounds.models import EvaluationRound, Explanation
+
+# A public id is random; one that happens to spell a method's name would only look like a leak,
+# so it is drawn again (keeps judge pages free of every method name, even by chance).
+PUBLIC_ID_AVOID = ("bti", "w2v", "tfidf", "grad", "vanilla", "integrated", "activation", "layer")
+# Seconds on task are measured in the judge's browser from page load to click. A tab left open
+# for hours says nothing about the task, so longer spans are clipped to this.
+MAX_SECONDS_ON_TASK = 3600.0
+MIN_SCORE, MAX_SCORE = 1, 5
+
+SCORE_ERROR = "The score must be a whole number from 1 to 5."
+ROUND_CLOSED = "This round is closed; ratings are frozen."
+ROUND_NOT_OPEN = "This round is not open for rating yet; try again when the researcher opens it."
+ASSIGNMENT_NOT_FOUND = "No such item in your queue."
+
+
+def token_hash(token: str) -> str:
+    """sha256 hex digest of an invite token (only the hash is stored)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _blind_public_id() -> str:
+    while True:
+        public_id = new_public_id()
+        if not any(word in public_id.lower() for word in PUBLIC_ID_AVOID):
+            return public_id
+
+
+# --- invites ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def judge_invite(*, round: EvaluationRound, name: str, by=None, expires_in_hours: int | None = 72) -> tuple[Judge, str]:
+    """Create a judge for ``round`` and a one-time invite; returns (judge, raw token).
+
+    The judge's user gets a random username and an unusable password (the invite link is the only
+    way in). Only sha256(token) is stored, so the raw token can be shown once. If the round is
+    already rating, the judge's queue is built at once. ``expires_in_hours=None``: never expires.
+    """
+    round = EvaluationRound.objects.select_for_update().get(pk=round.pk)  # orders us with round opening
+    if round.status == EvaluationRound.Status.CLOSED:
+        raise ApplicationError("This round is closed; judges can no longer be invited.", status=409)
+    name = (name or "").strip()
+    if len(name) > 200:
+        raise ApplicationError("The judge's name must be at most 200 characters.")
+    if expires_in_hours is not None and not (1 <= expires_in_hours <= 24 * 365):
+        raise ApplicationError("An invite must expire after 1 hour to 1 year (or never).")
+
+    user = get_user_model()(username=f"judge-{secrets.token_hex(8)}")
+    user.set_unusable_password()
+    user.save()
+    judge = Judge.objects.create(round=round, user=user, name=name, seed=secrets.randbits(62))
+    token = secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(hours=expires_in_hours) if expires_in_hours is not None else None
+    Invite.objects.create(judge=judge, token_hash=token_hash(token), expires_at=expires_at)
+    if round.status == EvaluationRound.Status.RATING:
+        assignments_build(judge=judge)
+    return judge, token
+
+
+@transaction.atomic
+def invite_accept(*, token: str, user=None) -> Judge:
+    """Use an invite: returns its judge, marking the invite used (single use, row-locked).
+
+    ``user`` is who the browser is already signed in as: a second use of the link by that same
+    judge just continues. Unknown → 404; revoked, used or expired → 410 with what to do.
+    """
+    invite = (
+        Invite.objects.select_for_update().select_related("judge__user").filter(token_hash=token_hash(token)).first()
+    )
+    if invite is None:
+        raise ApplicationError(
+            "This invite link is not valid. Check that you copied the whole link, or ask the researcher for a new one.",
+            status=404,
+        )
+    if invite.revoked_at is not None:
+        raise ApplicationError("This invite link was revoked; ask the researcher for a new one.", status=410)
+    if invite.used_at is not None:
+        if user is not None and user.is_authenticated and user.pk == invite.judge.user_id:
+            return invite.judge
+        raise ApplicationError("This link was already used; ask the researcher for a new one.", status=410)
+    if invite.expires_at is not None and invite.expires_at <= timezone.now():
+        raise ApplicationError("This invite link has expired; ask the researcher for a new one.", status=410)
+    invite.used_at = timezone.now()
+    invite.save(update_fields=["used_at"])
+    return invite.judge
+
+
+@transaction.atomic
+def invite_revoke(*, judge: Judge) -> Judge:
+    """Revoke a judge's invite and access: the link stops working and the judge's user is deactivated
+    (which ends any open session). Ratings already given stay. Revoking twice is harmless."""
+    judge = Judge.objects.select_for_update().select_related("user").get(pk=judge.pk)
+    now = timezone.now()
+    Invite.objects.filter(judge=judge, revoked_at__isnull=True).update(revoked_at=now)
+    if judge.user.is_active:
+        judge.user.is_active = False
+        judge.user.save(update_fields=["is_active"])
+    return judge
+
+
+def judge_is_revoked(*, judge: Judge) -> bool:
+    return not judge.user.is_active
+
+
+# --- queues ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assignments_build(*, judge: Judge) -> int:
+    """Build (or extend) a judge's queue from the round's DONE explanations; returns how many were added.
+
+    Order: the explanations (by id) shuffled with ``random.Random(judge.seed)``, then spread by
+    ``spread_by_pair`` so that no two explanations of one pair are adjacent. Idempotent: explanations
+    already queued are kept where they are and only missing ones are appended, continuing the spread.
+    """
+    judge = Judge.objects.select_for_update().get(pk=judge.pk)  # one builder per judge at a time
+    existing = list(judge.assignments.order_by("position").values_list("explanation_id", "explanation__pair_id"))
+    queued = {explanation_id for explanation_id, _ in existing}
+    missing = [
+        (explanation_id, pair_id)
+        for explanation_id, pair_id in Explanation.objects.filter(
+            round_id=judge.round_id, status=Explanation.Status.DONE
+        )
+        .order_by("id")
+        .values_list("id", "pair_id")
+        if explanation_id not in queued
+    ]
+    if not missing:
+        return 0
+    random.Random(judge.seed).shuffle(missing)
+    ordered = spread_by_pair(
+        missing, [pair_id for _, pair_id in missing], previous=existing[-1][1] if existing else None
+    )
+    start = len(existing)
+    Assignment.objects.bulk_create(
+        Assignment(judge=judge, explanation_id=explanation_id, position=start + offset, public_id=_blind_public_id())
+        for offset, (explanation_id, _) in enumerate(ordered)
+    )
+    return len(ordered)
+
+
+def assignments_build_for_round(*, round: EvaluationRound) -> int:
+    """Build every (non-revoked) judge's queue for ``round``; returns how many assignments were created."""
+    created = 0
+    with transaction.atomic():
+        for judge in Judge.objects.filter(round=round, user__is_active=True).order_by("id"):
+            created += assignments_build(judge=judge)
+    return created
+
+
+# --- ratings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmittedRating:
+    """What ``rating_submit`` did: the rating, whether it was created, and the judge's progress."""
+
+    rating: Rating
+    created: bool
+    changed: bool
+    progress: Progress
+    next_public_id: str | None
+
+
+def _clean_score(score) -> int:
+    if isinstance(score, bool) or not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
+        raise ApplicationError(SCORE_ERROR, extra={"fields": {"score": [SCORE_ERROR]}})
+    return score
+
+
+def _clean_seconds(seconds) -> float | None:
+    """None stays None; a finite number ≥ 0 is kept, clipped to MAX_SECONDS_ON_TASK; anything else is a 400."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
+        message = "seconds must be a number of seconds, 0 or more."
+        raise ApplicationError(message, extra={"fields": {"seconds": [message]}})
+    return min(float(seconds), MAX_SECONDS_ON_TASK)
+
+
+def _locked_rating(assignment: Assignment) -> Rating | None:
+    return Rating.objects.select_for_update().filter(assignment=assignment).first()
+
+
+@transaction.atomic
+def rating_submit(*, judge: Judge, public_id: str, score: int, seconds: float | None) -> SubmittedRating:
+    """Save a judge's 1-5 score for one of their own assignments, at once and atomically.
+
+    The round row is locked first, so closing a round and rating in it are ordered: once the
+    close commits, no rating changes. A repeat of the same score is the same one rating (a double
+    submit); a different score updates it and appends a RatingChange (the history holds every
+    score, the first included). ``Rating.seconds`` sums the seconds of every decision that set a
+    score. Errors: 404 for an assignment that is not the judge's (existence is not revealed),
+    409 when the round is not rating, 400 for a bad score or seconds.
+    """
+    score = _clean_score(score)
+    seconds = _clean_seconds(seconds)
+    round = EvaluationRound.objects.select_for_update().get(pk=judge.round_id)
+    assignment = Assignment.objects.filter(judge=judge, public_id=public_id).first()
+    if assignment is None or judge_is_revoked(judge=judge):
+        raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)
+    if round.status == EvaluationRound.Status.CLOSED:
+        raise ApplicationError(ROUND_CLOSED, status=409)
+    if round.status != EvaluationRound.Status.RATING:
+        raise ApplicationError(ROUND_NOT_OPEN, status=409)
+
+    rating = _locked_rating(assignment)
+    created = changed = False
+    if rating is None:
+        try:
+            with transaction.atomic():  # savepoint: a concurrent insert trips the one-per-assignment constraint
+                rating = Rating.objects.create(assignment=assignment, score=score, seconds=seconds)
+            created = True
+        except IntegrityError:
+            rating = Rating.objects.select_for_update().get(assignment=assignment)
+    if created:
+        RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
+    elif rating.score != score:
+        rating.score = score
+        if seconds is not None:
+            rating.seconds = seconds + (rating.seconds or 0.0)
+        rating.save(update_fields=["score", "seconds", "updated_at"])
+        RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
+        changed = True
+    following = judge_next_unrated(judge=judge, after_position=assignment.position)
+    return SubmittedRating(
+        rating=rating,
+        created=created,
+        changed=changed,
+        progress=judge_progress(judge=judge),
+        next_public_id=following.public_id if following else None,
+    )

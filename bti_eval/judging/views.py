@@ -1,0 +1,244 @@
+"""Judging pages. Thin: each view checks who is asking, calls a selector or service, renders.
+
+Judge pages use ``templates/judging/base.html`` (no researcher navigation) and inline their own
+CSS and JS, so no URL on a judge's page names anything but the page itself.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from bti_eval.core.exceptions import ApplicationError
+from bti_eval.core.permissions import is_researcher
+from bti_eval.judging import selectors, services
+from bti_eval.judging.models import Judge
+from bti_eval.rounds.models import EvaluationRound
+
+RUBRIC_SEEN = "judging_rubric_seen"
+NEW_INVITE = "judging_new_invite"
+EXPIRY_CHOICES = [(24, "1 day"), (72, "3 days"), (168, "1 week"), (720, "30 days"), (None, "never")]
+Status = EvaluationRound.Status
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _static_text(name: str, _cache: dict[str, str] = {}) -> str:  # noqa: B006 - a deliberate module cache
+    if settings.DEBUG or name not in _cache:
+        path = finders.find(name)
+        _cache[name] = Path(path).read_text(encoding="utf-8") if path else ""
+    return _cache[name]
+
+
+def _judge_render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """Render a judge page with the inline assets (the judge's CSS and JS, the renderer's CSS)."""
+    context = {
+        **context,
+        "judge_css": _static_text("bti/judge.css") + "\n" + selectors.explanation_css(),
+        "judge_js": _static_text("bti/judge.js"),
+        # JS reads the CSRF cookie; the token goes into the page only when the cookie is hidden from JS.
+        "csrf_in_page": settings.CSRF_COOKIE_HTTPONLY or settings.CSRF_USE_SESSIONS,
+        "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
+    }
+    return render(request, template, context, status=status)
+
+
+def _judge_error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    return _judge_render(request, "judging/error.html", {"title": title, "message": message}, status=status)
+
+
+def judge_required(view):
+    """Judge pages: the signed-in user must be an active judge (anonymous and researchers get 403)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        judge = selectors.judge_for_user(user=request.user)
+        if judge is None:
+            return _judge_error(
+                request,
+                403,
+                "Open your invite link",
+                "These pages are for judges. Open the invite link you were sent; "
+                "if it no longer works, ask the researcher for a new one.",
+            )
+        return view(request, judge, *args, **kwargs)
+
+    return wrapper
+
+
+def researcher_required(view):
+    """Researcher pages: anonymous users go to the login page; signed-in non-researchers get 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_researcher(request.user):
+            raise PermissionDenied("This page is for researchers only.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _round_state_page(request: HttpRequest, judge: Judge) -> HttpResponse | None:
+    """The page to show instead of rating when the judge's round is not open yet."""
+    if judge.round.status in (Status.DRAFT, Status.COMPUTING):
+        return _judge_render(request, "judging/waiting.html", {"progress": selectors.judge_progress(judge=judge)})
+    return None
+
+
+# --- invites (researchers) -------------------------------------------------------------------
+
+
+@researcher_required
+@require_http_methods(["GET", "POST"])
+def round_judges(request: HttpRequest, round_id: int) -> HttpResponse:
+    """A round's judges with progress; POST invites one and shows the invite link once."""
+    round = get_object_or_404(EvaluationRound, pk=round_id)
+    error, status, name = "", 200, ""
+    if request.method == "POST":
+        name = request.POST.get("name", "")
+        raw_hours = request.POST.get("expires_in_hours", "72")
+        hours = None if raw_hours in ("", "never", "None") else raw_hours
+        try:
+            hours = int(hours) if hours is not None else None
+            judge, token = services.judge_invite(round=round, name=name, by=request.user, expires_in_hours=hours)
+        except ValueError:
+            error, status = "Choose how long the invite stays valid.", 400
+        except ApplicationError as exc:
+            error, status = exc.message, exc.status
+        else:
+            url = request.build_absolute_uri(reverse("judging:invite-accept", kwargs={"token": token}))
+            # Kept server-side in the session and popped on the next GET: the link shows once.
+            request.session[NEW_INVITE] = {"round": round.pk, "judge": judge.pk, "name": judge.name, "url": url}
+            return redirect("judging:round-judges", round_id=round.pk)
+    new_invite = request.session.pop(NEW_INVITE, None)
+    if new_invite and new_invite.get("round") != round.pk:
+        new_invite = None
+    judges = [
+        (judge, selectors.invite_status(invite=getattr(judge, "invite", None)))
+        for judge in selectors.round_judges_with_progress(round=round)
+    ]
+    context = {
+        "round": round,
+        "judges": judges,
+        "new_invite": new_invite,
+        "error": error,
+        "name": name,
+        "expiry_choices": EXPIRY_CHOICES,
+        "can_invite": round.status != Status.CLOSED,
+    }
+    return render(request, "judging/round_judges.html", context, status=status)
+
+
+@researcher_required
+@require_POST
+def judge_revoke(request: HttpRequest, round_id: int, judge_id: int) -> HttpResponse:
+    judge = get_object_or_404(Judge, pk=judge_id, round_id=round_id)
+    services.invite_revoke(judge=judge)
+    return redirect("judging:round-judges", round_id=round_id)
+
+
+# --- invites (judges) ------------------------------------------------------------------------
+
+
+@require_GET
+def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Open an invite link: sign the judge in (no password) and go to the rubric."""
+    try:
+        judge = services.invite_accept(token=token, user=request.user)
+    except ApplicationError as exc:
+        return _judge_error(request, exc.status, "This invite link does not work", exc.message)
+    if request.user.pk != judge.user_id:
+        login(request, judge.user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect("judging:rate")
+
+
+# --- rating pages ----------------------------------------------------------------------------
+
+
+@require_GET
+@judge_required
+def rate_start(request: HttpRequest, judge: Judge) -> HttpResponse:
+    """First visit: the rubric with a start button; later visits: on to the next unrated item."""
+    waiting = _round_state_page(request, judge)
+    if waiting is not None:
+        return waiting
+    if request.session.get(RUBRIC_SEEN) or selectors.judge_progress(judge=judge).rated:
+        return redirect("judging:rate-next")
+    return rate_rubric(request)
+
+
+@require_GET
+@judge_required
+def rate_rubric(request: HttpRequest, judge: Judge) -> HttpResponse:
+    return _judge_render(request, "judging/rubric.html", {"progress": selectors.judge_progress(judge=judge)})
+
+
+@require_GET
+@judge_required
+def rate_next(request: HttpRequest, judge: Judge) -> HttpResponse:
+    """Redirect to the first unrated item in the judge's order, or to the all-done page."""
+    waiting = _round_state_page(request, judge)
+    if waiting is not None:
+        return waiting
+    request.session[RUBRIC_SEEN] = True
+    following = selectors.judge_next_unrated(judge=judge) if judge.round.status == Status.RATING else None
+    if following is None:
+        return redirect("judging:rate-done")
+    return redirect("judging:rate-item", public_id=following.public_id)
+
+
+@require_GET
+@judge_required
+def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
+    waiting = _round_state_page(request, judge)
+    if waiting is not None:
+        return waiting
+    progress = selectors.judge_progress(judge=judge)
+    closed = judge.round.status == Status.CLOSED
+    if not closed and progress.rated < progress.total:
+        return redirect("judging:rate-next")
+    first = selectors.judge_queue(judge=judge).first()
+    return _judge_render(
+        request,
+        "judging/done.html",
+        {"progress": progress, "closed": closed, "first_public_id": first.public_id if first else None},
+    )
+
+
+@require_GET
+@ensure_csrf_cookie
+@judge_required
+def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpResponse:
+    """One explanation to rate: progress, the blind explanation, the rubric reminder, buttons 1-5."""
+    assignment = selectors.judge_assignment_get(judge=judge, public_id=public_id)
+    if assignment is None:  # another judge's item looks exactly like one that does not exist
+        return _judge_error(request, 404, "Not found", "There is no such item in your queue.")
+    previous, following = selectors.assignment_neighbours(assignment=assignment)
+    progress = selectors.judge_progress(judge=judge)
+    context = {
+        "assignment": assignment,
+        "item_number": assignment.position + 1,
+        "progress": progress,
+        "score": selectors.assignment_score(assignment=assignment),
+        "explanation_html": selectors.assignment_explanation_html(assignment=assignment),
+        "previous": previous,
+        "next": following,
+        "closed": judge.round.status == Status.CLOSED,
+        "open": judge.round.status == Status.RATING,
+        "scores": [(1, "Not at all"), (2, "Slightly"), (3, "Partly"), (4, "Mostly"), (5, "Completely")],
+    }
+    return _judge_render(request, "judging/rate.html", context)

@@ -1,0 +1,63 @@
+"""Fixtures for judging tests: a round open for rating with every method of the paper explained."""
+
+from __future__ import annotations
+
+import pytest
+
+from bti_eval.judging import services
+from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
+
+# Everything that could name a method, in any spelling a leak might use (checked case-insensitively).
+METHOD_WORDS = (
+    *DEFAULT_METHODS,
+    "bti",
+    "vanilla",
+    "integrated",
+    "gradient",
+    "tfidf",
+    "tf-idf",
+    "w2v",
+    "word2vec",
+    "activation",
+    "last-layer",
+    "last layer",
+    "last_layer",
+)
+
+
+def method_words_in(text: str) -> list[str]:
+    lowered = text.lower()
+    return [word for word in METHOD_WORDS if word in lowered]
+
+
+def make_round(*, pairs: int = 3, methods=DEFAULT_METHODS, status=EvaluationRound.Status.RATING) -> EvaluationRound:
+    """A round with ``pairs`` × ``methods`` DONE explanations."""
+    round = EvaluationRoundFactory(status=status, methods=list(methods))
+    for pair in ParagraphPairFactory.create_batch(pairs):
+        for method in methods:
+            ExplanationFactory(round=round, pair=pair, method=method)
+    return round
+
+
+@pytest.fixture
+def rating_round(db) -> EvaluationRound:
+    return make_round()
+
+
+@pytest.fixture
+def judge(rating_round):
+    judge, _ = services.judge_invite(round=rating_round, name="Ann")
+    return judge
+
+
+@pytest.fixture
+def other_judge(rating_round):
+    judge, _ = services.judge_invite(round=rating_round, name="Ben")
+    return judge
+
+
+@pytest.fixture
+def judge_client(client, judge):
+    client.force_login(judge.user)
+    return client
