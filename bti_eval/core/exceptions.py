@@ -43,8 +43,10 @@ def exception_handler(exc: Exception, ctx: dict[str, Any]):
     if response is None:
         return None
     if isinstance(exc.detail, (list, dict)):
-        response.data = {"message": "Validation error" if response.status_code == 400 else str(exc),
-                         "extra": {"fields": response.data}}
+        response.data = {
+            "message": "Validation error" if response.status_code == 400 else str(exc),
+            "extra": {"fields": response.data},
+        }
     else:
         response.data = {"message": str(exc.detail), "extra": {}}
     return response

@@ -46,16 +46,29 @@ if _CI and not (POSTGRES_AVAILABLE and REDIS_AVAILABLE):
         f"({_REDIS_URL}: {REDIS_AVAILABLE}) is unreachable; start them or unset CI."
     )
 
+# A worker subprocess started by an end-to-end test must share the pytest process's test database
+# and broker folder: the test passes them in TEST_DB_NAME_OVERRIDE and TEST_BROKER_DIR.
+_DB_NAME_OVERRIDE = env("TEST_DB_NAME_OVERRIDE", default="")
+
 if POSTGRES_AVAILABLE:
     DATABASES = {"default": env.db_url_config(_DB_URL)}
     DATABASES["default"]["TEST"] = {"NAME": "test_bti_eval"}
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    # A file, not :memory:, so that a worker subprocess can open the same test database.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": ":memory:",
+            "TEST": {"NAME": str(Path(tempfile.mkdtemp(prefix="bti-test-db-")) / "test_bti_eval.sqlite3")},
+        }
+    }
+if _DB_NAME_OVERRIDE:
+    DATABASES["default"]["NAME"] = _DB_NAME_OVERRIDE
 
 if REDIS_AVAILABLE:
     CELERY_BROKER_URL = _REDIS_URL
 else:
-    _broker_dir = Path(tempfile.mkdtemp(prefix="bti-broker-"))
+    _broker_dir = Path(env("TEST_BROKER_DIR", default="") or tempfile.mkdtemp(prefix="bti-broker-"))
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from bti_eval.pairs import apis
+
+urlpatterns = [
+    path("pairs/", apis.PairListApi.as_view(), name="api-pairs"),
+    path("pairs/import/", apis.PairImportApi.as_view(), name="api-pairs-import"),
+]

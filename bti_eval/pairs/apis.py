@@ -1,0 +1,112 @@
+"""Pairs API: import a file (multipart) and list pairs."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bti_eval.core.serializers import error_responses
+from bti_eval.pairs import parsing
+from bti_eval.pairs.selectors import pair_list
+from bti_eval.pairs.services import check_upload_size, pairs_import
+
+
+class PairImportApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+        source = serializers.CharField(max_length=200)
+        format = serializers.ChoiceField(choices=parsing.FORMATS, required=False, allow_blank=True)
+        text_a = serializers.CharField(required=False, allow_blank=True, help_text="Column of paragraph A.")
+        text_b = serializers.CharField(required=False, allow_blank=True, help_text="Column of paragraph B.")
+        external_id = serializers.CharField(required=False, allow_blank=True)
+        title_a = serializers.CharField(required=False, allow_blank=True)
+        title_b = serializers.CharField(required=False, allow_blank=True)
+        dry_run = serializers.BooleanField(default=False)
+
+        class Meta:
+            ref_name = "PairImportInput"
+
+    class RowErrorSerializer(serializers.Serializer):
+        row = serializers.IntegerField()
+        column = serializers.CharField()
+        message = serializers.CharField()
+
+        class Meta:
+            ref_name = "PairImportRowError"
+
+    class OutputSerializer(serializers.Serializer):
+        format = serializers.CharField()
+        columns = serializers.ListField(child=serializers.CharField())
+        mapping = serializers.DictField(child=serializers.CharField(allow_null=True))
+        rows = serializers.IntegerField()
+        preview = serializers.ListField(child=serializers.DictField())
+        created = serializers.IntegerField()
+        dry_run = serializers.BooleanField()
+        valid = serializers.BooleanField()
+        errors = serializers.SerializerMethodField()
+
+        class Meta:
+            ref_name = "PairImportOutput"
+
+        def get_errors(self, result) -> list[dict]:
+            return PairImportApi.RowErrorSerializer(result.errors_as_dicts(), many=True).data
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: OutputSerializer, 200: OutputSerializer, **error_responses(400, 409, 413)},
+        summary="Import pairs from a CSV or JSONL file (atomic; dry_run previews)",
+    )
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is not None:
+            check_upload_size(upload.size)  # before reading it into memory
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        # Only the mapping fields the client sent; "" leaves an optional field unmapped.
+        mapping = {name: data[name] or None for name in parsing.FIELDS if name in data}
+        result = pairs_import(
+            content=data["file"].read(),
+            filename=data["file"].name,
+            fmt=data.get("format") or None,
+            mapping=mapping,
+            source=data["source"],
+            by=request.user,
+            dry_run=data["dry_run"],
+        )
+        code = status.HTTP_200_OK if result.dry_run else status.HTTP_201_CREATED
+        return Response(self.OutputSerializer(result).data, status=code)
+
+
+class PairListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        source = serializers.CharField()
+        external_id = serializers.CharField()
+        title_a = serializers.CharField()
+        title_b = serializers.CharField()
+        text_a = serializers.CharField()
+        text_b = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "PairOutput"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("source", str, description="Only the pairs of this source.")],
+        responses=OutputSerializer(many=True),
+        summary="List pairs (paginated with limit/offset)",
+    )
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(pair_list(source=request.query_params.get("source")), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

@@ -1,0 +1,130 @@
+"""Reading pair files (CSV with a header, or JSON Lines) into raw records, without touching the database.
+
+A record is ``(row, values)``: ``row`` is the 1-based line of the file where the record starts
+(a CSV header is line 1), ``values`` maps column name to cell (CSV: str; JSONL: any JSON value).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from bti_eval.core.exceptions import ApplicationError
+
+FORMATS = ("csv", "jsonl")
+_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+EXTRA_CELLS = "\0extra"  # key of the cells beyond the header's columns in a CSV record
+FIELDS = ("external_id", "text_a", "text_b", "title_a", "title_b")
+REQUIRED_FIELDS = ("text_a", "text_b")
+# The explainers' CLI format (one JSON object a line: {"id": ..., "a": ..., "b": ...}), then common names.
+_GUESSES = {
+    "external_id": ("id", "external_id", "pair_id"),
+    "text_a": ("a", "text_a", "paragraph_a", "seed"),
+    "text_b": ("b", "text_b", "paragraph_b", "other"),
+    "title_a": ("title_a",),
+    "title_b": ("title_b",),
+}
+
+
+@dataclass
+class ParsedFile:
+    format: str
+    columns: list[str]
+    records: list[tuple[int, dict[str, Any]]]
+    # Rows that could not be read at all (bad JSON, not an object): (row, message).
+    broken: list[tuple[int, str]] = field(default_factory=list)
+
+
+def detect_format(*, filename: str, fmt: str | None) -> str:
+    """``fmt`` when given, else from the file name's extension (.csv, .jsonl, .ndjson)."""
+    if fmt:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise ApplicationError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
+        return fmt
+    suffix = PurePath(filename or "").suffix.lower()
+    if suffix not in _EXTENSIONS:
+        raise ApplicationError(
+            f"Cannot tell the format of {filename!r} from its extension: name it .csv or .jsonl, "
+            "or choose the format explicitly."
+        )
+    return _EXTENSIONS[suffix]
+
+
+def decode_utf8(content: bytes) -> str:
+    """The file's text; a UTF-8 byte-order mark is dropped. Any other encoding is refused clearly."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApplicationError(
+            f"The file is not UTF-8 encoded (byte 0x{content[exc.start]:02x} at offset {exc.start} is not "
+            "valid UTF-8). Save it as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet) and upload it again.",
+            extra={"encoding": "utf-8 required"},
+        ) from exc
+
+
+def parse(*, text: str, fmt: str) -> ParsedFile:
+    """Split ``text`` into records. CSV needs a header row; JSONL skips blank lines."""
+    return _parse_csv(text) if fmt == "csv" else _parse_jsonl(text)
+
+
+def _parse_csv(text: str) -> ParsedFile:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)
+        if header is None:
+            raise ApplicationError("The CSV file is empty: it needs a header row and at least one row of pairs.")
+        columns = [cell.strip() for cell in header]
+        duplicates = sorted({c for c in columns if columns.count(c) > 1})
+        if duplicates:
+            raise ApplicationError(f"The CSV header repeats the column(s) {', '.join(map(repr, duplicates))}.")
+        records: list[tuple[int, dict[str, Any]]] = []
+        line = reader.line_num
+        for cells in reader:
+            row, line = line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            values: dict[str, Any] = dict(zip(columns, cells, strict=False))
+            if len(cells) > len(columns):
+                values[EXTRA_CELLS] = cells[len(columns) :]  # reported as a row error
+            records.append((row, values))
+    except csv.Error as exc:
+        raise ApplicationError(f"The CSV file is malformed near line {reader.line_num}: {exc}.") from exc
+    return ParsedFile(format="csv", columns=columns, records=records)
+
+
+def _parse_jsonl(text: str) -> ParsedFile:
+    columns: dict[str, None] = {}
+    records: list[tuple[int, dict[str, Any]]] = []
+    broken: list[tuple[int, str]] = []
+    for row, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            broken.append((row, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        if not isinstance(value, dict):
+            broken.append((row, 'each line must be a JSON object, like {"id": "1", "a": "...", "b": "..."}'))
+            continue
+        columns.update(dict.fromkeys(str(k) for k in value))
+        records.append((row, {str(k): v for k, v in value.items()}))
+    if not records and not broken:
+        raise ApplicationError("The JSONL file is empty: it needs one JSON object per line.")
+    return ParsedFile(format="jsonl", columns=list(columns), records=records, broken=broken)
+
+
+def guess_mapping(columns: list[str]) -> dict[str, str | None]:
+    """A default column for each field, by name (``id``/``a``/``b`` first, the explainers' CLI format)."""
+    lowered = {c.lower(): c for c in columns}
+    mapping: dict[str, str | None] = {}
+    for name, candidates in _GUESSES.items():
+        mapping[name] = next((lowered[c] for c in candidates if c in lowered), None)
+    return mapping

@@ -1,0 +1,30 @@
+"""Pair selectors: lists for pages, the API and round creation."""
+
+from __future__ import annotations
+
+import random
+
+from django.db.models import Count, QuerySet
+
+from bti_eval.pairs.models import ParagraphPair
+
+
+def pair_list(*, source: str | None = None) -> QuerySet[ParagraphPair]:
+    """All pairs, or those of one ``source``, in import order."""
+    qs = ParagraphPair.objects.all()
+    if source is not None:
+        qs = qs.filter(source=source)
+    return qs.order_by("id")
+
+
+def pair_sources() -> list[dict]:
+    """``[{"source": name, "pairs": n}, ...]`` by name."""
+    return list(ParagraphPair.objects.values("source").annotate(pairs=Count("id")).order_by("source"))
+
+
+def pair_ids_select(*, source: str | None = None, limit: int | None = None, seed: int = 0) -> list[int]:
+    """Ids of the pairs of ``source`` (None = all); with ``limit``, a sample of that many drawn with ``seed``."""
+    ids = list(pair_list(source=source).values_list("id", flat=True))
+    if limit is not None and 0 < limit < len(ids):
+        ids = sorted(random.Random(seed).sample(ids, limit))
+    return ids

@@ -1,0 +1,221 @@
+"""Pair services: importing a CSV or JSONL file of paragraph pairs, atomically."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from bti_eval.core.exceptions import ApplicationError
+from bti_eval.pairs import parsing
+from bti_eval.pairs.models import ParagraphPair
+
+PREVIEW_ROWS = 10
+MAX_LISTED_ERRORS = 200
+_MAX_LENGTH = {name: ParagraphPair._meta.get_field(name).max_length for name in ("external_id", "title_a", "title_b")}
+
+
+@dataclass
+class RowError:
+    row: int  # the file's line where the record starts (CSV header = line 1)
+    column: str  # the file's column (or the field when no column applies)
+    message: str
+
+
+@dataclass
+class ImportResult:
+    format: str
+    columns: list[str]  # detected from the CSV header / the JSONL keys
+    mapping: dict[str, str | None]  # field -> column actually used
+    rows: int  # records read
+    preview: list[dict[str, Any]]  # the first mapped records: row + the five fields
+    created: int  # pairs written (0 on a dry run or when there are errors)
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def errors_as_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(e) for e in self.errors[:MAX_LISTED_ERRORS]]
+
+
+def pairs_import(
+    *,
+    content: bytes,
+    filename: str,
+    fmt: str | None = None,
+    mapping: dict[str, str | None] | None = None,
+    source: str,
+    by: AbstractBaseUser | None = None,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Read ``content`` (a UTF-8 CSV with a header, or JSONL) and create one ParagraphPair per record.
+
+    ``mapping`` maps the fields text_a, text_b (required), external_id, title_a, title_b to the
+    file's columns; missing entries are guessed from the column names (JSONL: id/a/b). All or
+    nothing: any row error (empty text, missing cell, an external id repeated in the file or
+    already in ``source``) writes nothing. A dry run returns the preview and every row error; a
+    real import with errors raises ApplicationError (400, ``extra["errors"]``). Too large a file
+    raises ApplicationError(413); a non-UTF-8 one, ApplicationError(400).
+    """
+    source = (source or "").strip()
+    if not source:
+        raise ApplicationError("Name the source of these pairs (e.g. 'fashion-2024').")
+    if len(source) > ParagraphPair._meta.get_field("source").max_length:
+        raise ApplicationError("The source name is too long (200 characters at most).")
+    parsed = pairs_file_read(content=content, filename=filename, fmt=fmt)
+    fmt = parsed.format
+    used = _resolve_mapping(parsed.columns, mapping or {}, fmt=fmt)
+
+    errors = [RowError(row=row, column="", message=message) for row, message in parsed.broken]
+    pairs: list[ParagraphPair] = []
+    preview: list[dict[str, Any]] = []
+    first_row_of_id: dict[str, int] = {}
+    for row, values in parsed.records:
+        fields, row_errors = _map_record(row, values, used)
+        errors.extend(row_errors)
+        external_id = fields.get("external_id", "")
+        if external_id and not row_errors:
+            if external_id in first_row_of_id:
+                errors.append(
+                    RowError(
+                        row,
+                        used["external_id"] or "external_id",
+                        f"duplicate external id {external_id!r} (first at line {first_row_of_id[external_id]})",
+                    )
+                )
+            else:
+                first_row_of_id[external_id] = row
+        if len(preview) < PREVIEW_ROWS:
+            preview.append({"row": row, **fields})
+        pairs.append(ParagraphPair(source=source, created_by=by, **fields))
+    if not parsed.records and not errors:
+        errors.append(RowError(row=1, column="", message="the file has no rows of pairs"))
+    errors.extend(_existing_id_errors(source, first_row_of_id, used.get("external_id") or "external_id"))
+    errors.sort(key=lambda e: e.row)
+
+    result = ImportResult(
+        format=fmt,
+        columns=parsed.columns,
+        mapping=used,
+        rows=len(parsed.records) + len(parsed.broken),
+        preview=preview,
+        created=0,
+        errors=errors,
+        dry_run=dry_run,
+    )
+    if dry_run:
+        return result
+    if errors:
+        raise ApplicationError(
+            f"Nothing was imported: {len(errors)} row error(s). Fix the file and upload it again.",
+            extra={"errors": result.errors_as_dicts(), "error_count": len(errors)},
+        )
+    try:
+        with transaction.atomic():
+            ParagraphPair.objects.bulk_create(pairs, batch_size=1000)
+    except IntegrityError as exc:  # a concurrent import of the same ids won the race
+        raise ApplicationError(
+            f"Nothing was imported: some external ids already exist in source {source!r}.", status=409
+        ) from exc
+    result.created = len(pairs)
+    return result
+
+
+def check_upload_size(size: int) -> None:
+    """Refuse (ApplicationError 413) a file larger than settings.BTI_MAX_UPLOAD_BYTES."""
+    limit = settings.BTI_MAX_UPLOAD_BYTES
+    if size > limit:
+        raise ApplicationError(
+            f"The file is {size:,} bytes; the limit is {limit:,} bytes (BTI_MAX_UPLOAD_BYTES). "
+            "Split it into smaller files.",
+            status=413,
+        )
+
+
+def pairs_file_read(*, content: bytes, filename: str, fmt: str | None = None) -> parsing.ParsedFile:
+    """Check size, format and encoding and split the file into records (file-level errors raise)."""
+    check_upload_size(len(content))
+    fmt = parsing.detect_format(filename=filename, fmt=fmt)
+    return parsing.parse(text=parsing.decode_utf8(content), fmt=fmt)
+
+
+def _resolve_mapping(columns: list[str], requested: dict[str, str | None], *, fmt: str) -> dict[str, str | None]:
+    """Field -> column: the requested ones (checked against the file), the rest guessed by name."""
+    unknown = sorted(set(requested) - set(parsing.FIELDS))
+    if unknown:
+        raise ApplicationError(f"Unknown mapping field(s) {', '.join(unknown)}: use {', '.join(parsing.FIELDS)}.")
+    guessed = parsing.guess_mapping(columns)
+    used: dict[str, str | None] = {}
+    for name in parsing.FIELDS:
+        column = requested.get(name)
+        if column:
+            # A JSONL key may be absent from every line read so far; rows then report it missing.
+            if fmt == "csv" and column not in columns:
+                raise ApplicationError(
+                    f"Column {column!r} (mapped to {name}) is not in the file. Columns found: {', '.join(columns)}.",
+                    extra={"columns": columns},
+                )
+            used[name] = column
+        elif name in requested:  # explicitly left unmapped
+            used[name] = None
+        else:
+            used[name] = guessed[name]
+    missing = [name for name in parsing.REQUIRED_FIELDS if not used[name]]
+    if missing:
+        raise ApplicationError(
+            f"Choose the column(s) holding {' and '.join(missing)}. Columns found: {', '.join(columns) or 'none'}.",
+            extra={"columns": columns},
+        )
+    if used["text_a"] == used["text_b"]:
+        raise ApplicationError("text_a and text_b must come from two different columns.")
+    return used
+
+
+def _map_record(row: int, values: dict[str, Any], used: dict[str, str | None]) -> tuple[dict[str, str], list[RowError]]:
+    fields: dict[str, str] = {}
+    errors: list[RowError] = []
+    if parsing.EXTRA_CELLS in values:
+        errors.append(RowError(row, "", "the row has more cells than the header has columns"))
+    for name, column in used.items():
+        if not column:
+            continue
+        value = values.get(column)
+        if value is None:
+            errors.append(RowError(row, column, f"missing column {column!r} ({name})"))
+            continue
+        if isinstance(value, (dict, list, bool)) or (name.startswith("text") and not isinstance(value, str)):
+            errors.append(RowError(row, column, f"{name} must be text, not {type(value).__name__}"))
+            continue
+        text = str(value)
+        if name in ("text_a", "text_b"):
+            if not text.strip():
+                errors.append(RowError(row, column, f"empty text ({name})"))
+                continue
+        else:
+            text = text.strip()
+            if name == "external_id" and not text:
+                errors.append(RowError(row, column, "empty external id"))
+                continue
+            if len(text) > _MAX_LENGTH[name]:
+                errors.append(RowError(row, column, f"{name} is longer than {_MAX_LENGTH[name]} characters"))
+                continue
+        fields[name] = text
+    return fields, errors
+
+
+def _existing_id_errors(source: str, first_row_of_id: dict[str, int], column: str) -> list[RowError]:
+    ids = list(first_row_of_id)
+    existing: list[str] = []
+    for start in range(0, len(ids), 500):
+        existing += ParagraphPair.objects.filter(source=source, external_id__in=ids[start : start + 500]).values_list(
+            "external_id", flat=True
+        )
+    return [
+        RowError(first_row_of_id[e], column, f"external id {e!r} already exists in source {source!r}") for e in existing
+    ]

@@ -1,0 +1,47 @@
+"""``python manage.py export_results ROUND --format csv|json|markdown|latex [--output FILE]``."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from bti_eval.results import exports
+from bti_eval.rounds.models import EvaluationRound
+
+
+class Command(BaseCommand):
+    help = "Export a round's results (ROUND = its id or exact name) as CSV, JSON, Markdown or LaTeX."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("round", help="The round's id or exact name.")
+        parser.add_argument("--format", choices=exports.FORMATS, default="markdown")
+        parser.add_argument("--output", "-o", help="Write to this file instead of standard output.")
+        parser.add_argument("--decimals", type=int, default=2, help="Decimals in the Markdown/LaTeX table.")
+
+    def handle(self, *args, **options) -> None:
+        round = find_round(options["round"])
+        pieces = exports.export(round, options["format"], decimals=options["decimals"])
+        if options["output"]:
+            try:
+                with open(options["output"], "w", encoding="utf-8", newline="") as handle:
+                    handle.writelines(pieces)
+            except OSError as exc:
+                raise CommandError(f"Cannot write {options['output']}: {exc.strerror}.", returncode=2) from exc
+            self.stderr.write(f"Wrote {options['output']}")
+        else:
+            for piece in pieces:
+                self.stdout.write(piece, ending="")
+
+
+def find_round(value: str) -> EvaluationRound:
+    """The round with id ``value``, else with exactly that name; CommandError (exit 2) otherwise."""
+    if value.isdigit():
+        found = EvaluationRound.objects.filter(pk=int(value)).first()
+        if found is not None:
+            return found
+    matches = list(EvaluationRound.objects.filter(name=value).order_by("id")[:5])
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        ids = ", ".join(str(r.pk) for r in matches)
+        raise CommandError(f"Several rounds are named {value!r} (ids {ids}); give the id instead.", returncode=2)
+    raise CommandError(f"No round with id or name {value!r}. List rounds at /rounds/.", returncode=2)

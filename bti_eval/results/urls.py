@@ -1,0 +1,9 @@
+from django.urls import path
+
+from bti_eval.results import views
+
+app_name = "results"
+
+urlpatterns = [
+    path("rounds/<int:round_id>/results/", views.round_results_view, name="round"),
+]

@@ -1,0 +1,224 @@
+"""Rounds API: one small APIView per endpoint; services do the work, 409 on a wrong status."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bti_eval.core.serializers import error_responses
+from bti_eval.pairs.selectors import pair_ids_select
+from bti_eval.rounds import services
+from bti_eval.rounds.models import EvaluationRound
+from bti_eval.rounds.selectors import round_list, round_progress
+
+
+class RoundOutputSerializer(serializers.ModelSerializer):
+    pair_count = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = EvaluationRound
+        ref_name = "Round"
+        fields = [
+            "id",
+            "name",
+            "status",
+            "model",
+            "methods",
+            "top_k",
+            "seed",
+            "pair_count",
+            "created_by",
+            "created_at",
+            "launched_at",
+            "opened_at",
+            "closed_at",
+        ]
+
+    def get_pair_count(self, round: EvaluationRound) -> int:
+        count = getattr(round, "pair_count", None)
+        return count if count is not None else round.pairs.count()
+
+
+class ProgressOutputSerializer(serializers.Serializer):
+    class CountsSerializer(serializers.Serializer):
+        total = serializers.IntegerField()
+        done = serializers.IntegerField()
+        failed = serializers.IntegerField()
+        pending = serializers.IntegerField()
+        running = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "ProgressCounts"
+
+    class FailureSerializer(serializers.Serializer):
+        explanation_id = serializers.IntegerField()
+        pair = serializers.CharField(help_text="The pair's external id (or its id when it has none).")
+        pair_id = serializers.IntegerField()
+        method = serializers.CharField()
+        error = serializers.CharField()
+        attempts = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "ProgressFailure"
+
+    status = serializers.CharField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    running = serializers.IntegerField()
+    can_open = serializers.BooleanField()
+    per_method = serializers.DictField(child=CountsSerializer())
+    failures = FailureSerializer(many=True)
+    failures_total = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "RoundProgress"
+
+
+class RoundListCreateApi(APIView):
+    pagination_class = LimitOffsetPagination
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        pairs = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Pair ids.")
+        source = serializers.CharField(required=False, help_text="Instead of ids: the pairs of this source.")
+        all_pairs = serializers.BooleanField(default=False, help_text="Instead of ids: every pair.")
+        limit = serializers.IntegerField(
+            required=False, min_value=1, help_text="With source/all_pairs: a random sample of this size (seeded)."
+        )
+        methods = serializers.ListField(
+            child=serializers.CharField(), required=False, help_text="Default: the paper's seven methods."
+        )
+        model = serializers.CharField(required=False, allow_blank=True, default="")
+        top_k = serializers.IntegerField(required=False, default=2)
+        seed = serializers.IntegerField(required=False, default=0)
+
+        class Meta:
+            ref_name = "RoundCreateInput"
+
+        def validate(self, data):
+            given = [k for k in ("pairs", "source") if k in data] + (["all_pairs"] if data["all_pairs"] else [])
+            if len(given) != 1:
+                raise serializers.ValidationError("Give exactly one of: pairs (ids), source, all_pairs=true.")
+            return data
+
+    @extend_schema(responses=RoundOutputSerializer(many=True), summary="List rounds, newest first")
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(round_list(), request, view=self)
+        return paginator.get_paginated_response(RoundOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: RoundOutputSerializer, **error_responses(400)},
+        summary="Create a draft round",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "pairs" in data:
+            pair_ids = data["pairs"]
+        else:
+            pair_ids = pair_ids_select(source=data.get("source"), limit=data.get("limit"), seed=data["seed"])
+        round = services.round_create(
+            name=data["name"],
+            pairs=pair_ids,
+            methods=data.get("methods"),
+            model=data["model"],
+            top_k=data["top_k"],
+            seed=data["seed"],
+            by=request.user,
+        )
+        return Response(RoundOutputSerializer(round).data, status=status.HTTP_201_CREATED)
+
+
+class RoundDetailApi(APIView):
+    @extend_schema(responses={200: RoundOutputSerializer, **error_responses(404)}, summary="One round")
+    def get(self, request: Request, round_id: int) -> Response:
+        return Response(RoundOutputSerializer(get_object_or_404(EvaluationRound, pk=round_id)).data)
+
+
+class RoundLaunchApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={202: RoundOutputSerializer, **error_responses(400, 404, 409, 503)},
+        summary="Launch: draft → computing; explanation chunks are queued (503 when the broker is down)",
+    )
+    def post(self, request: Request, round_id: int) -> Response:
+        round = services.round_launch(round=get_object_or_404(EvaluationRound, pk=round_id), by=request.user)
+        return Response(RoundOutputSerializer(round).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RoundProgressApi(APIView):
+    @extend_schema(
+        responses={200: ProgressOutputSerializer, **error_responses(404)},
+        summary="Explanation progress: counts, per method, failures",
+    )
+    def get(self, request: Request, round_id: int) -> Response:
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        return Response(ProgressOutputSerializer(round_progress(round=round)).data)
+
+
+class RoundRetryFailedApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        retried = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "RoundRetryFailedOutput"
+
+    @extend_schema(
+        request=None,
+        responses={202: OutputSerializer, **error_responses(404, 409, 503)},
+        summary="Re-queue the failed explanations",
+    )
+    def post(self, request: Request, round_id: int) -> Response:
+        count = services.explanations_retry_failed(round=get_object_or_404(EvaluationRound, pk=round_id))
+        return Response(self.OutputSerializer({"retried": count}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RoundDropFailedApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        dropped = serializers.IntegerField()
+        opened = serializers.BooleanField(help_text="True when the round opened for rating as a result.")
+
+        class Meta:
+            ref_name = "RoundDropFailedOutput"
+
+    @extend_schema(
+        request=None,
+        responses={200: OutputSerializer, **error_responses(404, 409)},
+        summary="Drop the failed explanations from the round",
+    )
+    def post(self, request: Request, round_id: int) -> Response:
+        result = services.explanations_drop_failed(round=get_object_or_404(EvaluationRound, pk=round_id))
+        return Response(self.OutputSerializer(result).data)
+
+
+class RoundOpenApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: RoundOutputSerializer, **error_responses(404, 409)},
+        summary="Open for rating (only when every explanation is done); builds the judges' queues",
+    )
+    def post(self, request: Request, round_id: int) -> Response:
+        round = services.round_open(round=get_object_or_404(EvaluationRound, pk=round_id))
+        return Response(RoundOutputSerializer(round).data)
+
+
+class RoundCloseApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: RoundOutputSerializer, **error_responses(404, 409)},
+        summary="Close: rating → closed, ratings frozen",
+    )
+    def post(self, request: Request, round_id: int) -> Response:
+        round = services.round_close(round=get_object_or_404(EvaluationRound, pk=round_id))
+        return Response(RoundOutputSerializer(round).data)

@@ -1,0 +1,69 @@
+"""Round selectors: lists and the progress of a round's explanation work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from bti_eval.rounds.models import EvaluationRound, Explanation
+
+STATUSES = [s.value for s in Explanation.Status]
+MAX_LISTED_FAILURES = 100
+
+
+def round_list() -> QuerySet[EvaluationRound]:
+    """Rounds, newest first, with ``pair_count`` and ``explanation_count`` / ``done_count`` annotated."""
+    return EvaluationRound.objects.annotate(
+        pair_count=Count("pairs", distinct=True),
+        explanation_count=Count("explanations", distinct=True),
+        done_count=Count("explanations", filter=Q(explanations__status=Explanation.Status.DONE), distinct=True),
+    ).select_related("created_by")
+
+
+def round_progress(*, round: EvaluationRound) -> dict[str, Any]:
+    """Counts of the round's explanations by status, overall and per method, plus the failures.
+
+    ``{"status", "total", "done", "failed", "pending", "running", "can_open",
+    "per_method": {method: {"total", "done", "failed", "pending", "running"}},
+    "failures": [{"explanation_id", "pair", "pair_id", "method", "error", "attempts"}],
+    "failures_total"}``; failures list at most MAX_LISTED_FAILURES rows.
+    """
+    per_method: dict[str, dict[str, int]] = {m: _zero() for m in round.methods}
+    totals = _zero()
+    rows = Explanation.objects.filter(round=round).values("method", "status").annotate(n=Count("id"))
+    for row in rows.order_by():
+        counts = per_method.setdefault(row["method"], _zero())
+        for bucket in (counts, totals):
+            bucket[row["status"]] += row["n"]
+            bucket["total"] += row["n"]
+    failed_rows = (
+        Explanation.objects.filter(round=round, status=Explanation.Status.FAILED)
+        .select_related("pair")
+        .order_by("method", "pair_id")[:MAX_LISTED_FAILURES]
+    )
+    failures = [
+        {
+            "explanation_id": e.pk,
+            "pair": e.pair.external_id or str(e.pair_id),
+            "pair_id": e.pair_id,
+            "method": e.method,
+            "error": e.error,
+            "attempts": e.attempts,
+        }
+        for e in failed_rows
+    ]
+    return {
+        "status": round.status,
+        **totals,
+        "can_open": round.status == EvaluationRound.Status.COMPUTING
+        and totals["total"] > 0
+        and totals["done"] == totals["total"],
+        "per_method": per_method,
+        "failures": failures,
+        "failures_total": totals["failed"],
+    }
+
+
+def _zero() -> dict[str, int]:
+    return {"total": 0, **{s: 0 for s in STATUSES}}

@@ -1,0 +1,270 @@
+"""Round services: create, launch (enqueue explanation chunks), retry or drop failures, open, close.
+
+A round moves draft → computing → rating → closed. Every transition locks the round row
+(``select_for_update``) so that concurrent requests and workers see one consistent status.
+
+Launch and the broker: a launch first checks that the broker accepts a connection (a short
+timeout); when it does not, the round stays a draft and nothing is written (ApplicationError
+503). If publishing still fails after the commit, a compensating transaction deletes the round's
+explanations and puts it back to draft, and the same error is raised: a round is never left
+"computing" with nothing queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from bti_eval.core.exceptions import ApplicationError
+from bti_eval.pairs.models import ParagraphPair
+from bti_eval.rounds import queueing
+from bti_eval.rounds.constants import STALE_RUNNING_AFTER
+from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound, Explanation
+
+logger = logging.getLogger(__name__)
+
+MAX_TOP_K = 50
+Status = EvaluationRound.Status
+XStatus = Explanation.Status
+
+
+def round_create(
+    *,
+    name: str,
+    pairs: Iterable[int | ParagraphPair],
+    methods: list[str] | None = None,
+    model: str = "",
+    top_k: int = 2,
+    seed: int = 0,
+    by: AbstractBaseUser | None = None,
+) -> EvaluationRound:
+    """A draft round over ``pairs`` (ids, pairs or a queryset) explained by ``methods``.
+
+    ``methods`` defaults to the paper's seven (DEFAULT_METHODS) and must be names from
+    ``explainers.available_methods()``; ``model`` is "" (the default model) or a local model dir.
+    """
+    import explainers
+
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Give the round a name.")
+    methods = list(DEFAULT_METHODS if methods is None else methods)
+    if not methods:
+        raise ApplicationError("Choose at least one method.")
+    available = explainers.available_methods()
+    unknown = [m for m in methods if m not in available]
+    if unknown:
+        raise ApplicationError(f"Unknown method(s) {', '.join(unknown)}. Available: {', '.join(available)}.")
+    if len(set(methods)) != len(methods):
+        raise ApplicationError("Each method may appear once.")
+    model = (model or "").strip()
+    if model and not Path(model).is_dir():
+        raise ApplicationError(
+            f"Model directory {model!r} does not exist on the server. Give a local Hugging Face model "
+            "directory, or leave it empty for the default model."
+        )
+    if model and not (Path(model) / "config.json").is_file():
+        raise ApplicationError(f"{model!r} is not a Hugging Face model directory (no config.json in it).")
+    if not 1 <= int(top_k) <= MAX_TOP_K:
+        raise ApplicationError(f"top_k must be between 1 and {MAX_TOP_K}.")
+    pair_ids = sorted({p.pk if isinstance(p, ParagraphPair) else int(p) for p in pairs})
+    if not pair_ids:
+        raise ApplicationError("Choose at least one pair (import pairs first).")
+    found = set(ParagraphPair.objects.filter(pk__in=pair_ids).values_list("id", flat=True))
+    missing = [i for i in pair_ids if i not in found]
+    if missing:
+        raise ApplicationError(f"Unknown pair id(s): {', '.join(map(str, missing[:20]))}.")
+
+    with transaction.atomic():
+        round = EvaluationRound.objects.create(
+            name=name, model=model, methods=methods, top_k=int(top_k), seed=int(seed), created_by=by
+        )
+        round.pairs.set(pair_ids)
+    return round
+
+
+def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) -> EvaluationRound:
+    """draft → computing: one PENDING explanation per (pair, method), chunks enqueued after commit."""
+    _require(round, Status.DRAFT, "launch")
+    queueing.broker_check()
+    with transaction.atomic():
+        locked = _lock(round)
+        _require(locked, Status.DRAFT, "launch")
+        pair_ids = list(locked.pairs.order_by("id").values_list("id", flat=True))
+        if not pair_ids:
+            raise ApplicationError("The round has no pairs to explain.")
+        Explanation.objects.bulk_create(
+            [Explanation(round=locked, pair_id=p, method=m) for m in locked.methods for p in pair_ids],
+            batch_size=2000,
+        )
+        locked.status = Status.COMPUTING
+        locked.launched_at = timezone.now()
+        locked.save(update_fields=["status", "launched_at"])
+        chunks = queueing.chunk_ids(_ids_by_method(locked, Explanation.objects.filter(round=locked)))
+        round_id = locked.pk
+        transaction.on_commit(lambda: _enqueue_or_revert_launch(round_id, chunks))
+    logger.info("round %s launched by %s: %d chunks", round_id, by, len(chunks))
+    round.refresh_from_db()
+    return round
+
+
+def _enqueue_or_revert_launch(round_id: int, chunks: list[list[int]]) -> None:
+    try:
+        queueing.enqueue_chunks(chunks)
+    except Exception as exc:
+        with transaction.atomic():
+            locked = EvaluationRound.objects.select_for_update().get(pk=round_id)
+            Explanation.objects.filter(round=locked).delete()
+            locked.status = Status.DRAFT
+            locked.launched_at = None
+            locked.save(update_fields=["status", "launched_at"])
+        raise ApplicationError(
+            f"Could not queue the explanation tasks ({type(exc).__name__}: {exc}). The round is a draft "
+            "again; check the broker (Redis) and launch again.",
+            status=503,
+        ) from exc
+
+
+def explanations_retry_failed(*, round: EvaluationRound) -> int:
+    """Re-enqueue the round's FAILED explanations (and RUNNING ones lost by a dead worker); returns n."""
+    _require(round, Status.COMPUTING, "retry failed explanations of")
+    queueing.broker_check()
+    with transaction.atomic():
+        locked = _lock(round)
+        _require(locked, Status.COMPUTING, "retry failed explanations of")
+        stale = timezone.now() - STALE_RUNNING_AFTER
+        rows = Explanation.objects.filter(round=locked).filter(
+            Q(status=XStatus.FAILED) | Q(status=XStatus.RUNNING, started_at__lt=stale)
+        )
+        ids_by_method = _ids_by_method(locked, rows)
+        ids = [i for chunk in ids_by_method.values() for i in chunk]
+        if not ids:
+            raise ApplicationError("There are no failed explanations to retry.", status=409)
+        Explanation.objects.filter(pk__in=ids).update(status=XStatus.PENDING, error="")
+        chunks = queueing.chunk_ids(ids_by_method)
+        transaction.on_commit(lambda: _enqueue_or_fail(ids, chunks))
+    return len(ids)
+
+
+def _enqueue_or_fail(ids: list[int], chunks: list[list[int]]) -> None:
+    try:
+        queueing.enqueue_chunks(chunks)
+    except Exception as exc:
+        message = f"could not queue the retry ({type(exc).__name__}: {exc}); check the broker and retry"
+        explanations_fail(explanation_ids=ids, error=message)
+        raise ApplicationError(f"The task broker refused the retry: {message}.", status=503) from exc
+
+
+def explanations_drop_failed(*, round: EvaluationRound) -> dict[str, int | bool]:
+    """Delete the round's FAILED explanations so it can open; opens it when the rest are done."""
+    _require(round, Status.COMPUTING, "drop failed explanations of")
+    with transaction.atomic():
+        locked = _lock(round)
+        _require(locked, Status.COMPUTING, "drop failed explanations of")
+        failed = Explanation.objects.filter(round=locked, status=XStatus.FAILED)
+        dropped = failed.count()
+        if not dropped:
+            raise ApplicationError("There are no failed explanations to drop.", status=409)
+        if not Explanation.objects.filter(round=locked).exclude(status=XStatus.FAILED).exists():
+            raise ApplicationError(
+                "Every explanation of this round failed; dropping them would leave nothing to rate. "
+                "Fix the cause (see the errors) and retry instead.",
+                status=409,
+            )
+        failed.delete()
+    opened = round_open_if_complete(round_id=round.pk)
+    round.refresh_from_db()
+    return {"dropped": dropped, "opened": opened}
+
+
+def explanations_fail(*, explanation_ids: list[int], error: str) -> int:
+    """Mark the given explanations that are not DONE as FAILED with ``error``; returns how many."""
+    with transaction.atomic():
+        return (
+            Explanation.objects.filter(pk__in=explanation_ids)
+            .exclude(status=XStatus.DONE)
+            .update(status=XStatus.FAILED, error=error[:5000], finished_at=timezone.now())
+        )
+
+
+def round_open(*, round: EvaluationRound) -> EvaluationRound:
+    """computing → rating, once every explanation is DONE; builds each invited judge's queue."""
+    with transaction.atomic():
+        locked = _lock(round)
+        _require(locked, Status.COMPUTING, "open")
+        _open_locked(locked)
+    round.refresh_from_db()
+    return round
+
+
+def round_open_if_complete(*, round_id: int) -> bool:
+    """Open the round when it is computing and all its explanations are DONE (called by workers).
+
+    The row lock makes two workers finishing together open it once; returns True if this call opened it.
+    """
+    with transaction.atomic():
+        locked = EvaluationRound.objects.select_for_update().filter(pk=round_id).first()
+        if locked is None or locked.status != Status.COMPUTING:
+            return False
+        rows = Explanation.objects.filter(round=locked)
+        if not rows.exists() or rows.exclude(status=XStatus.DONE).exists():
+            return False
+        _open_locked(locked)
+        return True
+
+
+def round_close(*, round: EvaluationRound) -> EvaluationRound:
+    """rating → closed: ratings are frozen from now on."""
+    with transaction.atomic():
+        locked = _lock(round)
+        _require(locked, Status.RATING, "close")
+        locked.status = Status.CLOSED
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["status", "closed_at"])
+    round.refresh_from_db()
+    return round
+
+
+def _open_locked(locked: EvaluationRound) -> None:
+    from bti_eval.judging.services import assignments_build_for_round
+
+    rows = Explanation.objects.filter(round=locked)
+    if not rows.exists():
+        raise ApplicationError("The round has no explanations to rate.", status=409)
+    not_done = rows.exclude(status=XStatus.DONE).count()
+    if not_done:
+        raise ApplicationError(
+            f"{not_done} explanation(s) are not done yet (pending, running or failed). Wait for them, "
+            "or retry or drop the failed ones, then open the round.",
+            status=409,
+        )
+    locked.status = Status.RATING
+    locked.opened_at = timezone.now()
+    locked.save(update_fields=["status", "opened_at"])
+    assignments_build_for_round(round=locked)
+
+
+def _lock(round: EvaluationRound) -> EvaluationRound:
+    return EvaluationRound.objects.select_for_update().get(pk=round.pk)
+
+
+def _require(round: EvaluationRound, status: str, action: str) -> None:
+    if round.status != status:
+        raise ApplicationError(
+            f"Cannot {action} round {round.name!r}: it is {round.status}, and only a {status} round can be.",
+            status=409,
+        )
+
+
+def _ids_by_method(round: EvaluationRound, rows) -> dict[str, list[int]]:
+    """Explanation ids per method, in the round's method order, each by pair."""
+    ids: dict[str, list[int]] = {m: [] for m in round.methods}
+    for method, pk in rows.order_by("pair_id", "id").values_list("method", "id"):
+        ids.setdefault(method, []).append(pk)
+    return {m: v for m, v in ids.items() if v}

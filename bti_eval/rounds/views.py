@@ -1,0 +1,103 @@
+"""Researcher pages for rounds: list, create, detail with progress, and the state-changing buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from bti_eval.core.exceptions import ApplicationError
+from bti_eval.core.permissions import researcher_required
+from bti_eval.pairs.selectors import pair_ids_select
+from bti_eval.rounds import services
+from bti_eval.rounds.forms import RoundCreateForm
+from bti_eval.rounds.models import EvaluationRound
+from bti_eval.rounds.selectors import round_list, round_progress
+
+
+@researcher_required
+def round_list_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "rounds/list.html", {"rounds": round_list()})
+
+
+@researcher_required
+def round_create_view(request: HttpRequest) -> HttpResponse:
+    form = RoundCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            pair_ids = pair_ids_select(source=data["source"] or None, limit=data["limit"], seed=data["seed"])
+            round = services.round_create(
+                name=data["name"],
+                pairs=pair_ids,
+                methods=data["methods"],
+                model=data["model"],
+                top_k=data["top_k"],
+                seed=data["seed"],
+                by=request.user,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Round “{round.name}” created with {len(pair_ids)} pairs. Launch it below.")
+            return redirect(reverse("rounds:detail", args=[round.pk]))
+    return render(request, "rounds/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@researcher_required
+def round_detail_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    round = get_object_or_404(EvaluationRound, pk=round_id)
+    context = {"round": round, "progress": round_progress(round=round), "pair_count": round.pairs.count()}
+    return render(request, "rounds/detail.html", context)
+
+
+def _action(service: Callable[[EvaluationRound], str]):
+    """A POST-only researcher view running ``service`` on the round, then back to the round page."""
+
+    @researcher_required
+    @require_POST
+    def view(request: HttpRequest, round_id: int) -> HttpResponse:
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        try:
+            messages.success(request, service(round, request))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect(reverse("rounds:detail", args=[round.pk]))
+
+    return view
+
+
+def _launch(round, request) -> str:
+    services.round_launch(round=round, by=request.user)
+    return "Launched: the workers are computing the explanations."
+
+
+def _retry(round, request) -> str:
+    return f"Retrying {services.explanations_retry_failed(round=round)} explanation(s)."
+
+
+def _drop(round, request) -> str:
+    result = services.explanations_drop_failed(round=round)
+    opened = " The round is now open for rating." if result["opened"] else ""
+    return f"Dropped {result['dropped']} failed explanation(s).{opened}"
+
+
+def _open(round, request) -> str:
+    services.round_open(round=round)
+    return "The round is open for rating: each invited judge has a shuffled queue."
+
+
+def _close(round, request) -> str:
+    services.round_close(round=round)
+    return "The round is closed: ratings are frozen."
+
+
+round_launch_view = _action(_launch)
+round_retry_failed_view = _action(_retry)
+round_drop_failed_view = _action(_drop)
+round_open_view = _action(_open)
+round_close_view = _action(_close)

@@ -1,0 +1,122 @@
+"""End to end: a real Celery worker process computes a launched round and opens it.
+
+The broker is Redis when reachable (always in CI), else the filesystem broker of settings/test.py;
+the worker shares this test's database (TEST_DB_NAME_OVERRIDE) and broker folder (TEST_BROKER_DIR).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from bti_eval.rounds import services
+from bti_eval.rounds.models import EvaluationRound, Explanation
+from tests.factories import JudgeFactory, ParagraphPairFactory, ResearcherFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_SECONDS = 240
+
+
+def purge_queues() -> None:
+    """Drop messages a previous run may have left on the shared broker."""
+    from workers.celery import app
+
+    with app.connection_for_write() as conn:
+        channel = conn.channel()
+        for queue in ("explain", "default"):
+            try:
+                channel.queue_purge(queue)
+            except Exception:  # the queue does not exist yet
+                pass
+        channel.close()
+
+
+def start_worker(tiny_model_dir: Path, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bti_eval.settings.test",
+        "TEST_DB_NAME_OVERRIDE": str(connection.settings_dict["NAME"]),
+        "BTI_DEFAULT_MODEL": str(tiny_model_dir),
+        "BTI_EXPLAIN_DEVICE": "cpu",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    if settings.CELERY_BROKER_URL.startswith("filesystem"):
+        env["TEST_BROKER_DIR"] = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "-Q",
+        "explain,default",
+        "--pool=solo",
+        "--concurrency=1",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-l",
+        "info",
+        "-n",
+        f"e2e-{uuid.uuid4().hex[:8]}@%h",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def stop(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_computes_the_round_and_opens_it(tiny_model_dir, tmp_path):
+    purge_queues()
+    pairs = [
+        ParagraphPairFactory(
+            text_a="Soft wool gloves with touchscreen fingertips.",
+            text_b="Knitted wool gloves that work with touchscreens.",
+        ),
+        ParagraphPairFactory(text_a="A long viscose dress with a V-neck.", text_b="Maxi dress in soft viscose."),
+    ]
+    round = services.round_create(name="e2e", pairs=pairs, methods=["bti", "tfidf-w2v"], by=ResearcherFactory())
+    judge = JudgeFactory(round=round)
+    log = tmp_path / "worker.log"
+    worker = start_worker(tiny_model_dir, log)
+    try:
+        services.round_launch(round=round)  # commits, then enqueues 2 chunks (one per method)
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            round.refresh_from_db()
+            if round.status == EvaluationRound.Status.RATING:
+                break
+            assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-4000:]}"
+            time.sleep(1)
+    finally:
+        stop(worker)
+
+    rows = Explanation.objects.filter(round=round)
+    assert round.status == EvaluationRound.Status.RATING, f"round still {round.status}:\n{log.read_text()[-4000:]}"
+    assert rows.count() == 4
+    assert set(rows.values_list("status", flat=True)) == {Explanation.Status.DONE}
+    for row in rows:
+        assert row.payload["method"] == row.method and row.payload["model"] == tiny_model_dir.name
+        assert row.attempts == 1
+    assert judge.assignments.count() == 4  # the worker's round_open built the judge's queue
+    assert "bti_eval.explain_chunk" in log.read_text()

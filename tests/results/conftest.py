@@ -1,0 +1,3 @@
+"""Fixtures: see tests/researcher_fixtures.py."""
+
+from tests.researcher_fixtures import *  # noqa: F403

@@ -1,0 +1,138 @@
+"""Exports: CSV long form (formula injection neutralised), JSON, Markdown and LaTeX tables; export_results."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from bti_eval.judging.models import Rating
+from bti_eval.results import exports
+from bti_eval.rounds.models import EvaluationRound
+from tests.factories import AssignmentFactory, EvaluationRoundFactory, JudgeFactory, RatingFactory
+from tests.results.helpers import rated_round
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def small_round() -> EvaluationRound:
+    """Two judges, methods bti (5, 4 → 4.5 ± 0.71) and tfidf-w2v (2, 3 → 2.5 ± 0.71)."""
+    round = EvaluationRoundFactory(name="pilot_1 & co", methods=["bti", "tfidf-w2v"], status="rating")
+    scores = {"bti": (5, 4), "tfidf-w2v": (2, 3)}
+    for j in range(2):
+        judge = JudgeFactory(round=round, name=f"judge {j}")
+        for position, method in enumerate(scores):
+            assignment = AssignmentFactory(judge=judge, position=position, explanation__method=method)
+            RatingFactory(assignment=assignment, score=scores[method][j], seconds=10.0 + j)
+    return round
+
+
+def read_csv(round) -> list[dict]:
+    return list(csv.DictReader(io.StringIO("".join(exports.export_csv(round)))))
+
+
+def test_csv_is_long_form_one_row_per_rating(small_round):
+    rows = read_csv(small_round)
+    assert list(rows[0]) == exports.CSV_COLUMNS
+    assert len(rows) == 4 == Rating.objects.count()
+    first = rows[0]
+    rating = (
+        Rating.objects.select_related("assignment__explanation__pair", "assignment__judge")
+        .order_by("assignment__judge_id", "assignment__position")
+        .first()
+    )
+    assert first["judge"] == "judge 0" and first["method"] == "bti" and first["score"] == "5"
+    assert first["pair"] == rating.assignment.explanation.pair.external_id
+    assert (first["seconds"], first["position"], first["round"]) == ("10.0", "0", "pilot_1 & co")
+
+
+@pytest.mark.parametrize("evil", ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_csv_neutralises_formula_injection(evil):
+    rating = RatingFactory(assignment__judge__name=evil, assignment__explanation__pair__external_id=evil)
+    row = read_csv(rating.assignment.judge.round)[0]
+    assert row["judge"] == "'" + evil and row["pair"] == "'" + evil
+    assert row["score"] == "4"  # numbers stay numbers
+
+
+def test_json_has_round_table_and_ratings(small_round):
+    document = json.loads(exports.export_json(small_round))
+    assert document["round"]["name"] == "pilot_1 & co" and document["round"]["methods"] == ["bti", "tfidf-w2v"]
+    assert [r["mean"] for r in document["results"]["methods"]] == [4.5, 2.5]
+    assert len(document["ratings"]) == 4 and {"judge", "pair", "method", "score"} <= set(document["ratings"][0])
+
+
+def test_markdown_table_in_the_papers_format(small_round):
+    text = exports.export_markdown(small_round)
+    assert "| Method | n | Judges | MOS |" in text
+    assert "| BTI | 2 | 2 | **4.50 ± 0.71** |" in text
+    assert "| TF-IDF-W2V | 2 | 2 | 2.50 ± 0.71 |" in text
+    assert "partial" in text
+
+
+def test_latex_table_escapes_and_uses_pm(small_round):
+    text = exports.export_latex(small_round, decimals=1)
+    assert r"BTI & \textbf{4.5 $\pm$ 0.7} \\" in text
+    assert r"TF-IDF-W2V & 2.5 $\pm$ 0.7 \\" in text
+    assert r"pilot\_1 \& co" in text and "pilot_1 &" not in text
+    assert text.count(r"\begin{tabular}") == 1 and r"\bottomrule" in text
+
+
+def test_latex_escape_covers_every_special_character():
+    assert exports.latex_escape(r"a\b&c%d$e#f_g{h}i~j^k") == (
+        r"a\textbackslash{}b\&c\%d\$e\#f\_g\{h\}i\textasciitilde{}j\textasciicircum{}k"
+    )
+
+
+def test_export_results_command_by_id_and_by_name(small_round, tmp_path, capsys):
+    call_command("export_results", str(small_round.pk), "--format", "markdown")
+    assert "**4.50 ± 0.71**" in capsys.readouterr().out
+    out = tmp_path / "r.csv"
+    call_command("export_results", "pilot_1 & co", "--format", "csv", "--output", str(out))
+    assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == 4
+
+
+def test_export_results_command_unknown_or_ambiguous_round(small_round):
+    with pytest.raises(CommandError, match="No round with id or name 'nope'") as info:
+        call_command("export_results", "nope", "--format", "csv")
+    assert info.value.returncode == 2
+    EvaluationRoundFactory(name="twin")
+    EvaluationRoundFactory(name="twin")
+    with pytest.raises(CommandError, match="Several rounds are named 'twin'"):
+        call_command("export_results", "twin")
+
+
+@pytest.mark.slow
+def test_export_results_exit_code_without_traceback():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bti_eval.settings.test",
+        "TEST_DB_NAME_OVERRIDE": connection.settings_dict["NAME"],
+    }
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "export_results", "no-such-round", "--format", "latex"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "No round with id or name 'no-such-round'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_csv_export_streams_a_big_round():
+    round, table = rated_round(methods=["bti", "tfidf-w2v"], pairs=1000, judges=5)
+    pieces = exports.export_csv(round)
+    assert next(pieces).startswith("round,judge_id,judge")
+    assert sum(1 for _ in pieces) == len(table) == 10_000

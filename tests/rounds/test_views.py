@@ -1,0 +1,112 @@
+"""Round pages: list, create form, detail with progress and actions; researchers only."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+
+from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound, Explanation
+from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+Status = EvaluationRound.Status
+
+
+def test_create_form_prechecks_the_seven_methods(researcher_client):
+    ParagraphPairFactory(source="fashion")
+    html = researcher_client.get(reverse("rounds:new")).content.decode()
+    for method in DEFAULT_METHODS:
+        assert f'value="{method}"' in html
+    assert html.count("checked") == 7
+    assert "fashion (1 pairs)" in html
+
+
+def test_create_round_from_a_source_with_a_seeded_sample(researcher_client):
+    ParagraphPairFactory.create_batch(5, source="fashion")
+    ParagraphPairFactory.create_batch(2, source="wine")
+    data = {
+        "name": "pilot",
+        "source": "fashion",
+        "limit": 3,
+        "methods": ["bti", "tfidf-w2v"],
+        "model": "",
+        "top_k": 2,
+        "seed": 7,
+    }
+    response = researcher_client.post(reverse("rounds:new"), data)
+    round = EvaluationRound.objects.get(name="pilot")
+    assert response.status_code == 302 and response.url == reverse("rounds:detail", args=[round.pk])
+    assert round.pairs.count() == 3 and set(round.pairs.values_list("source", flat=True)) == {"fashion"}
+    assert round.methods == ["bti", "tfidf-w2v"] and round.seed == 7
+
+
+def test_create_form_shows_service_errors(researcher_client):
+    ParagraphPairFactory()
+    data = {"name": "x", "source": "", "methods": ["bti"], "model": "/no/such/dir", "top_k": 2, "seed": 0}
+    response = researcher_client.post(reverse("rounds:new"), data)
+    assert response.status_code == 400 and "does not exist on the server" in response.content.decode()
+
+
+def test_detail_links_judges_and_results_and_shows_progress(researcher_client):
+    round = EvaluationRoundFactory(status=Status.COMPUTING, methods=["bti"])
+    ExplanationFactory(
+        round=round, method="bti", status=Explanation.Status.FAILED, payload=None, error="<b>input</b> too long"
+    )
+    html = researcher_client.get(reverse("rounds:detail", args=[round.pk])).content.decode()
+    assert reverse("judging:round-judges", args=[round.pk]) in html
+    assert reverse("results:round", args=[round.pk]) in html
+    assert f'data-progress-url="/api/rounds/{round.pk}/progress/"' in html
+    assert "Retry failed" in html and "Drop failed" in html
+    assert "&lt;b&gt;input&lt;/b&gt; too long" in html  # errors are escaped
+    assert "/static/bti/round.js" in html and "cdn" not in html.lower()
+
+
+def test_launch_button_launches_and_reports(researcher_client):
+    round = EvaluationRoundFactory(methods=["bti"])
+    round.pairs.add(ParagraphPairFactory())
+    with mock.patch("workers.tasks.explain_chunk.delay"):
+        response = researcher_client.post(reverse("rounds:launch", args=[round.pk]), follow=True)
+    assert "Launched" in response.content.decode()
+    round.refresh_from_db()
+    assert round.status == Status.COMPUTING
+
+
+def test_invalid_transition_shows_the_error(researcher_client):
+    round = EvaluationRoundFactory(status=Status.DRAFT)
+    response = researcher_client.post(reverse("rounds:close", args=[round.pk]), follow=True)
+    assert "only a rating round can be" in response.content.decode()
+    round.refresh_from_db()
+    assert round.status == Status.DRAFT
+
+
+def test_actions_are_post_only(researcher_client):
+    round = EvaluationRoundFactory()
+    assert researcher_client.get(reverse("rounds:launch", args=[round.pk])).status_code == 405
+
+
+def test_home_sends_researchers_to_rounds_and_others_to_login(client, researcher):
+    assert client.get("/").url == reverse("login")
+    client.force_login(researcher)
+    assert client.get("/").url == reverse("rounds:list")
+
+
+def test_login_page_renders(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200 and 'name="csrfmiddlewaretoken"' in response.content.decode()
+
+
+@pytest.mark.parametrize("name", ["rounds:list", "rounds:new", "rounds:detail", "results:round"])
+def test_pages_are_for_researchers(client, name):
+    round = EvaluationRoundFactory()
+    url = reverse(name, args=[round.pk]) if name in ("rounds:detail", "results:round") else reverse(name)
+    assert client.get(url).status_code == 302
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 403
+
+
+def test_round_list_shows_rounds(researcher_client):
+    EvaluationRoundFactory(name="<i>pilot</i>")
+    html = researcher_client.get(reverse("rounds:list")).content.decode()
+    assert "&lt;i&gt;pilot&lt;/i&gt;" in html

@@ -1,0 +1,57 @@
+"""The explain_chunk task: its contract (name, queue, acks_late, retries, limits) and thin behaviour."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+
+from bti_eval.rounds.constants import CHUNK_SOFT_TIME_LIMIT, CHUNK_TIME_LIMIT
+from bti_eval.rounds.models import Explanation
+from tests.factories import ExplanationFactory
+from workers.celery import app
+from workers.tasks import explain_chunk
+
+COMPUTE = "bti_eval.rounds.compute.explanations_compute"
+
+
+def test_task_contract():
+    assert explain_chunk.name == "bti_eval.explain_chunk"
+    assert explain_chunk.acks_late is True and explain_chunk.max_retries == 5
+    assert explain_chunk.retry_backoff and OperationalError in explain_chunk.autoretry_for
+    assert explain_chunk.soft_time_limit == CHUNK_SOFT_TIME_LIMIT < explain_chunk.time_limit == CHUNK_TIME_LIMIT
+    assert app.amqp.router.route({}, explain_chunk.name, args=[[1]], kwargs={})["queue"].name == "explain"
+    assert app.conf.task_serializer == "json" and app.conf.worker_prefetch_multiplier == 1
+
+
+def test_task_passes_ids_to_the_service():
+    with mock.patch(COMPUTE, return_value={"done": 2, "failed": 0, "skipped": 0}) as compute:
+        result = explain_chunk.apply(args=[[3, 4]])
+    assert result.get() == {"done": 2, "failed": 0, "skipped": 0}
+    compute.assert_called_once_with(explanation_ids=[3, 4])
+
+
+def test_transient_database_errors_are_retried():
+    outcomes = [OperationalError("server closed the connection"), {"done": 1, "failed": 0, "skipped": 0}]
+    with mock.patch(COMPUTE, side_effect=outcomes) as compute:
+        result = explain_chunk.apply(args=[[1]])
+    assert result.successful() and compute.call_count == 2
+
+
+@pytest.mark.django_db
+def test_a_final_failure_marks_the_unfinished_rows_failed():
+    pending = ExplanationFactory(status=Explanation.Status.RUNNING, payload=None)
+    done = ExplanationFactory(round=pending.round)
+    with mock.patch(COMPUTE, side_effect=RuntimeError("CUDA out of memory")) as compute:
+        result = explain_chunk.apply(args=[[pending.pk, done.pk]])
+    assert result.failed() and compute.call_count == 1  # not a transient error: no retry
+    pending.refresh_from_db()
+    done.refresh_from_db()
+    assert pending.status == Explanation.Status.FAILED and pending.error == "RuntimeError: CUDA out of memory"
+    assert done.status == Explanation.Status.DONE
+
+
+@pytest.mark.django_db
+def test_missing_rows_are_skipped_not_retried():
+    assert explain_chunk.apply(args=[[987654]]).get() == {"done": 0, "failed": 0, "skipped": 1}

@@ -1,0 +1,49 @@
+"""Celery tasks: thin. Ids in, rows re-fetched by the service, JSON arguments only.
+
+``bti_eval.explain_chunk`` is routed to the ``explain`` queue (settings.CELERY_TASK_ROUTES), so
+GPU workers can take only explanation work: ``celery -A workers worker -Q explain``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+
+from bti_eval.rounds.constants import CHUNK_SOFT_TIME_LIMIT, CHUNK_TIME_LIMIT, TRANSIENT_ERRORS
+from workers.celery import app  # noqa: F401  (configures the app that shared_task binds to)
+
+logger = logging.getLogger(__name__)
+
+
+class ExplainChunkTask(Task):
+    """Marks a chunk's unfinished rows FAILED when the task finally fails (soft time limit, retries
+    exhausted, a bug), so that they show in the round's failures and can be retried from the UI."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        from bti_eval.rounds.services import explanations_fail
+
+        ids = kwargs.get("explanation_ids", args[0] if args else [])
+        try:
+            explanations_fail(explanation_ids=ids, error=f"{type(exc).__name__}: {exc}")
+        except Exception:  # the database may be the reason the task failed
+            logger.exception("could not mark explanations %s failed", ids)
+
+
+@shared_task(
+    name="bti_eval.explain_chunk",
+    base=ExplainChunkTask,
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=CHUNK_SOFT_TIME_LIMIT,
+    time_limit=CHUNK_TIME_LIMIT,
+)
+def explain_chunk(explanation_ids: list[int]) -> dict[str, int]:
+    """Compute one chunk: explanations of one round and one method (ids of Explanation rows)."""
+    from bti_eval.rounds.compute import explanations_compute
+
+    return explanations_compute(explanation_ids=explanation_ids)
