@@ -81,16 +81,14 @@ def judge_invite(*, round: EvaluationRound, name: str, by=None, expires_in_hours
     return judge, token
 
 
-@transaction.atomic
-def invite_accept(*, token: str, user=None) -> Judge:
-    """Use an invite: returns its judge, marking the invite used (single use, row-locked).
+def invite_usable(*, token: str, user=None, lock: bool = False) -> Invite:
+    """The invite behind ``token`` if it can still be used, else ApplicationError (nothing written).
 
-    ``user`` is who the browser is already signed in as: a second use of the link by that same
-    judge just continues. Unknown → 404; revoked, used or expired → 410 with what to do.
+    ``user`` is who the browser is already signed in as: the judge the link belongs to may always
+    come back through it. Unknown → 404; revoked, used or expired → 410 with what to do.
     """
-    invite = (
-        Invite.objects.select_for_update().select_related("judge__user").filter(token_hash=token_hash(token)).first()
-    )
+    invites = Invite.objects.select_related("judge__user").filter(token_hash=token_hash(token))
+    invite = (invites.select_for_update() if lock else invites).first()
     if invite is None:
         raise ApplicationError(
             "This invite link is not valid. Check that you copied the whole link, or ask the researcher for a new one.",
@@ -100,12 +98,23 @@ def invite_accept(*, token: str, user=None) -> Judge:
         raise ApplicationError("This invite link was revoked; ask the researcher for a new one.", status=410)
     if invite.used_at is not None:
         if user is not None and user.is_authenticated and user.pk == invite.judge.user_id:
-            return invite.judge
+            return invite
         raise ApplicationError("This link was already used; ask the researcher for a new one.", status=410)
     if invite.expires_at is not None and invite.expires_at <= timezone.now():
         raise ApplicationError("This invite link has expired; ask the researcher for a new one.", status=410)
-    invite.used_at = timezone.now()
-    invite.save(update_fields=["used_at"])
+    return invite
+
+
+@transaction.atomic
+def invite_accept(*, token: str, user=None) -> Judge:
+    """Use an invite: returns its judge, marking the invite used (single use, row-locked).
+
+    A second use by the judge already signed in through it just continues (see ``invite_usable``).
+    """
+    invite = invite_usable(token=token, user=user, lock=True)
+    if invite.used_at is None:
+        invite.used_at = timezone.now()
+        invite.save(update_fields=["used_at"])
     return invite.judge
 
 

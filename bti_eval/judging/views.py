@@ -154,10 +154,17 @@ def judge_revoke(request: HttpRequest, round_id: int, judge_id: int) -> HttpResp
 # --- invites (judges) ------------------------------------------------------------------------
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """Open an invite link: sign the judge in (no password) and go to the rubric."""
+    """An invite link. GET shows a start page and uses nothing up, so that a mail or chat program
+    that fetches the link for a preview cannot spend it; the judge's POST signs them in (no
+    password) and goes on to the rubric."""
     try:
+        if request.method == "GET":
+            invite = services.invite_usable(token=token, user=request.user)
+            if invite.used_at is not None:  # the judge it belongs to, coming back
+                return redirect("judging:rate")
+            return _judge_render(request, "judging/invite.html", {})
         judge = services.invite_accept(token=token, user=request.user)
     except ApplicationError as exc:
         return _judge_error(request, exc.status, "This invite link does not work", exc.message)

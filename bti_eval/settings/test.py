@@ -69,10 +69,12 @@ if REDIS_AVAILABLE:
     CELERY_BROKER_URL = _REDIS_URL
 else:
     _broker_dir = Path(env("TEST_BROKER_DIR", default="") or tempfile.mkdtemp(prefix="bti-broker-"))
+    (_broker_dir / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 # Unit tests run tasks in-process; the end-to-end test starts a real worker against the broker.

@@ -105,6 +105,9 @@ def test_judge_rates_with_the_keyboard_resumes_and_survives_offline(browser_roun
     page = context.new_page()
 
     page.goto(f"{live_server.url}/j/{token}/")
+    _assert_blind(page)
+    page.click("#judge-accept")
+    page.wait_for_url("**/rate/")
     assert page.url.endswith("/rate/")
     expect(page.locator("h1")).to_have_text("How to rate")
     _assert_blind(page)

@@ -156,7 +156,7 @@ def test_researcher_invites_lists_and_revokes(researcher_client, rating_round):
     body = created.json()
     assert set(body) == {"id", "name", "invite_url", "expires_at"} and body["name"] == "Dee"
     assert body["invite_url"].startswith("http://testserver/j/")
-    assert Client().get(body["invite_url"].removeprefix("http://testserver"))["Location"] == "/rate/"
+    assert Client().post(body["invite_url"].removeprefix("http://testserver"))["Location"] == "/rate/"
 
     listed = researcher_client.get(url).json()
     assert [(row["name"], row["invite"], row["rated"], row["total"]) for row in listed] == [("Dee", "used", 0, 21)]

@@ -37,7 +37,7 @@ def _rate(judge, assignment, score=4):
 
 def test_invite_link_signs_the_judge_in_and_leads_to_the_rubric(client, rating_round):
     judge, token = services.judge_invite(round=rating_round, name="Ann")
-    response = client.get(_accept_url(token))
+    response = client.post(_accept_url(token))
     assert response.status_code == 302 and response["Location"] == reverse("judging:rate")
     rubric = client.get(reverse("judging:rate"))
     assert rubric.status_code == 200
@@ -50,8 +50,8 @@ def test_invite_link_signs_the_judge_in_and_leads_to_the_rubric(client, rating_r
 
 def test_second_use_from_another_browser_gets_a_clear_410(rating_round):
     _, token = services.judge_invite(round=rating_round, name="Ann")
-    Client().get(_accept_url(token))
-    response = Client().get(_accept_url(token))
+    Client().post(_accept_url(token))
+    response = Client().post(_accept_url(token))
     assert response.status_code == 410
     assert "This link was already used; ask the researcher for a new one." in response.content.decode()
     assert "_auth_user_id" not in response.wsgi_request.session
@@ -59,8 +59,8 @@ def test_second_use_from_another_browser_gets_a_clear_410(rating_round):
 
 def test_second_use_in_the_same_browser_continues(client, rating_round):
     _, token = services.judge_invite(round=rating_round, name="Ann")
-    client.get(_accept_url(token))
-    again = client.get(_accept_url(token))
+    client.post(_accept_url(token))
+    again = client.post(_accept_url(token))
     assert again.status_code == 302 and again["Location"] == reverse("judging:rate")
 
 
@@ -71,9 +71,23 @@ def test_expired_or_revoked_link_is_410(client, rating_round, state):
         Invite.objects.filter(judge=judge).update(expires_at=timezone.now() - timedelta(minutes=1))
     else:
         services.invite_revoke(judge=judge)
-    response = client.get(_accept_url(token))
+    response = client.post(_accept_url(token))
     assert response.status_code == 410
     assert state in response.content.decode() and "ask the researcher for a new one" in response.content.decode()
+
+
+def test_opening_the_link_uses_nothing_up_until_the_judge_starts(client, rating_round):
+    # A mail or chat program fetching the link for a preview must not spend it.
+    judge, token = services.judge_invite(round=rating_round, name="Ann")
+    for _ in range(2):
+        page = Client().get(_accept_url(token))
+        assert page.status_code == 200 and 'id="judge-accept"' in page.content.decode()
+        assert "_auth_user_id" not in page.wsgi_request.session
+    assert Invite.objects.get(judge=judge).used_at is None
+    assert client.post(_accept_url(token)).status_code == 302
+    assert Invite.objects.get(judge=judge).used_at is not None
+    # The judge it belongs to may come back through the same link.
+    assert client.get(_accept_url(token))["Location"] == reverse("judging:rate")
 
 
 def test_unknown_link_is_404(client, db):
@@ -145,7 +159,7 @@ def test_closed_round_shows_frozen_ratings(judge_client, judge):
 def test_before_opening_the_judge_waits(client, db):
     round = make_round(status=Status.COMPUTING)
     judge, token = services.judge_invite(round=round, name="Ann")
-    client.get(_accept_url(token))
+    client.post(_accept_url(token))
     page = client.get(reverse("judging:rate"))
     assert page.status_code == 200 and "Not open yet" in page.content.decode()
 
@@ -204,7 +218,7 @@ def test_researcher_invites_and_sees_the_link_once(researcher_client, rating_rou
     assert "http://testserver/j/" in page and "Cleo" in page
     link = page.split('value="http://testserver')[1].split('"')[0]
     assert researcher_client.get(url).content.decode().count("http://testserver/j/") == 0  # shown once
-    assert Client().get(link)["Location"] == reverse("judging:rate")
+    assert Client().post(link)["Location"] == reverse("judging:rate")
     assert timedelta(hours=23) < judge.invite.expires_at - timezone.now() <= timedelta(hours=24)
 
 
