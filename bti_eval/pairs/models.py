@@ -33,3 +33,23 @@ class ParagraphPair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source or 'pair'}:{self.external_id or self.pk}"
+
+
+class GoldAlignment(models.Model):
+    """A human word alignment of a pair (e.g. SemEval-2016 task 2 iSTS ``.wa``), for plausibility metrics.
+
+    ``tokens_a`` / ``tokens_b``: the gold tokens' [start, end) char spans in ``text_a`` / ``text_b``.
+    ``chunks``: the aligned chunk pairs, ``{"a": [i, ...], "b": [j, ...], "type": "EQUI", "score": 5}``
+    with 0-based token indices; every (i, j) they cover is a gold aligned token pair
+    (``bti_eval.pairs.ists.gold_token_pairs``). Unaligned (NOALI/ALIC) chunks are not stored.
+    """
+
+    pair = models.OneToOneField(ParagraphPair, on_delete=models.CASCADE, related_name="gold_alignment")
+    format = models.CharField(max_length=32, default="ists-wa")
+    tokens_a = models.JSONField()
+    tokens_b = models.JSONField()
+    chunks = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"gold alignment of {self.pair}"

@@ -1,4 +1,4 @@
-"""Results API: the MOS table of a round, and its exports."""
+"""Results API: the full report of a round, its exports, and the automatic metrics."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,42 +14,156 @@ from rest_framework.views import APIView
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.serializers import error_responses
-from bti_eval.results import exports
-from bti_eval.results.selectors import round_results
+from bti_eval.results import auto_metrics, exports, services
+from bti_eval.results.report import round_report
 from bti_eval.rounds.models import EvaluationRound
+
+EXCLUDE_FLAGGED = OpenApiParameter(
+    "exclude_flagged",
+    bool,
+    required=False,
+    description="1: recompute every statistic without the flagged judges (recorded in the output).",
+)
+
+
+def exclude_flagged_param(request: Request) -> bool:
+    """``?exclude_flagged=1|true|yes`` → True; ``0|false|no``/absent → False; anything else is a 400."""
+    value = request.query_params.get("exclude_flagged", "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ApplicationError("exclude_flagged must be 1 or 0.")
+
+
+class AlphaSerializer(serializers.Serializer):
+    alpha = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True, help_text="95% bootstrap CI over explanations.")
+    high = serializers.FloatField(allow_null=True)
+    units = serializers.IntegerField(help_text="Explanations rated at least twice.")
+    values = serializers.IntegerField(help_text="Ratings in those explanations.")
+    undefined_resamples = serializers.IntegerField(
+        help_text="Bootstrap resamples where alpha was undefined (left out)."
+    )
+
+    class Meta:
+        ref_name = "ResultsAlpha"
+
+
+class AgreementPairSerializer(serializers.Serializer):
+    ordinal = AlphaSerializer()
+    interval = AlphaSerializer()
+
+    class Meta:
+        ref_name = "ResultsAgreementLevels"
+
+
+class MethodAgreementSerializer(AgreementPairSerializer):
+    method = serializers.CharField()
+
+    class Meta:
+        ref_name = "ResultsMethodAgreement"
+
+
+class AgreementSerializer(serializers.Serializer):
+    overall = AgreementPairSerializer()
+    per_method = MethodAgreementSerializer(many=True)
+    judges = serializers.IntegerField()
+    resamples = serializers.IntegerField(help_text="Bootstrap resamples behind each alpha CI.")
+
+    class Meta:
+        ref_name = "ResultsAgreement"
+
+
+class MethodSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    label = serializers.CharField()
+    n = serializers.IntegerField(help_text="Ratings of this method (control items never count).")
+    n_pairs = serializers.IntegerField(help_text="Pairs with at least one rating of this method.")
+    n_judges = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True, help_text="Mean score over all ratings.")
+    std = serializers.FloatField(
+        allow_null=True, help_text="Sample std (ddof=1) across judges' mean scores (Table 1); null < 2 judges."
+    )
+    std_ratings = serializers.FloatField(allow_null=True, help_text="Sample std over all ratings.")
+    mean_of_judge_means = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True, help_text="95% percentile bootstrap CI, pairs resampled.")
+    ci_high = serializers.FloatField(allow_null=True)
+    ci_resamples = serializers.IntegerField()
+    letters = serializers.CharField(help_text="Compact letter display: sharing a letter = not significantly different.")
+
+    class Meta:
+        ref_name = "ResultsMethodRow"
+
+
+class ComparisonSerializer(serializers.Serializer):
+    a = serializers.CharField()
+    b = serializers.CharField()
+    n = serializers.IntegerField(help_text="Pairs rated in both methods.")
+    statistic = serializers.FloatField(allow_null=True)
+    p = serializers.FloatField(allow_null=True)
+    p_holm = serializers.FloatField(allow_null=True)
+    effect = serializers.FloatField(allow_null=True, help_text="Matched-pairs rank-biserial r; > 0: a scores higher.")
+    significant = serializers.BooleanField()
+
+    class Meta:
+        ref_name = "ResultsComparison"
+
+
+class JudgeQualitySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    seed = serializers.IntegerField()
+    active = serializers.BooleanField()
+    n = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True)
+    z = serializers.FloatField(allow_null=True, help_text="The judge's mean vs the other judges' means.")
+    agreement = serializers.FloatField(allow_null=True, help_text="Spearman rho with the other judges' mean.")
+    median_seconds = serializers.FloatField(allow_null=True)
+    too_fast = serializers.BooleanField(allow_null=True)
+    n_control = serializers.IntegerField()
+    control_mean = serializers.FloatField(allow_null=True)
+    control_u = serializers.FloatField(allow_null=True)
+    control_p = serializers.FloatField(allow_null=True, help_text="One-sided Mann-Whitney, real > control.")
+    control_flag = serializers.BooleanField(allow_null=True)
+    flagged = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    excluded = serializers.BooleanField()
+
+    class Meta:
+        ref_name = "ResultsJudge"
+
+
+class ReportSerializer(serializers.Serializer):
+    round_id = serializers.IntegerField()
+    status = serializers.CharField()
+    final = serializers.BooleanField(help_text="True once the round is closed; partial before.")
+    n_ratings = serializers.IntegerField()
+    n_judges = serializers.IntegerField()
+    methods = MethodSerializer(many=True)
+    options = serializers.DictField(help_text="exclude_flagged, excluded_judges, resamples, seed, ...")
+    agreement = AgreementSerializer()
+    comparisons = ComparisonSerializer(many=True)
+    matrix = serializers.ListField(child=serializers.DictField(), help_text="Rows {method, cells[]} of the matrix.")
+    judges = JudgeQualitySerializer(many=True)
+    controls = serializers.DictField()
+    design = serializers.DictField()
+    auto = serializers.DictField(allow_null=True, help_text="Automatic metrics and their correlation with MOS.")
+
+    class Meta:
+        ref_name = "RoundResults"
 
 
 class RoundResultsApi(APIView):
-    class OutputSerializer(serializers.Serializer):
-        class MethodSerializer(serializers.Serializer):
-            method = serializers.CharField()
-            label = serializers.CharField()
-            n = serializers.IntegerField(help_text="Ratings of this method.")
-            n_judges = serializers.IntegerField()
-            mean = serializers.FloatField(allow_null=True, help_text="Mean score over all ratings.")
-            std = serializers.FloatField(
-                allow_null=True, help_text="Sample std (ddof=1) across judges' mean scores (Table 1); null < 2 judges."
-            )
-            std_ratings = serializers.FloatField(allow_null=True, help_text="Sample std over all ratings.")
-            mean_of_judge_means = serializers.FloatField(allow_null=True)
-
-            class Meta:
-                ref_name = "ResultsMethodRow"
-
-        round_id = serializers.IntegerField()
-        status = serializers.CharField()
-        final = serializers.BooleanField(help_text="True once the round is closed; partial before.")
-        n_ratings = serializers.IntegerField()
-        n_judges = serializers.IntegerField()
-        methods = MethodSerializer(many=True)
-
-        class Meta:
-            ref_name = "RoundResults"
-
-    @extend_schema(responses={200: OutputSerializer, **error_responses(404)}, summary="MOS per method (Table 1)")
+    @extend_schema(
+        parameters=[EXCLUDE_FLAGGED],
+        responses={200: ReportSerializer, **error_responses(400, 404)},
+        summary="Results: MOS with CIs and letters, agreement, paired tests, judges, controls, automatic metrics",
+    )
     def get(self, request: Request, round_id: int) -> Response:
         round = get_object_or_404(EvaluationRound, pk=round_id)
-        return Response(self.OutputSerializer(round_results(round=round)).data)
+        report = round_report(round=round, exclude_flagged=exclude_flagged_param(request))
+        return Response(ReportSerializer(report).data)
 
 
 class RoundExportApi(APIView):
@@ -58,22 +172,70 @@ class RoundExportApi(APIView):
         return JSONRenderer(), JSONRenderer.media_type
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS), required=True)],
+        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS), required=True), EXCLUDE_FLAGGED],
         responses={
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="Long form, one row per rating."),
-            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Round, table and ratings."),
-            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="The MOS table."),
-            (200, "application/x-latex"): OpenApiResponse(OpenApiTypes.STR, description="The MOS table."),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="Ratings, methods or judges as CSV."),
+            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Round, report, ratings."),
+            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="The report's tables."),
+            (200, "application/x-latex"): OpenApiResponse(OpenApiTypes.STR, description="The tables."),
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.STR, description="Means with 95% CI bars."),
             **error_responses(400, 404),
         },
-        summary="Export a round's results: csv | json | markdown | latex",
+        summary="Export a round's results: csv | json | markdown | latex | svg | methods-csv | judges-csv",
     )
     def get(self, request: Request, round_id: int) -> HttpResponse:
         round = get_object_or_404(EvaluationRound, pk=round_id)
         fmt = request.query_params.get("format", "")
         if fmt not in exports.FORMATS:
             raise ApplicationError(f"Choose format= one of {', '.join(exports.FORMATS)}.")
+        exclude = exclude_flagged_param(request)
         cls = StreamingHttpResponse if fmt == "csv" else HttpResponse
-        response = cls(exports.export(round, fmt), content_type=exports.CONTENT_TYPES[fmt])
-        response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(round, fmt)}"'
+        response = cls(exports.export(round, fmt, exclude_flagged=exclude), content_type=exports.CONTENT_TYPES[fmt])
+        filename = exports.export_filename(round, fmt, exclude_flagged=exclude)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+class RoundAutoMetricsApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        metrics = serializers.ListField(
+            child=serializers.ChoiceField(choices=auto_metrics.METRICS), required=False, help_text="Default: all."
+        )
+        faithfulness_pairs = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+        sanity_pairs = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+
+        class Meta:
+            ref_name = "AutoMetricsInput"
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.CharField()
+        metrics = serializers.ListField(child=serializers.CharField())
+        options = serializers.DictField()
+        error = serializers.CharField(allow_blank=True)
+        requested_at = serializers.DateTimeField()
+        finished_at = serializers.DateTimeField(allow_null=True)
+        results = serializers.DictField(allow_null=True)
+
+        class Meta:
+            ref_name = "AutoMetrics"
+
+    @extend_schema(responses={200: OutputSerializer, **error_responses(404)}, summary="The automatic metrics")
+    def get(self, request: Request, round_id: int) -> Response:
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        row = getattr(round, "auto_evaluation", None)
+        if row is None:
+            raise ApplicationError("No automatic metrics yet: POST here or run `manage.py evaluate_auto`.", status=404)
+        return Response(self.OutputSerializer(row).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: OutputSerializer, **error_responses(400, 404, 409, 503)},
+        summary="Queue the automatic metrics (plausibility, faithfulness, sanity) on the explain queue",
+    )
+    def post(self, request: Request, round_id: int) -> Response:
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        options = {k: v for k, v in data.validated_data.items() if k != "metrics"}
+        row = services.auto_evaluation_request(round=round, metrics=data.validated_data.get("metrics"), options=options)
+        return Response(self.OutputSerializer(row).data, status=status.HTTP_202_ACCEPTED)

@@ -1,4 +1,17 @@
-"""Exports of a round's results: CSV (long form, streamed), JSON, and the paper's table in Markdown or LaTeX."""
+"""Exports of a round's results.
+
+- ``csv``: long form, one row per rating (streamed), with the control flag and the judge's flag;
+- ``methods-csv`` / ``judges-csv``: the per-method table (CIs, letters, alpha, automatic metrics)
+  and the per-judge quality table;
+- ``json``: the round (design, seeds, options), the full report, every rating and every judge's
+  queue (display positions); numbers only, nothing binary;
+- ``markdown`` / ``latex``: the paper's table with CIs and letters, then agreement, the paired
+  tests, the judges and the automatic metrics (``bti_eval.results.tables``);
+- ``svg``: the means plot with CI error bars.
+
+``exclude_flagged`` recomputes everything without the flagged judges; every format records it
+(a column, a field, a line, or the file name).
+"""
 
 from __future__ import annotations
 
@@ -8,48 +21,102 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from bti_eval.results.selectors import round_ratings, round_results
+from bti_eval.judging.models import Assignment
+from bti_eval.results import tables
+from bti_eval.results.plots import means_plot_svg
+from bti_eval.results.report import round_report
+from bti_eval.results.selectors import round_ratings
+from bti_eval.results.tables import latex_escape, mos_cell, round_equal  # noqa: F401  (re-exported)
 from bti_eval.rounds.models import EvaluationRound
 
-FORMATS = ("csv", "json", "markdown", "latex")
+FORMATS = ("csv", "json", "markdown", "latex", "svg", "methods-csv", "judges-csv")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
     "markdown": "text/markdown; charset=utf-8",
     "latex": "application/x-latex; charset=utf-8",
+    "svg": "image/svg+xml",
+    "methods-csv": "text/csv; charset=utf-8",
+    "judges-csv": "text/csv; charset=utf-8",
 }
-EXTENSIONS = {"csv": "csv", "json": "json", "markdown": "md", "latex": "tex"}
-CSV_COLUMNS = ["round", "judge_id", "judge", "pair", "method", "score", "seconds", "position", "rated_at"]
+EXTENSIONS = {"csv": "csv", "json": "json", "markdown": "md", "latex": "tex", "svg": "svg"}
+NAMES = {"methods-csv": ("methods", "csv"), "judges-csv": ("judges", "csv"), "svg": ("means", "svg")}
+CSV_COLUMNS = [
+    "round",
+    "judge_id",
+    "judge",
+    "pair",
+    "method",
+    "score",
+    "seconds",
+    "position",
+    "rated_at",
+    "control",
+    "judge_flagged",
+]
+METHOD_COLUMNS = [
+    "method",
+    "label",
+    "n",
+    "n_pairs",
+    "n_judges",
+    "mean",
+    "std",
+    "std_ratings",
+    "ci_low",
+    "ci_high",
+    "ci_resamples",
+    "letters",
+    "alpha_ordinal",
+    "alpha_interval",
+    "exclude_flagged",
+]
+JUDGE_COLUMNS = [
+    "id",
+    "name",
+    "seed",
+    "n",
+    "mean",
+    "z",
+    "agreement",
+    "median_seconds",
+    "too_fast",
+    "n_control",
+    "control_mean",
+    "control_u",
+    "control_p",
+    "control_flag",
+    "flagged",
+    "excluded",
+    "reasons",
+]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
 
 
-def export_filename(round: EvaluationRound, fmt: str) -> str:
-    return f"round-{round.pk}-results.{EXTENSIONS[fmt]}"
+def export_filename(round: EvaluationRound, fmt: str, *, exclude_flagged: bool = False) -> str:
+    name, extension = NAMES.get(fmt, ("results", EXTENSIONS.get(fmt, fmt)))
+    suffix = "-without-flagged" if exclude_flagged else ""
+    return f"round-{round.pk}-{name}{suffix}.{extension}"
 
 
-def export(round: EvaluationRound, fmt: str, *, decimals: int = 2) -> Iterator[str]:
+def export(round: EvaluationRound, fmt: str, *, decimals: int = 2, exclude_flagged: bool = False) -> Iterator[str]:
     """The export of ``round`` in ``fmt`` (one of FORMATS) as text pieces (CSV: one line each)."""
     if fmt == "csv":
-        return export_csv(round)
+        return export_csv(round, exclude_flagged=exclude_flagged)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    report = round_report(round=round, exclude_flagged=exclude_flagged)
     if fmt == "json":
-        return iter([export_json(round)])
+        return iter([export_json(round, exclude_flagged=exclude_flagged, report=report)])
     if fmt == "markdown":
-        return iter([export_markdown(round, decimals=decimals)])
+        return iter([tables.markdown(round, report, decimals=decimals)])
     if fmt == "latex":
-        return iter([export_latex(round, decimals=decimals)])
-    raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+        return iter([tables.latex(round, report, decimals=decimals)])
+    if fmt == "svg":
+        return iter([means_plot_svg(report)])
+    if fmt == "methods-csv":
+        return _csv_lines(METHOD_COLUMNS, method_rows(report))
+    return _csv_lines(JUDGE_COLUMNS, judge_rows(report))
 
 
 def neutralise(value: Any) -> Any:
@@ -59,26 +126,38 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def rating_rows(round: EvaluationRound) -> Iterator[dict[str, Any]]:
-    """One dict per rating (judge, pair, method, score, seconds, position, ...), ordered by judge and position."""
-    rows = (
-        round_ratings(round=round)
-        .order_by("assignment__judge_id", "assignment__position")
-        .values_list(
-            "assignment__judge_id",
-            "assignment__judge__name",
-            "assignment__explanation__pair__external_id",
-            "assignment__explanation__pair_id",
-            "method",
-            "score",
-            "seconds",
-            "assignment__position",
-            "updated_at",
-        )
+def rating_rows(round: EvaluationRound, *, flagged: set[int] = frozenset(), drop_flagged: bool = False):
+    """One dict per rating (judge, pair, method, score, seconds, position, ...), ordered by judge and position.
+
+    ``flagged``: judges marked ``judge_flagged``; with ``drop_flagged`` their ratings are left out.
+    """
+    rows = round_ratings(round=round).order_by("assignment__judge_id", "assignment__position")
+    if drop_flagged and flagged:
+        rows = rows.exclude(assignment__judge_id__in=list(flagged))
+    rows = rows.values_list(
+        "assignment__judge_id",
+        "assignment__judge__name",
+        "assignment__explanation__pair__external_id",
+        "assignment__explanation__pair_id",
+        "method",
+        "score",
+        "seconds",
+        "assignment__position",
+        "updated_at",
+        "assignment__explanation__is_control",
     )
-    for judge_id, judge_name, external_id, pair_id, method, score, seconds, position, rated_at in rows.iterator(
-        chunk_size=5000
-    ):
+    for (
+        judge_id,
+        judge_name,
+        external_id,
+        pair_id,
+        method,
+        score,
+        seconds,
+        position,
+        rated_at,
+        control,
+    ) in rows.iterator(chunk_size=5000):
         yield {
             "round": round.name,
             "judge_id": judge_id,
@@ -89,11 +168,12 @@ def rating_rows(round: EvaluationRound) -> Iterator[dict[str, Any]]:
             "seconds": seconds,
             "position": position,
             "rated_at": rated_at.isoformat(),
+            "control": int(control),
+            "judge_flagged": int(judge_id in flagged),
         }
 
 
-def export_csv(round: EvaluationRound) -> Iterator[str]:
-    """CSV long form, one row per rating, header first; streamed line by line."""
+def _csv_lines(columns: list[str], rows) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -103,13 +183,64 @@ def export_csv(round: EvaluationRound) -> Iterator[str]:
         writer.writerow([neutralise(c) for c in cells])
         return buffer.getvalue()
 
-    yield line(CSV_COLUMNS)
-    for row in rating_rows(round):
-        yield line([row[c] for c in CSV_COLUMNS])
+    yield line(columns)
+    for row in rows:
+        yield line([row.get(c) for c in columns])
 
 
-def export_json(round: EvaluationRound) -> str:
-    """``{"round": {...}, "results": round_results, "ratings": [...]}`` as a JSON document."""
+def _flagged(round: EvaluationRound) -> set[int]:
+    return {row["id"] for row in round_report(round=round)["judges"] if row["flagged"]}
+
+
+def export_csv(round: EvaluationRound, *, exclude_flagged: bool = False) -> Iterator[str]:
+    """CSV long form, one row per rating, header first; streamed line by line. Control items are
+    rows with method "control" and control=1; with ``exclude_flagged`` the flagged judges' rows
+    are left out (every remaining row has judge_flagged=0)."""
+    return _csv_lines(CSV_COLUMNS, rating_rows(round, flagged=_flagged(round), drop_flagged=exclude_flagged))
+
+
+def method_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-method table with alpha and automatic metrics, flattened for CSV."""
+    alpha = {row["method"]: row for row in report["agreement"]["per_method"]}
+    auto = {row["method"]: row for row in (report.get("auto") or {}).get("methods", [])}
+    rows = []
+    for row in report["methods"]:
+        extra = {k: v for k, v in auto.get(row["method"], {}).items() if k not in ("method", "label", "mean")}
+        rows.append(
+            {
+                **row,
+                "alpha_ordinal": alpha.get(row["method"], {}).get("ordinal", {}).get("alpha"),
+                "alpha_interval": alpha.get(row["method"], {}).get("interval", {}).get("alpha"),
+                "exclude_flagged": int(report["options"]["exclude_flagged"]),
+                **extra,
+            }
+        )
+    return rows
+
+
+def judge_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**row, "reasons": "; ".join(row["reasons"])} for row in report["judges"]]
+
+
+def judge_queues(round: EvaluationRound) -> dict[str, list[list[Any]]]:
+    """``{judge_id: [[position, pair, method], ...]}``: every judge's display order."""
+    queues: dict[str, list[list[Any]]] = {}
+    rows = (
+        Assignment.objects.filter(judge__round=round)
+        .order_by("judge_id", "position")
+        .values_list(
+            "judge_id", "position", "explanation__pair__external_id", "explanation__pair_id", "explanation__method"
+        )
+    )
+    for judge_id, position, external_id, pair_id, method in rows.iterator(chunk_size=5000):
+        queues.setdefault(str(judge_id), []).append([position, external_id or str(pair_id), method])
+    return queues
+
+
+def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report: dict[str, Any] | None = None) -> str:
+    """``{"round", "options", "results", "ratings", "queues"}`` as a JSON document."""
+    report = report or round_report(round=round, exclude_flagged=exclude_flagged)
+    flagged = {row["id"] for row in report["judges"] if row["flagged"]}
     document = {
         "round": {
             "id": round.pk,
@@ -120,87 +251,24 @@ def export_json(round: EvaluationRound) -> str:
             "top_k": round.top_k,
             "seed": round.seed,
             "pairs": round.pairs.count(),
+            "design": round.design,
+            "judges_per_explanation": round.judges_per_explanation,
+            "control_items": round.control_items,
             "created_at": round.created_at.isoformat(),
             "opened_at": round.opened_at.isoformat() if round.opened_at else None,
             "closed_at": round.closed_at.isoformat() if round.closed_at else None,
         },
-        "results": round_results(round=round),
-        "ratings": list(rating_rows(round)),
+        "options": report["options"],
+        "results": report,
+        "ratings": list(rating_rows(round, flagged=flagged, drop_flagged=exclude_flagged)),
+        "queues": judge_queues(round),
     }
     return json.dumps(document, indent=1, ensure_ascii=False)
 
 
-def mos_cell(row: dict[str, Any], *, decimals: int, pm: str) -> str:
-    """``mean ± std`` (std across judges), ``mean`` alone with one judge, ``–`` with no ratings."""
-    if row["mean"] is None:
-        return "–"
-    if row["std"] is None:
-        return f"{row['mean']:.{decimals}f}"
-    return f"{row['mean']:.{decimals}f}{pm}{row['std']:.{decimals}f}"
+def export_markdown(round: EvaluationRound, *, decimals: int = 2, exclude_flagged: bool = False) -> str:
+    return tables.markdown(round, round_report(round=round, exclude_flagged=exclude_flagged), decimals=decimals)
 
 
-def _best(results: dict[str, Any]) -> float | None:
-    means = [r["mean"] for r in results["methods"] if r["mean"] is not None]
-    return max(means) if means else None
-
-
-def export_markdown(round: EvaluationRound, *, decimals: int = 2) -> str:
-    """The paper's table as Markdown: method | n | judges | MOS (mean ± std across judges); best in bold."""
-    results = round_results(round=round)
-    best = _best(results)
-    state = "final" if results["final"] else f"partial, round {results['status']}"
-    lines = [
-        f"MOS per method, round “{_md(round.name)}” ({state}; std across judges' mean scores)",
-        "",
-        "| Method | n | Judges | MOS |",
-        "|---|---:|---:|---:|",
-    ]
-    for row in results["methods"]:
-        cell = mos_cell(row, decimals=decimals, pm=" ± ")
-        if best is not None and row["mean"] is not None and round_equal(row["mean"], best, decimals):
-            cell = f"**{cell}**"
-        lines.append(f"| {_md(row['label'])} | {row['n']} | {row['n_judges']} | {cell} |")
-    return "\n".join(lines) + "\n"
-
-
-def export_latex(round: EvaluationRound, *, decimals: int = 2) -> str:
-    """The paper's Table 1 as a LaTeX table (booktabs): Method & MOS, "mean $\\pm$ std"; best in bold."""
-    results = round_results(round=round)
-    best = _best(results)
-    body = []
-    for row in results["methods"]:
-        cell = mos_cell(row, decimals=decimals, pm=r" $\pm$ ").replace("–", "--")
-        if best is not None and row["mean"] is not None and round_equal(row["mean"], best, decimals):
-            cell = rf"\textbf{{{cell}}}"
-        body.append(f"{latex_escape(row['label'])} & {cell} \\\\")
-    state = "" if results["final"] else " (partial)"
-    return "\n".join(
-        [
-            r"% requires \usepackage{booktabs}",
-            r"\begin{table}[t]",
-            r"\centering",
-            r"\begin{tabular}{lc}",
-            r"\toprule",
-            r"Method & MOS \\",
-            r"\midrule",
-            *body,
-            r"\bottomrule",
-            r"\end{tabular}",
-            rf"\caption{{Mean opinion score (mean $\pm$ std across judges) per method, "
-            rf"round ``{latex_escape(round.name)}''{state}.}}",
-            r"\end{table}",
-            "",
-        ]
-    )
-
-
-def latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
-
-
-def round_equal(a: float, b: float, decimals: int) -> bool:
-    return round(a, decimals) == round(b, decimals)
-
-
-def _md(text: str) -> str:
-    return text.replace("|", r"\|").replace("\n", " ")
+def export_latex(round: EvaluationRound, *, decimals: int = 2, exclude_flagged: bool = False) -> str:
+    return tables.latex(round, round_report(round=round, exclude_flagged=exclude_flagged), decimals=decimals)

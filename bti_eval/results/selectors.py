@@ -5,17 +5,24 @@ Per method: ``n`` ratings, ``mean`` over all ratings, ``std`` = the sample stand
 ``std_ratings`` = the sample std over all ratings, ``n_judges``. A std is None when fewer than
 two judges (or ratings) contribute. The database does the heavy work (GROUP BY with Count, Sum,
 Avg); Python only combines a few numbers per method and per (method, judge).
+
+Control items (``Explanation.is_control``) never count toward a method. ``exclude_judges`` leaves
+the given judges' ratings out (results "without flagged judges").
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Avg, Count, F, QuerySet, Sum
+import numpy as np
+from django.db.models import Avg, Count, F, Max, Q, QuerySet, Sum
 
-from bti_eval.judging.models import Rating
+from bti_eval.judging.models import Assignment, Rating
+from bti_eval.results.models import AutoEvaluation
 from bti_eval.rounds.models import EvaluationRound
 
 # Researcher-facing labels in the paper's wording (judges never see these).
@@ -41,14 +48,22 @@ def round_ratings(*, round: EvaluationRound) -> QuerySet[Rating]:
     )
 
 
-def round_results(*, round: EvaluationRound) -> dict[str, Any]:
+def real_ratings(*, round: EvaluationRound, exclude_judges: Collection[int] = ()) -> QuerySet[Rating]:
+    """The round's ratings of real explanations (no control items), without ``exclude_judges``."""
+    ratings = Rating.objects.filter(assignment__explanation__round=round, assignment__explanation__is_control=False)
+    if exclude_judges:
+        ratings = ratings.exclude(assignment__judge_id__in=list(exclude_judges))
+    return ratings
+
+
+def round_results(*, round: EvaluationRound, exclude_judges: Collection[int] = ()) -> dict[str, Any]:
     """``{"round_id", "status", "final", "n_ratings", "n_judges", "methods": [row, ...]}``.
 
     Rows follow the round's method order: ``{"method", "label", "n", "n_judges", "mean", "std",
     "std_ratings", "mean_of_judge_means"}``. ``final`` is True once the round is closed;
-    before that the numbers are partial.
+    before that the numbers are partial. Control items and ``exclude_judges`` are left out.
     """
-    ratings = Rating.objects.filter(assignment__explanation__round=round)
+    ratings = real_ratings(round=round, exclude_judges=exclude_judges)
     # Integer sums give the exact mean and sample variance on every backend (SQLite's STDDEV_SAMP
     # fails on a single value where PostgreSQL returns NULL).
     per_method = {
@@ -97,3 +112,88 @@ def _sample_std(n: int, total: int, squares: int) -> float | None:
     if n < 2:
         return None
     return math.sqrt(max(n * squares - total * total, 0) / (n * (n - 1)))
+
+
+def pair_method_sums(
+    *, round: EvaluationRound, exclude_judges: Collection[int] = ()
+) -> list[tuple[int, str, int, int]]:
+    """``(pair_id, method, n ratings, sum of scores)`` per (pair, method) of real explanations (SQL GROUP BY)."""
+    rows = (
+        real_ratings(round=round, exclude_judges=exclude_judges)
+        .values(pair=F("assignment__explanation__pair_id"), method=F("assignment__explanation__method"))
+        .annotate(n=Count("id"), total=Sum("score"))
+        .order_by("pair", "method")
+    )
+    return [(row["pair"], row["method"], row["n"], row["total"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class RatingFrame:
+    """Every rating of a round as parallel arrays (n_ratings,): judge, explanation and pair ids,
+    method, control flag, score and seconds (NaN when unknown)."""
+
+    judge: np.ndarray
+    explanation: np.ndarray
+    pair: np.ndarray
+    method: np.ndarray  # object: method names
+    control: np.ndarray  # bool
+    score: np.ndarray  # float
+    seconds: np.ndarray  # float, NaN = not measured
+
+    def __len__(self) -> int:
+        return int(self.score.size)
+
+    def where(self, mask: np.ndarray) -> RatingFrame:
+        return RatingFrame(**{name: getattr(self, name)[mask] for name in self.__dataclass_fields__})
+
+
+def rating_frame(*, round: EvaluationRound) -> RatingFrame:
+    """All the round's ratings (control items included) in one query, as a RatingFrame."""
+    rows = list(
+        Rating.objects.filter(assignment__explanation__round=round)
+        .order_by("assignment__judge_id", "assignment__position")
+        .values_list(
+            "assignment__judge_id",
+            "assignment__explanation_id",
+            "assignment__explanation__pair_id",
+            "assignment__explanation__method",
+            "assignment__explanation__is_control",
+            "score",
+            "seconds",
+        )
+    )
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 7
+    return RatingFrame(
+        judge=np.asarray(columns[0], dtype=np.int64),
+        explanation=np.asarray(columns[1], dtype=np.int64),
+        pair=np.asarray(columns[2], dtype=np.int64),
+        method=np.asarray(columns[3], dtype=object),
+        control=np.asarray(columns[4], dtype=bool),
+        score=np.asarray(columns[5], dtype=float),
+        seconds=np.asarray([np.nan if v is None else v for v in columns[6]], dtype=float),
+    )
+
+
+def ratings_fingerprint(*, round: EvaluationRound) -> tuple:
+    """What the results depend on that can change: ratings (count, last update), judges' access,
+    the round's status and options, and the automatic metrics' last run. A cache key part."""
+    ratings = Rating.objects.filter(assignment__explanation__round=round).aggregate(
+        n=Count("id"), last=Max("updated_at"), total=Sum("score")
+    )
+    judges = round.judges.aggregate(n=Count("id"), active=Count("id", filter=Q(user__is_active=True)))
+    auto = AutoEvaluation.objects.filter(round=round).values_list("status", "finished_at").first()
+    return (
+        ratings["n"],
+        ratings["last"].isoformat() if ratings["last"] else "",
+        ratings["total"],
+        judges["n"],
+        judges["active"],
+        round.status,
+        round.too_fast_seconds,
+        round.seed,
+        round.design,
+        round.judges_per_explanation,
+        round.control_items,
+        Assignment.objects.filter(judge__round=round).count(),
+        str(auto),
+    )

@@ -6,4 +6,5 @@ app_name = "results"
 
 urlpatterns = [
     path("rounds/<int:round_id>/results/", views.round_results_view, name="round"),
+    path("rounds/<int:round_id>/results/auto-metrics/", views.round_auto_metrics_view, name="auto-metrics"),
 ]

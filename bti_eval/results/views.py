@@ -1,18 +1,68 @@
-"""Researcher results page: the paper's table for one round, with export links."""
+"""Researcher results page: the report of one round (tables, plot, agreement, tests, judges, automatic
+metrics), the without-flagged-judges toggle, export links, and a button to queue the automatic metrics."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
+from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import researcher_required
+from bti_eval.results import services
 from bti_eval.results.exports import FORMATS
-from bti_eval.results.selectors import round_results
+from bti_eval.results.plots import inline_svg, means_plot_svg
+from bti_eval.results.report import round_report
 from bti_eval.rounds.models import EvaluationRound
 
 
 @researcher_required
 def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
     round = get_object_or_404(EvaluationRound, pk=round_id)
-    context = {"round": round, "results": round_results(round=round), "formats": FORMATS}
+    exclude = request.GET.get("exclude_flagged", "") in ("1", "true", "yes")
+    report = round_report(round=round, exclude_flagged=exclude)
+    labels = {row["method"]: row["label"] for row in report["methods"]}
+    auto = report["auto"] or {}
+    columns = auto.get("columns") or []
+    auto_values = {m["method"]: [m[f"{c['metric']}.{c['field']}"] for c in columns] for m in auto.get("methods", [])}
+    context = {
+        "round": round,
+        "results": report,
+        "formats": FORMATS,
+        "exclude_flagged": exclude,
+        "query": "&exclude_flagged=1" if exclude else "",
+        # matplotlib's SVG: numbers and our own method labels only, text escaped by matplotlib.
+        "plot": mark_safe(inline_svg(means_plot_svg(report))),
+        "rows": [{**row, "auto": auto_values.get(row["method"], [])} for row in report["methods"]],
+        "auto": auto,
+        "auto_columns": columns,
+        "agreement_rows": [{"label": labels[row["method"]], **row} for row in report["agreement"]["per_method"]],
+        "matrix_rows": [{"label": labels[row["method"]], "cells": row["cells"]} for row in report["matrix"]],
+        "header": [labels[row["method"]] for row in report["matrix"]],
+        "flagged": [j for j in report["judges"] if j["flagged"]],
+    }
     return render(request, "results/round_results.html", context)
+
+
+@researcher_required
+@require_POST
+def round_auto_metrics_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    round = get_object_or_404(EvaluationRound, pk=round_id)
+    try:
+        services.auto_evaluation_request(round=round)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The automatic metrics are queued; a worker on the explain queue computes them.")
+    return redirect(reverse("results:round", args=[round.pk]))
+
+
+def _with_p_text(cell: dict | None) -> dict | None:
+    """A matrix cell with its Holm p-value as text ("<0.001" rather than 0.000)."""
+    if cell is None:
+        return None
+    p = cell["p_holm"]
+    return {**cell, "p_text": "–" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"}

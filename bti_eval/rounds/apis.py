@@ -32,6 +32,11 @@ class RoundOutputSerializer(serializers.ModelSerializer):
             "methods",
             "top_k",
             "seed",
+            "design",
+            "judges_per_explanation",
+            "control_items",
+            "too_fast_seconds",
+            "auto_metrics",
             "pair_count",
             "created_by",
             "created_at",
@@ -99,6 +104,24 @@ class RoundListCreateApi(APIView):
         model = serializers.CharField(required=False, allow_blank=True, default="")
         top_k = serializers.IntegerField(required=False, default=2)
         seed = serializers.IntegerField(required=False, default=0)
+        design = serializers.ChoiceField(
+            choices=EvaluationRound.Design.choices,
+            required=False,
+            default=EvaluationRound.Design.ALL,
+            help_text="all: every judge rates everything; k-per-item: judges_per_explanation judges each.",
+        )
+        judges_per_explanation = serializers.IntegerField(
+            required=False, allow_null=True, default=None, help_text="k, for the k-per-item design."
+        )
+        control_items = serializers.IntegerField(
+            required=False, default=0, min_value=0, help_text="Degraded control explanations added at opening."
+        )
+        too_fast_seconds = serializers.FloatField(
+            required=False, allow_null=True, default=None, help_text="Median seconds under which a judge is flagged."
+        )
+        auto_metrics = serializers.BooleanField(
+            required=False, default=False, help_text="Compute the automatic metrics once explanations are done."
+        )
 
         class Meta:
             ref_name = "RoundCreateInput"
@@ -136,14 +159,37 @@ class RoundListCreateApi(APIView):
             top_k=data["top_k"],
             seed=data["seed"],
             by=request.user,
+            **{name: data[name] for name in services.OPTIONS},
         )
         return Response(RoundOutputSerializer(round).data, status=status.HTTP_201_CREATED)
 
 
 class RoundDetailApi(APIView):
+    class OptionsInputSerializer(serializers.Serializer):
+        design = serializers.ChoiceField(choices=EvaluationRound.Design.choices, required=False)
+        judges_per_explanation = serializers.IntegerField(required=False, allow_null=True)
+        control_items = serializers.IntegerField(required=False, min_value=0)
+        too_fast_seconds = serializers.FloatField(required=False, allow_null=True)
+        auto_metrics = serializers.BooleanField(required=False)
+
+        class Meta:
+            ref_name = "RoundOptionsInput"
+
     @extend_schema(responses={200: RoundOutputSerializer, **error_responses(404)}, summary="One round")
     def get(self, request: Request, round_id: int) -> Response:
         return Response(RoundOutputSerializer(get_object_or_404(EvaluationRound, pk=round_id)).data)
+
+    @extend_schema(
+        request=OptionsInputSerializer,
+        responses={200: RoundOutputSerializer, **error_responses(400, 404, 409)},
+        summary="Change options: design, k, controls, auto metrics (before opening); too-fast threshold (any time)",
+    )
+    def patch(self, request: Request, round_id: int) -> Response:
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        data = self.OptionsInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        round = services.round_options_update(round=round, **data.validated_data)
+        return Response(RoundOutputSerializer(round).data)
 
 
 class RoundLaunchApi(APIView):

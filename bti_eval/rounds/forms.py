@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from bti_eval.pairs.selectors import pair_sources
-from bti_eval.rounds.models import DEFAULT_METHODS
+from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
 from bti_eval.rounds.services import MAX_TOP_K
 
 
@@ -32,6 +32,35 @@ class RoundCreateForm(forms.Form):
     )
     top_k = forms.IntegerField(initial=2, min_value=1, max_value=MAX_TOP_K, help_text="Word pairs per explanation.")
     seed = forms.IntegerField(initial=0)
+    design = forms.ChoiceField(
+        required=False,
+        choices=EvaluationRound.Design.choices,
+        initial=EvaluationRound.Design.ALL,
+        label="Assignment design",
+        help_text="Every judge rates everything (the paper's design), or k judges per explanation with balanced loads.",
+    )
+    judges_per_explanation = forms.IntegerField(
+        required=False, min_value=1, label="Judges per explanation (k)", help_text="For the k-per-item design."
+    )
+    control_items = forms.IntegerField(
+        required=False,
+        initial=0,
+        min_value=0,
+        label="Control items",
+        help_text="Degraded explanations of real pairs (random words and pairs) that every judge rates blind; "
+        "judges who do not rate them lower are flagged.",
+    )
+    too_fast_seconds = forms.FloatField(
+        required=False,
+        min_value=0,
+        label="Too fast (seconds)",
+        help_text="Flag judges whose median time per rating is below this; empty = the site default.",
+    )
+    auto_metrics = forms.BooleanField(
+        required=False,
+        label="Automatic metrics",
+        help_text="Compute plausibility, faithfulness and sanity once the explanations are done.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from bti_eval.judging.controls import CONTROL_METHOD  # noqa: F401  (control items' method name, re-exported)
+
 # The seven methods of the paper's Table 1, in the table's order.
 DEFAULT_METHODS = [
     "bti",
@@ -18,13 +20,22 @@ def default_methods() -> list[str]:
 
 
 class EvaluationRound(models.Model):
-    """One blind rating campaign: pairs × methods explained by one model, rated by judges."""
+    """One blind rating campaign: pairs × methods explained by one model, rated by judges.
+
+    Assignment design: ``all`` (every judge rates every explanation, the paper's design) or
+    ``k-per-item`` (``judges_per_explanation`` judges per explanation, balanced loads). The
+    ``control_items`` degraded explanations are added when the round opens and go to every judge.
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft"
         COMPUTING = "computing"
         RATING = "rating"
         CLOSED = "closed"
+
+    class Design(models.TextChoices):
+        ALL = "all", "every judge rates everything"
+        K_PER_ITEM = "k-per-item", "k judges per explanation"
 
     name = models.CharField(max_length=200)
     model = models.CharField(max_length=500, blank=True, default="")  # "" = the packaged default
@@ -40,6 +51,11 @@ class EvaluationRound(models.Model):
     launched_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    design = models.CharField(max_length=16, choices=Design.choices, default=Design.ALL)
+    judges_per_explanation = models.PositiveSmallIntegerField(null=True, blank=True)  # k, for k-per-item
+    control_items = models.PositiveIntegerField(default=0)
+    too_fast_seconds = models.FloatField(null=True, blank=True)  # None: settings.BTI_TOO_FAST_SECONDS
+    auto_metrics = models.BooleanField(default=False)  # run evaluate_auto once the explanations are done
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -67,6 +83,9 @@ class Explanation(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A control item: a degraded copy of a real explanation of ``pair`` (method CONTROL_METHOD). It
+    # goes blind into the queues and never counts toward a method's MOS.
+    is_control = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]

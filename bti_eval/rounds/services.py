@@ -43,11 +43,20 @@ def round_create(
     top_k: int = 2,
     seed: int = 0,
     by: AbstractBaseUser | None = None,
+    design: str = EvaluationRound.Design.ALL,
+    judges_per_explanation: int | None = None,
+    control_items: int = 0,
+    too_fast_seconds: float | None = None,
+    auto_metrics: bool = False,
 ) -> EvaluationRound:
     """A draft round over ``pairs`` (ids, pairs or a queryset) explained by ``methods``.
 
     ``methods`` defaults to the paper's seven (DEFAULT_METHODS) and must be names from
     ``explainers.available_methods()``; ``model`` is "" (the default model) or a local model dir.
+    Options (see ``round_options_update``): the assignment ``design`` ("all" or "k-per-item" with
+    ``judges_per_explanation``), ``control_items`` (degraded explanations added at opening),
+    ``too_fast_seconds`` (the judges' too-fast threshold) and ``auto_metrics`` (run evaluate_auto
+    as a task once the explanations are computed).
     """
     import explainers
 
@@ -80,13 +89,81 @@ def round_create(
     missing = [i for i in pair_ids if i not in found]
     if missing:
         raise ApplicationError(f"Unknown pair id(s): {', '.join(map(str, missing[:20]))}.")
+    options = _clean_options(
+        {
+            "design": design,
+            "judges_per_explanation": judges_per_explanation,
+            "control_items": control_items,
+            "too_fast_seconds": too_fast_seconds,
+            "auto_metrics": auto_metrics,
+        },
+        n_pairs=len(pair_ids),
+    )
 
     with transaction.atomic():
         round = EvaluationRound.objects.create(
-            name=name, model=model, methods=methods, top_k=int(top_k), seed=int(seed), created_by=by
+            name=name, model=model, methods=methods, top_k=int(top_k), seed=int(seed), created_by=by, **options
         )
         round.pairs.set(pair_ids)
     return round
+
+
+OPTIONS_BEFORE_OPENING = ("design", "judges_per_explanation", "control_items", "auto_metrics")
+OPTIONS = (*OPTIONS_BEFORE_OPENING, "too_fast_seconds")
+MAX_JUDGES_PER_EXPLANATION = 1000
+
+
+def round_options_update(*, round: EvaluationRound, **options) -> EvaluationRound:
+    """Change a round's options: design, judges_per_explanation, control_items and auto_metrics
+    while it is a draft or computing (before queues exist); too_fast_seconds at any time (it only
+    changes the analysis). Unknown options are an error; 409 for a round already open."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ApplicationError(f"Unknown option(s) {', '.join(unknown)}; use {', '.join(OPTIONS)}.")
+    with transaction.atomic():
+        locked = _lock(round)
+        late = [name for name in options if name in OPTIONS_BEFORE_OPENING]
+        if late and locked.status not in (Status.DRAFT, Status.COMPUTING):
+            raise ApplicationError(
+                f"{', '.join(late)} can only change before the round opens; round {locked.name!r} is {locked.status}.",
+                status=409,
+            )
+        merged = {name: getattr(locked, name) for name in OPTIONS} | options
+        cleaned = _clean_options(merged, n_pairs=locked.pairs.count())
+        for name in OPTIONS:  # e.g. design "all" also clears k
+            setattr(locked, name, cleaned[name])
+        locked.save(update_fields=list(OPTIONS))
+    round.refresh_from_db()
+    return round
+
+
+def _clean_options(options: dict, *, n_pairs: int) -> dict:
+    """Validated round options (ApplicationError 400 with what to do)."""
+    design = options.get("design") or EvaluationRound.Design.ALL
+    if design not in EvaluationRound.Design.values:
+        raise ApplicationError(f"Unknown design {design!r}: use {' or '.join(EvaluationRound.Design.values)}.")
+    k = options.get("judges_per_explanation")
+    if design == EvaluationRound.Design.K_PER_ITEM:
+        if k is None or isinstance(k, bool) or not 1 <= int(k) <= MAX_JUDGES_PER_EXPLANATION:
+            raise ApplicationError(
+                f"The k-per-item design needs judges_per_explanation (k) between 1 and {MAX_JUDGES_PER_EXPLANATION}."
+            )
+        k = int(k)
+    else:
+        k = None  # every judge rates everything
+    controls = options.get("control_items") or 0
+    if isinstance(controls, bool) or not 0 <= int(controls) <= n_pairs:
+        raise ApplicationError(f"control_items must be between 0 and the round's number of pairs ({n_pairs}).")
+    too_fast = options.get("too_fast_seconds")
+    if too_fast is not None and (isinstance(too_fast, bool) or not 0 <= float(too_fast) <= 3600):
+        raise ApplicationError("too_fast_seconds must be between 0 and 3600 seconds (or empty for the default).")
+    return {
+        "design": design,
+        "judges_per_explanation": k,
+        "control_items": int(controls),
+        "too_fast_seconds": None if too_fast is None else float(too_fast),
+        "auto_metrics": bool(options.get("auto_metrics")),
+    }
 
 
 def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) -> EvaluationRound:
@@ -232,7 +309,8 @@ def round_close(*, round: EvaluationRound) -> EvaluationRound:
 
 
 def _open_locked(locked: EvaluationRound) -> None:
-    from bti_eval.judging.services import assignments_build_for_round
+    """Open a locked round: status, control items, every judge's queue, and the automatic metrics task."""
+    from bti_eval.judging.services import assignments_build_for_round, controls_create
 
     rows = Explanation.objects.filter(round=locked)
     if not rows.exists():
@@ -247,7 +325,12 @@ def _open_locked(locked: EvaluationRound) -> None:
     locked.status = Status.RATING
     locked.opened_at = timezone.now()
     locked.save(update_fields=["status", "opened_at"])
+    controls_create(round=locked)
     assignments_build_for_round(round=locked)
+    if locked.auto_metrics:
+        from bti_eval.results.services import auto_evaluation_request
+
+        auto_evaluation_request(round=locked, check_broker=False)
 
 
 def _lock(round: EvaluationRound) -> EvaluationRound:

@@ -39,6 +39,11 @@ def round_create_view(request: HttpRequest) -> HttpResponse:
                 top_k=data["top_k"],
                 seed=data["seed"],
                 by=request.user,
+                design=data["design"] or EvaluationRound.Design.ALL,
+                judges_per_explanation=data["judges_per_explanation"],
+                control_items=data["control_items"] or 0,
+                too_fast_seconds=data["too_fast_seconds"],
+                auto_metrics=data["auto_metrics"],
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)

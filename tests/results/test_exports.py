@@ -81,10 +81,12 @@ def test_markdown_table_in_the_papers_format(small_round):
 
 def test_latex_table_escapes_and_uses_pm(small_round):
     text = exports.export_latex(small_round, decimals=1)
-    assert r"BTI & \textbf{4.5 $\pm$ 0.7} \\" in text
-    assert r"TF-IDF-W2V & 2.5 $\pm$ 0.7 \\" in text
+    # Method & MOS & 95% CI (bootstrap over the two pairs of each method) & letters (no pair is shared: no test)
+    assert r"BTI & \textbf{4.5 $\pm$ 0.7} & [4.0, 5.0] & a \\" in text
+    assert r"TF-IDF-W2V & 2.5 $\pm$ 0.7 & [2.0, 3.0] & a \\" in text
     assert r"pilot\_1 \& co" in text and "pilot_1 &" not in text
-    assert text.count(r"\begin{tabular}") == 1 and r"\bottomrule" in text
+    # Table 1, then the paired-comparison matrix
+    assert text.count(r"\begin{tabular}") == 2 == text.count(r"\bottomrule")
 
 
 def test_latex_escape_covers_every_special_character():

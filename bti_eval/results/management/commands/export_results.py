@@ -1,4 +1,7 @@
-"""``python manage.py export_results ROUND --format csv|json|markdown|latex [--output FILE]``."""
+"""``python manage.py export_results ROUND --format FORMAT [--exclude-flagged] [--output FILE]``.
+
+FORMAT: csv | json | markdown | latex | svg | methods-csv | judges-csv (see results.exports).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +12,25 @@ from bti_eval.rounds.models import EvaluationRound
 
 
 class Command(BaseCommand):
-    help = "Export a round's results (ROUND = its id or exact name) as CSV, JSON, Markdown or LaTeX."
+    help = (
+        "Export a round's results (ROUND = its id or exact name): ratings CSV, JSON, Markdown, LaTeX, the means plot "
+        "(SVG), or the methods/judges tables as CSV."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("round", help="The round's id or exact name.")
         parser.add_argument("--format", choices=exports.FORMATS, default="markdown")
         parser.add_argument("--output", "-o", help="Write to this file instead of standard output.")
         parser.add_argument("--decimals", type=int, default=2, help="Decimals in the Markdown/LaTeX table.")
+        parser.add_argument(
+            "--exclude-flagged", action="store_true", help="Recompute everything without the flagged judges."
+        )
 
     def handle(self, *args, **options) -> None:
         round = find_round(options["round"])
-        pieces = exports.export(round, options["format"], decimals=options["decimals"])
+        pieces = exports.export(
+            round, options["format"], decimals=options["decimals"], exclude_flagged=options["exclude_flagged"]
+        )
         if options["output"]:
             try:
                 with open(options["output"], "w", encoding="utf-8", newline="") as handle:

@@ -1,0 +1,68 @@
+"""The means plot: each method's MOS with its bootstrap 95% CI as error bars, as an SVG document.
+
+Rendered on the server with matplotlib (the non-interactive Agg backend, SVG output: no display,
+no CDN, no JavaScript); text stays text (``svg.fonttype = none``) and the output is deterministic for the
+same numbers (fixed hash salt, no date), so it can be inlined in the page and exported as a file.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
+
+SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "bti-eval"}
+
+
+def means_plot_svg(report: dict[str, Any]) -> str:
+    """SVG text of the means plot: one row per method with ratings (round order, first at the top),
+    a dot at the mean, error bars from ci_low to ci_high, the letter groups beside it."""
+    rows = [r for r in report["methods"] if r["mean"] is not None]
+    height = 1.2 + 0.45 * max(len(rows), 1)
+    figure = Figure(figsize=(6.4, height))
+    axes = figure.subplots()
+    with matplotlib.rc_context(SVG_RC):
+        if rows:
+            y = list(range(len(rows)))[::-1]
+            means = [r["mean"] for r in rows]
+            low = [r["mean"] - r["ci_low"] if r.get("ci_low") is not None else 0.0 for r in rows]
+            high = [r["ci_high"] - r["mean"] if r.get("ci_high") is not None else 0.0 for r in rows]
+            axes.errorbar(means, y, xerr=[low, high], fmt="o", color="#c2410c", ecolor="#3a3a3c", capsize=4)
+            axes.set_yticks(y, [_plain(r["label"]) for r in rows])
+            for yi, r in zip(y, rows, strict=True):
+                axes.annotate(
+                    f"{r['mean']:.2f} {r.get('letters', '')}".strip(),
+                    (r.get("ci_high") or r["mean"], yi),
+                    xytext=(6, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=8,
+                )
+        else:
+            axes.set_yticks([])
+            axes.text(3, 0.5, "no ratings yet", ha="center", va="center")
+        axes.set_xlim(1, 5.4)
+        axes.set_xticks([1, 2, 3, 4, 5])
+        resamples = report.get("options", {}).get("resamples")
+        axes.set_xlabel(f"MOS (1–5), 95% bootstrap CI over pairs ({resamples} resamples)")
+        axes.grid(axis="x", color="#e5e5ea")
+        figure.tight_layout()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def inline_svg(svg: str) -> str:
+    """The ``<svg ...>`` element of an SVG document (no XML prolog/doctype), for inlining in HTML."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
+def _plain(text: str) -> str:
+    """Text matplotlib shows literally: "$" would start mathtext."""
+    return text.replace("$", r"\$")

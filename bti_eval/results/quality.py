@@ -1,0 +1,95 @@
+"""Judge quality control: per-judge numbers, the too-fast flag and the control-item test.
+
+Per judge (real items unless said otherwise):
+- ``n``, ``mean``; ``z``: the judge's mean against the other judges' means (leave-one-out z);
+- ``agreement``: Spearman's rho between the judge's scores and the mean of the other judges'
+  scores on the same explanations (consensus; a random judge sits near 0);
+- ``median_seconds`` over all the judge's ratings, and ``too_fast`` when it is below the round's
+  threshold (``EvaluationRound.too_fast_seconds``, else settings.BTI_TOO_FAST_SECONDS);
+- control items: ``n_control``, ``control_mean``, the one-sided Mann-Whitney test real > control
+  (``control_u``, ``control_p``) and ``control_flag`` when controls are not rated lower;
+- ``flagged`` (control_flag or too_fast) with its ``reasons``. Results "without flagged judges"
+  leave exactly these judges out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from bti_eval.results import statistics
+from bti_eval.results.selectors import RatingFrame
+
+
+class _Consensus:
+    """Per explanation, the sum and count of real scores, so that "the other judges' mean" of any
+    rating is (sum − own score) / (count − 1): one pass over the ratings for every judge."""
+
+    def __init__(self, frame: RatingFrame):
+        self.real = frame.where(~frame.control)
+        ids, self.index = np.unique(self.real.explanation, return_inverse=True)
+        self.sums = np.bincount(self.index, weights=self.real.score, minlength=ids.size)
+        self.counts = np.bincount(self.index, minlength=ids.size)
+
+    def rho(self, judge: int) -> float | None:
+        """Spearman of the judge's scores vs the other judges' mean on the same explanations."""
+        mine = self.real.judge == judge
+        index, score = self.index[mine], self.real.score[mine]
+        others = self.counts[index] - 1
+        shared = others > 0
+        if shared.sum() < 3:
+            return None
+        other_mean = (self.sums[index][shared] - score[shared]) / others[shared]
+        return statistics.spearman(score[shared], other_mean)["rho"]
+
+
+def judge_quality(
+    frame: RatingFrame, judges: Sequence[dict[str, Any]], *, too_fast_seconds: float
+) -> list[dict[str, Any]]:
+    """One row per judge of ``judges`` (dicts with ``id``, ``name``, ``seed``, ``active``), in that order.
+
+    In: every rating of the round (controls included). Out: the judge's row (see module docstring).
+    """
+    consensus = _Consensus(frame)
+    rows = []
+    for judge in judges:
+        mine = frame.judge == judge["id"]
+        real = frame.score[mine & ~frame.control]
+        control = frame.score[mine & frame.control]
+        seconds = frame.seconds[mine]
+        seconds = seconds[np.isfinite(seconds)]
+        median_seconds = float(np.median(seconds)) if seconds.size else None
+        too_fast = None if median_seconds is None else bool(median_seconds < too_fast_seconds)
+        test = statistics.control_test(real, control)
+        reasons = []
+        if test["flag"]:
+            reasons.append("does not rate control items lower")
+        if too_fast:
+            reasons.append(f"median {median_seconds:.1f} s per rating < {too_fast_seconds:g} s")
+        rows.append(
+            {
+                "id": judge["id"],
+                "name": judge["name"] or f"judge {judge['id']}",
+                "seed": judge["seed"],
+                "active": judge["active"],
+                "n": int(real.size),
+                "mean": float(real.mean()) if real.size else None,
+                "z": None,
+                "agreement": consensus.rho(judge["id"]) if real.size else None,
+                "median_seconds": median_seconds,
+                "too_fast": too_fast,
+                "n_control": int(control.size),
+                "control_mean": float(control.mean()) if control.size else None,
+                "control_u": test["u"],
+                "control_p": test["p"],
+                "control_flag": test["flag"],
+                "flagged": bool(reasons),
+                "reasons": reasons,
+            }
+        )
+    rated = [row for row in rows if row["mean"] is not None]
+    for row, z in zip(rated, statistics.leave_one_out_z([row["mean"] for row in rated]), strict=True):
+        row["z"] = z
+    return rows

@@ -1,0 +1,251 @@
+"""Statistics of a round's ratings. Pure numpy / scipy / krippendorff, no Django.
+
+- ``bootstrap_mean_ci``: a percentile bootstrap CI of a method's mean score that resamples the
+  *pairs* (items) with replacement, keeping all ratings of a drawn pair together (a cluster
+  bootstrap: ratings of one pair are not independent). scipy.stats.bootstrap does the resampling.
+- ``alpha_with_ci``: Krippendorff's alpha (``krippendorff`` package) on the 1-5 value domain, with
+  a percentile bootstrap CI that resamples the units (explanations) with replacement (resamples
+  where alpha is undefined are left out and counted).
+- ``paired_wilcoxon``: Wilcoxon signed-rank test (scipy) of two methods' per-pair mean scores,
+  with the matched-pairs rank-biserial correlation as effect size (Kerby 2014).
+- ``holm``: Holm's step-down adjusted p-values; ``compact_letters``: the compact letter display
+  (Piepho 2004, insert-and-absorb) of which methods do not differ significantly.
+- ``control_test``: one-sided Mann-Whitney U (scipy) that a judge rates real items above controls.
+
+Every random draw comes from ``rng_for(seed, label)``, so results depend on the seed only, not
+on the order in which statistics are computed.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import krippendorff
+import numpy as np
+from scipy import stats
+
+SCORE_DOMAIN = np.arange(1, 6)  # the 1-5 MOS scale
+LEVEL = 0.95
+SIGNIFICANCE = 0.05
+
+
+def rng_for(seed: int, *labels: Hashable) -> np.random.Generator:
+    """A generator seeded by ``seed`` and ``labels`` (e.g. "ci", "bti"): one stream per statistic."""
+    entropy = [int(seed) % (2**63), *(zlib.crc32(str(label).encode()) for label in labels)]
+    return np.random.default_rng(entropy)
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+# --- means ------------------------------------------------------------------------------------
+
+
+def bootstrap_mean_ci(
+    sums: Sequence[float], counts: Sequence[int], *, resamples: int, rng: np.random.Generator, level: float = LEVEL
+) -> tuple[float, float] | None:
+    """Percentile bootstrap CI of the mean over all ratings, resampling pairs with replacement.
+
+    In: per pair, the sum of its scores and its number of ratings (n_pairs,). Out: (low, high),
+    or None with fewer than 2 pairs.
+    """
+    sums_arr = np.asarray(sums, dtype=float)
+    counts_arr = np.asarray(counts, dtype=float)
+    if sums_arr.size < 2:
+        return None
+
+    def ratio(s: np.ndarray, c: np.ndarray, axis: int = -1) -> np.ndarray:
+        return s.sum(axis=axis) / c.sum(axis=axis)
+
+    if np.allclose(sums_arr / counts_arr, sums_arr[0] / counts_arr[0]):
+        value = float(sums_arr.sum() / counts_arr.sum())
+        return value, value  # every pair has the same mean: no sampling variation to show
+    result = stats.bootstrap(
+        (sums_arr, counts_arr),
+        ratio,
+        paired=True,
+        vectorized=True,
+        n_resamples=resamples,
+        batch=max(1, min(resamples, 2_000_000 // sums_arr.size)),
+        confidence_level=level,
+        method="percentile",
+        rng=rng,
+    )
+    low, high = _finite(result.confidence_interval.low), _finite(result.confidence_interval.high)
+    return None if low is None or high is None else (low, high)
+
+
+# --- agreement --------------------------------------------------------------------------------
+
+
+def value_counts(matrix: np.ndarray) -> np.ndarray:
+    """(judges, units) scores with NaN for missing → (units, 5) counts per score, pairable units only."""
+    counts = (matrix.T[..., None] == SCORE_DOMAIN[None, None, :]).sum(axis=1)  # (units, 5)
+    return counts[counts.sum(axis=1) >= 2]
+
+
+def krippendorff_alpha(counts: np.ndarray, level: str) -> float | None:
+    """Krippendorff's alpha (``krippendorff.alpha``) of (units, 5) value counts at ``level``
+    ("ordinal" or "interval"); None when undefined (no pairable units, or a single value used)."""
+    if counts.shape[0] == 0 or np.count_nonzero(counts.sum(axis=0)) < 2:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = krippendorff.alpha(value_counts=counts, value_domain=SCORE_DOMAIN, level_of_measurement=level)
+    return _finite(value)
+
+
+def alpha_with_ci(
+    matrix: np.ndarray, level: str, *, resamples: int, rng: np.random.Generator, confidence: float = LEVEL
+) -> dict[str, Any]:
+    """Alpha of a (judges, units) score matrix (NaN = not rated) and its bootstrap CI over units.
+
+    Out: ``{"alpha", "low", "high", "units", "values"}``: units = pairable units (rated at least
+    twice), values = the ratings in them. CI bounds are None when alpha or the CI is undefined.
+    """
+    counts = value_counts(np.asarray(matrix, dtype=float))
+    point = krippendorff_alpha(counts, level)
+    out = {
+        "alpha": point,
+        "low": None,
+        "high": None,
+        "units": int(counts.shape[0]),
+        "values": int(counts.sum()),
+        "undefined_resamples": 0,
+    }
+    if point is None or counts.shape[0] < 2:
+        return out
+
+    # Resample units with replacement; a resample where alpha is undefined (e.g. every drawn value
+    # equal) is left out of the percentiles and counted, rather than turning the CI into NaN.
+    n_units = counts.shape[0]
+    draws = np.empty(resamples)
+    for b in range(resamples):
+        value = krippendorff_alpha(counts[rng.integers(0, n_units, n_units)], level)
+        draws[b] = np.nan if value is None else value
+    defined = draws[np.isfinite(draws)]
+    out["undefined_resamples"] = int(resamples - defined.size)
+    if defined.size:
+        tail = (1 - confidence) / 2
+        out["low"], out["high"] = (float(v) for v in np.quantile(defined, [tail, 1 - tail]))
+    return out
+
+
+# --- paired tests -----------------------------------------------------------------------------
+
+
+def rank_biserial(differences: np.ndarray) -> float:
+    """Matched-pairs rank-biserial correlation of paired differences (zeros dropped):
+    (sum of ranks of positive − sum of ranks of negative) / sum of all ranks, in [−1, 1]."""
+    d = np.asarray(differences, dtype=float)
+    d = d[d != 0]
+    if d.size == 0:
+        return 0.0
+    ranks = stats.rankdata(np.abs(d))
+    return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
+
+
+def paired_wilcoxon(x: Sequence[float], y: Sequence[float]) -> dict[str, Any]:
+    """Two-sided Wilcoxon signed-rank test of x vs y (paired; NaN pairs dropped; zero differences
+    dropped, scipy's default). Out: ``{"n", "statistic", "p", "effect"}``; effect > 0 means x > y.
+    With no non-zero difference the methods tie: p = 1, effect 0; with none at all, p is None."""
+    x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    both = np.isfinite(x_arr) & np.isfinite(y_arr)
+    d = x_arr[both] - y_arr[both]
+    n = int(d.size)
+    if n == 0:
+        return {"n": 0, "statistic": None, "p": None, "effect": None}
+    if not np.any(d != 0):
+        return {"n": n, "statistic": 0.0, "p": 1.0, "effect": 0.0}
+    result = stats.wilcoxon(x_arr[both], y_arr[both])
+    return {"n": n, "statistic": _finite(result.statistic), "p": _finite(result.pvalue), "effect": rank_biserial(d)}
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjusted p-values (None stays None and does not count in m).
+
+    Sorted ascending, p_(i) is multiplied by (m − i + 1), made monotone by a running maximum and
+    capped at 1; ``adjusted[i] < alpha`` is exactly Holm's rejection at family-wise level alpha.
+    """
+    present = [(p, i) for i, p in enumerate(pvalues) if p is not None]
+    m = len(present)
+    adjusted: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for rank, (p, index) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[index] = running
+    return adjusted
+
+
+def compact_letters(means: Mapping[str, float], significant: set[frozenset[str]]) -> dict[str, str]:
+    """Compact letter display: methods sharing a letter do not differ significantly.
+
+    In: each method's mean (ordering the letters: "a" goes to the group of the best method) and
+    the set of significantly different pairs. Insert-and-absorb (Piepho 2004): start with one
+    group of all methods; for each significant pair split every group holding both into the group
+    without one and the group without the other; drop groups contained in another.
+    """
+    groups: list[frozenset[str]] = [frozenset(means)]
+    for pair in significant:
+        a, b = tuple(pair)
+        split: list[frozenset[str]] = []
+        for group in groups:
+            split += [group - {a}, group - {b}] if a in group and b in group else [group]
+        unique = set(split)
+        groups = [g for g in unique if g and not any(g < other for other in unique)]
+    order = {m: rank for rank, m in enumerate(sorted(means, key=lambda m: (-means[m], m)))}
+    groups.sort(key=lambda g: sorted(order[m] for m in g))
+    letters = {m: "" for m in means}
+    for index, group in enumerate(groups):
+        letter = _letter(index)
+        for method in group:
+            letters[method] += letter
+    return letters
+
+
+def _letter(index: int) -> str:
+    alphabet = "abcdefghijklmnopqrstuvwxyz"
+    return alphabet[index] if index < 26 else alphabet[index // 26 - 1] + alphabet[index % 26]
+
+
+# --- judges -----------------------------------------------------------------------------------
+
+
+def control_test(real: Sequence[float], control: Sequence[float]) -> dict[str, Any]:
+    """One-sided Mann-Whitney U test that a judge scores real items higher than control items.
+
+    Out: ``{"u", "p", "flag"}``; flag is True when the judge does not rate controls lower
+    (p ≥ SIGNIFICANCE or mean(control) ≥ mean(real)), None when either list is empty.
+    """
+    real_arr, control_arr = np.asarray(real, dtype=float), np.asarray(control, dtype=float)
+    if real_arr.size == 0 or control_arr.size == 0:
+        return {"u": None, "p": None, "flag": None}
+    result = stats.mannwhitneyu(real_arr, control_arr, alternative="greater")
+    p = _finite(result.pvalue)
+    flag = p is None or p >= SIGNIFICANCE or control_arr.mean() >= real_arr.mean()
+    return {"u": _finite(result.statistic), "p": p, "flag": bool(flag)}
+
+
+def leave_one_out_z(values: Sequence[float]) -> list[float | None]:
+    """z of each value against the others: (v_i − mean(others)) / std(others, ddof=1); needs 3 values."""
+    arr = np.asarray(values, dtype=float)
+    out: list[float | None] = []
+    for i in range(arr.size):
+        others = np.delete(arr, i)
+        if others.size < 2 or others.std(ddof=1) == 0:
+            out.append(None)
+        else:
+            out.append(float((arr[i] - others.mean()) / others.std(ddof=1)))
+    return out
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> dict[str, Any]:
+    """Spearman's rho (scipy) of two rankings with its p-value; None below 3 points or when constant."""
+    x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x_arr.size < 3 or np.ptp(x_arr) == 0 or np.ptp(y_arr) == 0:
+        return {"rho": None, "p": None, "n": int(x_arr.size)}
+    result = stats.spearmanr(x_arr, y_arr)
+    return {"rho": _finite(result.statistic), "p": _finite(result.pvalue), "n": int(x_arr.size)}

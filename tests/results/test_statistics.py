@@ -1,0 +1,170 @@
+"""Every statistic against an independent computation on fixed data (scipy / numpy / a textbook example)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from bti_eval.results import statistics as S
+
+NAN = np.nan
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", example C: 4 observers × 12 units.
+KRIPPENDORFF_2011 = np.array(
+    [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
+        [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
+    ]
+)
+
+
+def alpha_by_hand(matrix: np.ndarray, delta) -> float:
+    """Alpha from its definition: coincidence matrix o_ck, marginals n_c, alpha = 1 − (n−1)·Σo·δ / Σn_c·n_k·δ."""
+    values = [1, 2, 3, 4, 5]
+    o = np.zeros((5, 5))
+    for unit in matrix.T:
+        present = unit[~np.isnan(unit)]
+        if present.size < 2:
+            continue
+        for i, j in itertools.permutations(range(present.size), 2):
+            o[values.index(present[i]), values.index(present[j])] += 1 / (present.size - 1)
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    d = np.array([[delta(c, k) for k in values] for c in values])
+    return 1 - (n - 1) * (o * d).sum() / (np.outer(n_c, n_c) * d).sum()
+
+
+def test_krippendorff_textbook_example():
+    counts = S.value_counts(KRIPPENDORFF_2011)
+    assert counts.shape == (11, 5)  # unit 12 has one value: not pairable
+    assert S.krippendorff_alpha(counts, "nominal") == pytest.approx(0.743, abs=5e-4)
+    assert S.krippendorff_alpha(counts, "ordinal") == pytest.approx(0.815, abs=5e-4)
+    assert S.krippendorff_alpha(counts, "interval") == pytest.approx(0.849, abs=5e-4)
+
+
+def test_krippendorff_matches_the_coincidence_matrix_definition():
+    rng = np.random.default_rng(7)
+    matrix = rng.integers(1, 6, size=(4, 30)).astype(float)
+    matrix[rng.random(matrix.shape) < 0.25] = NAN
+    counts = S.value_counts(matrix)
+    assert S.krippendorff_alpha(counts, "interval") == pytest.approx(
+        alpha_by_hand(matrix, lambda c, k: (c - k) ** 2), abs=1e-12
+    )
+    assert S.krippendorff_alpha(counts, "nominal") == pytest.approx(
+        alpha_by_hand(matrix, lambda c, k: float(c != k)), abs=1e-12
+    )
+
+
+def test_alpha_undefined_and_ci():
+    same = np.full((3, 5), 4.0)
+    assert S.alpha_with_ci(same, "ordinal", resamples=50, rng=S.rng_for(0))["alpha"] is None
+    agree = np.array([[1, 2, 3, 4, 5, 1, 2, 3], [1, 2, 3, 4, 5, 1, 2, 3]], dtype=float)
+    out = S.alpha_with_ci(agree, "interval", resamples=200, rng=S.rng_for(0))
+    assert out["alpha"] == pytest.approx(1.0) and out["units"] == 8 and out["values"] == 16
+    assert out["low"] <= out["alpha"] <= out["high"] == pytest.approx(1.0)
+    again = S.alpha_with_ci(agree, "interval", resamples=200, rng=S.rng_for(0))
+    assert again == out  # seeded
+
+
+def test_bootstrap_ci_agrees_with_a_plain_numpy_cluster_bootstrap():
+    rng = np.random.default_rng(3)
+    counts = rng.integers(1, 6, size=40)
+    sums = np.array([rng.integers(1, 6, size=c).sum() for c in counts])
+    low, high = S.bootstrap_mean_ci(sums, counts, resamples=20000, rng=S.rng_for(1, "ci"))
+    draws = np.random.default_rng(99).integers(0, 40, size=(20000, 40))
+    means = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    want_low, want_high = np.percentile(means, [2.5, 97.5])
+    assert low == pytest.approx(want_low, abs=0.02) and high == pytest.approx(want_high, abs=0.02)
+    assert low < sums.sum() / counts.sum() < high
+
+
+def test_bootstrap_ci_is_seeded_and_handles_small_or_constant_data():
+    sums, counts = [4, 9, 12, 2], [1, 2, 3, 1]
+    first = S.bootstrap_mean_ci(sums, counts, resamples=500, rng=S.rng_for(5, "x"))
+    assert first == S.bootstrap_mean_ci(sums, counts, resamples=500, rng=S.rng_for(5, "x"))
+    assert first != S.bootstrap_mean_ci(sums, counts, resamples=500, rng=S.rng_for(6, "x"))
+    assert S.bootstrap_mean_ci([4], [1], resamples=100, rng=S.rng_for(0)) is None
+    assert S.bootstrap_mean_ci([3, 6], [1, 2], resamples=100, rng=S.rng_for(0)) == (3.0, 3.0)
+
+
+def test_paired_wilcoxon_is_scipys_and_rank_biserial_by_hand():
+    x = np.array([4.0, 3.0, 5.0, 4.5, 2.0, NAN, 3.5, 4.0])
+    y = np.array([3.0, 5.0, 2.0, 0.5, 2.0, 1.0, 3.0, 1.0])
+    got = S.paired_wilcoxon(x, y)
+    keep = ~np.isnan(x)
+    want = stats.wilcoxon(x[keep], y[keep])
+    assert (
+        got["n"] == 7 and got["p"] == pytest.approx(want.pvalue) and got["statistic"] == pytest.approx(want.statistic)
+    )
+    # differences 1, -2, 3, 4, 0 (dropped), 0.5, 3 → |d| ranks 2, 3, 4.5, 6, 1, 4.5; negatives: rank 3
+    assert got["effect"] == pytest.approx((2 + 4.5 + 6 + 1 + 4.5 - 3) / 21)
+    assert S.rank_biserial(np.array([1.0, -2.0, 3.0, 4.0, 0.0])) == pytest.approx(0.6)
+
+
+def test_paired_wilcoxon_ties_and_empty():
+    assert S.paired_wilcoxon([3, 4], [3, 4]) == {"n": 2, "statistic": 0.0, "p": 1.0, "effect": 0.0}
+    assert S.paired_wilcoxon([NAN], [3])["p"] is None
+
+
+def holm_reject(pvalues: list[float], alpha: float) -> set[int]:
+    """Holm's procedure as published: reject in ascending order while p_(i) <= alpha / (m − i)."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    rejected = set()
+    for rank, index in enumerate(order):
+        if pvalues[index] > alpha / (len(pvalues) - rank):
+            break
+        rejected.add(index)
+    return rejected
+
+
+def test_holm_adjusted_values_and_rejections():
+    assert S.holm([0.01, 0.04, 0.03, None, 0.005]) == pytest.approx([0.03, 0.06, 0.06, None, 0.02])
+    rng = random.Random(0)
+    for _ in range(200):
+        pvalues = [rng.random() ** 3 for _ in range(rng.randint(1, 8))]
+        adjusted = S.holm(pvalues)
+        for alpha in (0.01, 0.05, 0.1):
+            assert {i for i, p in enumerate(adjusted) if p <= alpha} == holm_reject(pvalues, alpha)
+
+
+def test_compact_letters_share_a_letter_exactly_when_not_significant():
+    rng = random.Random(1)
+    methods = list("ABCDEF")
+    for _ in range(300):
+        means = {m: rng.random() for m in methods}
+        significant = {frozenset(p) for p in itertools.combinations(methods, 2) if rng.random() < 0.4}
+        letters = S.compact_letters(means, significant)
+        for a, b in itertools.combinations(methods, 2):
+            share = bool(set(letters[a]) & set(letters[b]))
+            assert share == (frozenset((a, b)) not in significant), (letters, significant)
+
+
+def test_compact_letters_gives_a_to_the_best_method():
+    letters = S.compact_letters({"x": 2.0, "y": 4.0, "z": 3.0}, {frozenset("xy")})
+    assert letters == {"y": "a", "z": "ab", "x": "b"}
+    assert S.compact_letters({"x": 1.0, "y": 2.0}, set()) == {"x": "a", "y": "a"}
+
+
+def test_control_test_is_a_one_sided_mann_whitney():
+    real, control = [4, 5, 4, 3, 5, 4, 4], [1, 2, 1, 2]
+    got = S.control_test(real, control)
+    want = stats.mannwhitneyu(real, control, alternative="greater")
+    assert got["u"] == want.statistic and got["p"] == pytest.approx(want.pvalue) and got["flag"] is False
+    assert S.control_test([3, 3, 2, 4], [3, 4])["flag"] is True  # controls not rated lower
+    assert S.control_test([3, 3], [])["flag"] is None
+
+
+def test_leave_one_out_z_and_spearman():
+    values = [3.0, 3.5, 2.5, 4.5]
+    for i, z in enumerate(S.leave_one_out_z(values)):
+        others = np.delete(values, i)
+        assert z == pytest.approx((values[i] - others.mean()) / others.std(ddof=1))
+    assert S.leave_one_out_z([3.0, 4.0]) == [None, None]
+    got = S.spearman([1, 2, 3, 4], [1, 3, 2, 4])
+    assert got["rho"] == pytest.approx(stats.spearmanr([1, 2, 3, 4], [1, 3, 2, 4]).statistic) and got["n"] == 4
+    assert S.spearman([1, 2], [2, 1])["rho"] is None
