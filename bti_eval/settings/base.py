@@ -28,11 +28,13 @@ INSTALLED_APPS = [
     "bti_eval.rounds",
     "bti_eval.judging",
     "bti_eval.results",
+    "bti_eval.corpora",
     "bti_eval.demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bti_eval.core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +70,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "bti_eval.core.views.csrf_failure"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/rounds/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -84,6 +87,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# The cache holds the log-in and invite rate limits (bti_eval.core.ratelimit). Per process here;
+# production shares Redis between its workers.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bti-eval"}}
+# Behind this many reverse proxies, the client address is taken from X-Forwarded-For (rate limits).
+BTI_TRUSTED_PROXY_COUNT = env.int("BTI_TRUSTED_PROXY_COUNT", default=0)
 
 # Uploads: a pair or catalog file larger than this is refused with a clear 413/400.
 BTI_MAX_UPLOAD_BYTES = env.int("BTI_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
@@ -106,6 +115,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Import pairs, launch evaluation rounds, watch progress, rate blind, export MOS.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "bti_eval.core.schema.document_error_responses",
+    ],
 }
 
 # Celery: JSON only, late acks with prefetch 1 for long explanation chunks.
@@ -117,7 +130,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ROUTES = {"bti_eval.explain_chunk": {"queue": "explain"}}
+CELERY_TASK_ROUTES = {
+    "bti_eval.explain_chunk": {"queue": "explain"},
+    "bti_eval.evaluate_auto": {"queue": "explain"},  # automatic metrics load the model too
+    "bti_eval.corpus_embed_chunk": {"queue": "explain"},
+    "bti_eval.corpus_train_recobert": {"queue": "explain"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -126,6 +144,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 BTI_CHUNK_SIZE = env.int("BTI_CHUNK_SIZE", default=16)
 BTI_DEFAULT_MODEL = env("BTI_DEFAULT_MODEL", default="")  # "" = the packaged all-MiniLM-L6-v2
 BTI_EXPLAIN_DEVICE = env("BTI_EXPLAIN_DEVICE", default="")  # "" = CUDA when available, else CPU
+
+# Results: bootstrap resamples (means; Krippendorff's alpha) and the judges' too-fast threshold
+# (median seconds per rating; a round's own too_fast_seconds overrides it).
+BTI_BOOTSTRAP_RESAMPLES = env.int("BTI_BOOTSTRAP_RESAMPLES", default=2000)
+BTI_ALPHA_RESAMPLES = env.int("BTI_ALPHA_RESAMPLES", default=1000)
+BTI_ALPHA_UNIT_DRAWS = env.int("BTI_ALPHA_UNIT_DRAWS", default=10_000_000)  # caps alpha resamples on huge rounds
+BTI_TOO_FAST_SECONDS = env.float("BTI_TOO_FAST_SECONDS", default=3.0)
 
 LOGGING = {
     "version": 1,

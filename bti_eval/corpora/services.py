@@ -1,0 +1,322 @@
+"""Corpus services: import a catalog, embed it (chunked Celery jobs), mine pairs, train RecoBERT.
+
+Model names follow the rounds' convention: "" is settings.BTI_DEFAULT_MODEL (else the packaged
+all-MiniLM-L6-v2), anything else a local model dir. The model work is in :mod:`explainers`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from bti_eval.core.exceptions import ApplicationError
+from bti_eval.corpora.models import Corpus, CorpusItem, CorpusJob, CorpusVector
+from bti_eval.pairs.models import ParagraphPair
+from bti_eval.pairs.services import check_upload_size
+
+EMBED_CHUNK_SIZE = 512  # items per Celery task
+QUEUE = "explain"
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+_ID_MAX = CorpusItem._meta.get_field("external_id").max_length
+_TITLE_MAX = CorpusItem._meta.get_field("title").max_length
+
+
+def _enqueue_on_commit(task: Any, *args: Any) -> None:
+    """Send ``task(*args)`` to the ``explain`` queue (model work; GPU workers take it) after commit."""
+    transaction.on_commit(partial(task.apply_async, args=args, queue=QUEUE))
+
+
+def corpus_import(
+    *,
+    content: bytes,
+    filename: str,
+    name: str,
+    id_column: str,
+    text_column: str,
+    title_column: str = "",
+    fmt: str | None = None,
+    by: AbstractBaseUser | None = None,
+) -> Corpus:
+    """Create a Corpus and its items from a UTF-8 CSV/JSONL catalog, all or nothing.
+
+    Empty texts and exact-duplicate texts are skipped and counted on the Corpus (``skipped_empty``,
+    ``skipped_duplicate``). A missing column, a bad line, a missing or repeated id, a non-UTF-8 or
+    too large file raise ApplicationError (nothing is written).
+    """
+    from explainers.corpus import decode_utf8, detect_format, parse_corpus
+    from explainers.errors import InputError
+
+    name = (name or "").strip()
+    if not _SLUG.match(name):
+        raise ApplicationError("Name the corpus with letters, digits, '-' or '_' (e.g. 'wine-2024').")
+    if Corpus.objects.filter(name=name).exists():
+        raise ApplicationError(f"A corpus named {name!r} exists already; choose another name.", status=409)
+    if not id_column or not text_column:
+        raise ApplicationError("Choose the id column and the text column.")
+    check_upload_size(len(content))
+    try:
+        items, report = parse_corpus(
+            decode_utf8(content, "the file"),
+            fmt=detect_format(filename, fmt),
+            id_column=id_column,
+            text_column=text_column,
+            title_column=title_column or None,
+            what="the file",
+        )
+    except InputError as exc:
+        raise ApplicationError(f"Nothing was imported: {exc}.") from None
+    for item in items:
+        if len(item.id) > _ID_MAX:
+            raise ApplicationError(
+                f"Nothing was imported: the file line {item.row}: id longer than {_ID_MAX} characters."
+            )
+    if not items:
+        raise ApplicationError(f"Nothing was imported: the file has no usable items ({report.summary()}).")
+    with transaction.atomic():
+        corpus = Corpus.objects.create(
+            name=name,
+            filename=filename[:255],
+            id_column=id_column,
+            text_column=text_column,
+            title_column=title_column or "",
+            rows=report.rows,
+            skipped_empty=report.empty,
+            skipped_duplicate=report.duplicate,
+            created_by=by,
+        )
+        CorpusItem.objects.bulk_create(
+            [
+                CorpusItem(corpus=corpus, external_id=it.id, title=it.title[:_TITLE_MAX], text=it.text, row=it.row)
+                for it in items
+            ],
+            batch_size=2000,
+        )
+    return corpus
+
+
+def corpus_embed(*, corpus: Corpus, model: str = "", by: AbstractBaseUser | None = None) -> CorpusJob:
+    """Start embedding the items that have no vector under ``model`` yet, in chunks of
+    EMBED_CHUNK_SIZE items on the ``explain`` queue (enqueued after commit). Returns the job; it is
+    DONE at once when every vector exists already."""
+    from workers.corpus_tasks import corpus_embed_chunk
+
+    missing = list(corpus.items.exclude(vectors__model=model).order_by("id").values_list("id", flat=True))
+    with transaction.atomic():
+        job = CorpusJob.objects.create(
+            corpus=corpus,
+            kind=CorpusJob.Kind.EMBED,
+            model=model,
+            total=len(missing),
+            status=CorpusJob.Status.RUNNING if missing else CorpusJob.Status.DONE,
+            finished_at=None if missing else timezone.now(),
+            created_by=by,
+        )
+        for start in range(0, len(missing), EMBED_CHUNK_SIZE):
+            _enqueue_on_commit(corpus_embed_chunk, job.id, missing[start : start + EMBED_CHUNK_SIZE])
+    return job
+
+
+def corpus_embed_chunk_compute(*, job_id: int, item_ids: list[int]) -> int:
+    """Embed ``item_ids`` of an embed job (skipping items embedded already: a rerun is harmless)
+    and update the job's progress. Returns the vectors written."""
+    from bti_eval.rounds.compute import encoder_get
+    from explainers.retrieval import embed_texts
+
+    job = CorpusJob.objects.get(pk=job_id)
+    if job.status != CorpusJob.Status.RUNNING:
+        return 0
+    items = list(CorpusItem.objects.filter(pk__in=item_ids).exclude(vectors__model=job.model).order_by("id"))
+    written = 0
+    if items:
+        vectors = embed_texts(encoder_get(model=job.model), [it.text for it in items]).cpu().numpy()
+        rows = [
+            CorpusVector(item=it, model=job.model, vector=CorpusVector.pack(v))
+            for it, v in zip(items, vectors, strict=True)
+        ]
+        written = len(CorpusVector.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000))
+    with transaction.atomic():
+        job = CorpusJob.objects.select_for_update().get(pk=job_id)
+        job.done = min(job.total, job.done + len(items))
+        if job.done >= job.total:
+            job.status, job.finished_at = CorpusJob.Status.DONE, timezone.now()
+        job.save(update_fields=["done", "status", "finished_at"])
+    return written
+
+
+def corpus_job_fail(*, job_id: int, error: str) -> None:
+    CorpusJob.objects.filter(pk=job_id).exclude(status=CorpusJob.Status.DONE).update(
+        status=CorpusJob.Status.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
+
+
+def corpus_mine_pairs(
+    *,
+    corpus: Corpus,
+    model: str = "",
+    seeds: int | None = None,
+    seed_ids: list[str] | None = None,
+    random_seed: int = 0,
+    k: int = 1,
+    only_rank_k: bool = False,
+    by: AbstractBaseUser | None = None,
+) -> dict[str, Any]:
+    """ParagraphPairs (source ``corpus:<name>``, external id ``seed_id→candidate_id``, similarity) of
+    each seed item with its neighbours at ranks 1..k (or only at rank k), by exact cosine over the
+    stored vectors; items with the seed's text are never candidates. Seeds: ``seed_ids``, else
+    ``seeds`` items drawn with ``random_seed``. Pairs that exist already are left as they are.
+    Returns {"created", "existing", "pair_ids", "seeds", "random_seed", "source"}."""
+    import torch
+
+    from bti_eval.corpora.selectors import corpus_vectors
+    from explainers.errors import InputError
+    from explainers.retrieval import choose_seeds, neighbours
+
+    if k < 1 or k > 100:
+        raise ApplicationError("k must be between 1 and 100.")
+    items, vectors = corpus_vectors(corpus=corpus, model=model)
+    if vectors is None:
+        raise ApplicationError("Embed the corpus with this model first (some items have no vector yet).")
+    if len(items) < 2:
+        raise ApplicationError("The corpus needs at least 2 items.")
+    try:
+        chosen = choose_seeds(items, seeds, seed=random_seed, ids=seed_ids or None)
+    except InputError as exc:
+        raise ApplicationError(str(exc)) from None
+    mined = neighbours(items, torch.from_numpy(vectors), chosen, k)
+    if only_rank_k:
+        mined = [p for p in mined if p["rank"] == k]
+    source = f"corpus:{corpus.name}"[:200]
+    for pair in mined:
+        if len(pair["id"]) > 200:
+            raise ApplicationError(
+                f"The pair id {pair['id'][:60]}… is longer than 200 characters; shorten the item ids."
+            )
+    with transaction.atomic():
+        existing = set(
+            ParagraphPair.objects.filter(source=source, external_id__in=[p["id"] for p in mined]).values_list(
+                "external_id", flat=True
+            )
+        )
+        new = [
+            ParagraphPair(
+                source=source,
+                external_id=p["id"],
+                text_a=p["a"],
+                text_b=p["b"],
+                title_a=p["title_a"][:500],
+                title_b=p["title_b"][:500],
+                similarity=p["similarity"],
+                created_by=by,
+            )
+            for p in mined
+            if p["id"] not in existing
+        ]
+        ParagraphPair.objects.bulk_create(new)
+    ids = list(
+        ParagraphPair.objects.filter(source=source, external_id__in=[p["id"] for p in mined]).values_list(
+            "id", flat=True
+        )
+    )
+    return {
+        "created": len(new),
+        "existing": len(existing),
+        "pair_ids": ids,
+        "seeds": [items[i].id for i in chosen],
+        "random_seed": random_seed,
+        "source": source,
+    }
+
+
+def recobert_train_start(
+    *,
+    corpus: Corpus,
+    model: str = "",
+    epochs: int = 1,
+    max_steps: int | None = None,
+    batch_size: int = 16,
+    holdout: float = 0.0,
+    seed: int = 0,
+    by: AbstractBaseUser | None = None,
+) -> CorpusJob:
+    """Queue a RecoBERT training job on the corpus's titled items (``explain`` queue, after commit)."""
+    from workers.corpus_tasks import corpus_train_recobert
+
+    if not corpus.title_column:
+        raise ApplicationError("This corpus was imported without a title column; RecoBERT trains on (title, text).")
+    if batch_size < 2 or epochs < 1 or (max_steps is not None and max_steps < 1) or not 0 <= holdout < 1:
+        raise ApplicationError("Use batch size >= 2, epochs >= 1, max steps >= 1 and holdout in [0, 1).")
+    titled = corpus.items.exclude(title="").count()
+    if titled < 2:
+        raise ApplicationError("RecoBERT needs at least 2 items with a title.")
+    params = {"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "holdout": holdout, "seed": seed}
+    with transaction.atomic():
+        job = CorpusJob.objects.create(
+            corpus=corpus, kind=CorpusJob.Kind.TRAIN, model=model, params=params, created_by=by
+        )
+        _enqueue_on_commit(corpus_train_recobert, job.id)
+    return job
+
+
+def recobert_train_run(*, job_id: int) -> dict[str, Any]:
+    """Run a training job: writes the model under settings.VAR_DIR/models/ and records its dir."""
+    from explainers.corpus import CorpusItem as Item
+    from explainers.errors import ExplainerError
+    from explainers.recobert import train_recobert
+
+    with transaction.atomic():
+        job = CorpusJob.objects.select_for_update().get(pk=job_id)
+        if job.status != CorpusJob.Status.PENDING:
+            return job.result
+        job.status = CorpusJob.Status.RUNNING
+        job.save(update_fields=["status"])
+    items = [
+        Item(id=it.external_id, text=it.text, title=it.title)
+        for it in job.corpus.items.exclude(title="").order_by("id")
+    ]
+    output = settings.VAR_DIR / "models" / f"{job.corpus.name}-recobert-{job.id}"
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        if step == 1 or step % 10 == 0 or step == total:
+            CorpusJob.objects.filter(pk=job_id).update(done=step, total=total)
+
+    params = job.params
+    try:
+        result = train_recobert(
+            items,
+            output,
+            model=job.model or settings.BTI_DEFAULT_MODEL or None,
+            epochs=params.get("epochs", 1),
+            max_steps=params.get("max_steps"),
+            batch_size=params.get("batch_size", 16),
+            holdout=params.get("holdout", 0.0),
+            seed=params.get("seed", 0),
+            device=settings.BTI_EXPLAIN_DEVICE or None,
+            on_step=on_step,
+        )
+    except ExplainerError as exc:
+        corpus_job_fail(job_id=job_id, error=str(exc))
+        return {}
+    losses = result["losses"]
+    summary = {
+        "model_dir": str(output),
+        "steps": result["steps"],
+        "train_items": result["train_items"],
+        "holdout_ids": result["holdout_ids"],
+        "loss_first": losses[0],
+        "loss_last": losses[-1],
+    }
+    CorpusJob.objects.filter(pk=job_id).update(
+        status=CorpusJob.Status.DONE,
+        result=summary,
+        done=result["steps"],
+        total=result["steps"],
+        finished_at=timezone.now(),
+    )
+    return summary
