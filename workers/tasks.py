@@ -47,3 +47,35 @@ def explain_chunk(explanation_ids: list[int]) -> dict[str, int]:
     from bti_eval.rounds.compute import explanations_compute
 
     return explanations_compute(explanation_ids=explanation_ids)
+
+
+AUTO_SOFT_TIME_LIMIT = 2 * 60 * 60  # seconds: the sanity check explains its sample twice per method
+
+
+@shared_task(
+    name="bti_eval.evaluate_auto",
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=3,
+    soft_time_limit=AUTO_SOFT_TIME_LIMIT,
+    time_limit=AUTO_SOFT_TIME_LIMIT + 300,
+)
+def evaluate_auto(round_id: int) -> str:
+    """Compute a round's automatic metrics (plausibility, faithfulness, sanity); queued on ``explain``.
+
+    Idempotent: a rerun recomputes and overwrites the round's one AutoEvaluation row.
+    """
+    from bti_eval.core.exceptions import ApplicationError
+    from bti_eval.results.services import auto_evaluation_run
+    from bti_eval.rounds.models import EvaluationRound
+
+    round = EvaluationRound.objects.filter(pk=round_id).first()
+    if round is None:
+        return "round gone"
+    try:
+        return auto_evaluation_run(round=round).status
+    except ApplicationError as exc:  # stored on the row; retrying would fail the same way
+        logger.warning("automatic metrics of round %s failed: %s", round_id, exc.message)
+        return "failed"

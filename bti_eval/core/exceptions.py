@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.serializers import as_serializer_error
@@ -27,7 +28,8 @@ class ApplicationError(Exception):
 
 
 def exception_handler(exc: Exception, ctx: dict[str, Any]):
-    """DRF exception handler: ``{"message": ..., "extra": {...}}`` for every 4xx."""
+    """DRF exception handler: ``{"message": ..., "extra": {...}}`` for every 4xx, and 503 when the
+    database is unreachable."""
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, Http404):
@@ -38,6 +40,18 @@ def exception_handler(exc: Exception, ctx: dict[str, Any]):
         from rest_framework.response import Response
 
         return Response({"message": exc.message, "extra": exc.extra}, status=exc.status)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database went away mid-request (the transaction rolled back): a clear 503, and the
+        # client retries; ratings are idempotent, so a retry never doubles one.
+        from rest_framework.response import Response
+
+        from bti_eval.core.views import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+
+        return Response(
+            {"message": DATABASE_UNAVAILABLE, "extra": {}},
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     response = drf_exception_handler(exc, ctx)
     if response is None:

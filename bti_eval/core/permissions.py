@@ -22,8 +22,11 @@ class IsJudge(BasePermission):
     message = "This endpoint is for judges; open your invite link first."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and hasattr(user, "judge"))
+        from bti_eval.judging.selectors import judge_for_user
+
+        # Kept on the request, so that the view does not look the judge up a second time.
+        request.judge = judge_for_user(user=request.user)
+        return request.judge is not None
 
 
 def researcher_required(view):

@@ -1,13 +1,140 @@
-"""The site root: researchers land on their rounds, everyone else on the login page."""
+"""Site-wide views: the root, the rate-limited login, and the error pages (never a traceback).
 
-from django.http import HttpRequest, HttpResponse
+Error handlers answer JSON (``{"message", "extra"}``, the API's error shape) under /api/ and a
+friendly, neutral HTML page elsewhere. A database that went away mid-request is a 503 ("try again"),
+not a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from functools import wraps
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.template import loader
 from django.urls import reverse
+from django.views.decorators.csrf import requires_csrf_token
 
+from bti_eval.core import ratelimit
 from bti_eval.core.permissions import is_researcher
+
+logger = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = "The database is unreachable right now; nothing was saved. Try again in a moment."
+RETRY_AFTER_SECONDS = 5
 
 
 def home(request: HttpRequest) -> HttpResponse:
     if is_researcher(request.user):
         return redirect(reverse("rounds:list"))
     return redirect(reverse("login"))
+
+
+def login_rate_limited(view):
+    """Wrap a login view (ours, the admin's) so that it refuses with 429 after too many wrong passwords
+    (see ``ratelimit``): 10 per (address, username) and 50 per address in 15 minutes. A blocked
+    attempt checks no password; a successful log-in clears its username's count."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        address = ratelimit.client_address(request)
+        per_user = f"{address}|{request.POST.get('username', '').strip().lower()}"
+        for limit, ident in ((ratelimit.LOGIN_PER_USER, per_user), (ratelimit.LOGIN_PER_ADDRESS, address)):
+            if limit.blocked(ident):
+                logger.warning("login rate limit (%s) hit from %s", limit.scope, address)
+                return too_many_requests(
+                    request,
+                    f"Too many failed log-ins from your address. Wait {limit.minutes} minutes, then try again "
+                    "(or ask an administrator to reset your password).",
+                    retry_after=limit.window_seconds,
+                )
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200:  # the form came back with errors: a wrong password
+            ratelimit.LOGIN_PER_USER.fail(per_user)
+            ratelimit.LOGIN_PER_ADDRESS.fail(address)
+        else:
+            ratelimit.LOGIN_PER_USER.reset(per_user)
+        return response
+
+    return wrapped
+
+
+# --- error responses -------------------------------------------------------------------------
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"message": message, "extra": {}}, status=status)
+
+
+def error_page(request: HttpRequest | None, status: int, title: str, message: str) -> HttpResponse:
+    """A neutral HTML error page (no request context needed) with ``title`` and ``message``."""
+    body = loader.get_template("errors/message.html").render({"title": title, "message": message, "status": status})
+    return HttpResponse(body, status=status)
+
+
+def too_many_requests(request: HttpRequest, message: str, *, retry_after: int) -> HttpResponse:
+    response = (
+        json_error(message, 429) if is_api_request(request) else error_page(request, 429, "Too many attempts", message)
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: the database dropped the connection; a retry will reconnect."""
+    if is_api_request(request):
+        response = json_error(DATABASE_UNAVAILABLE, 503)
+    else:
+        response = error_page(request, 503, "Temporarily unavailable", DATABASE_UNAVAILABLE)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+@requires_csrf_token
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    if is_api_request(request):
+        return json_error("The request was malformed or too large.", 400)
+    return HttpResponse(loader.render_to_string("400.html"), status=400)
+
+
+@requires_csrf_token
+def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    if is_api_request(request):
+        return json_error("You are not allowed to do this.", 403)
+    return HttpResponse(loader.render_to_string("403.html"), status=403)
+
+
+@requires_csrf_token
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    if is_api_request(request):
+        return json_error("No such endpoint or object.", 404)
+    return HttpResponse(loader.render_to_string("404.html"), status=404)
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500, or 503 when the uncaught error is the database going away (Django calls this handler
+    inside its ``except`` block, so the exception is still at hand)."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable(request)
+    if is_api_request(request):
+        return json_error("Internal server error; it was logged. Try again later.", 500)
+    return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the form's security token is missing or stale (e.g. a page left open)."""
+    message = "This form has expired or was not sent from this site. Reload the page and try again."
+    if is_api_request(request):
+        return json_error(message, 403)
+    return error_page(request, 403, "Please reload the page", message)

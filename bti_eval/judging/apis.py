@@ -42,7 +42,7 @@ def _error(description: str) -> OpenApiResponse:
 
 
 def _judge_or_404(request):
-    judge = selectors.judge_for_user(user=request.user)
+    judge = getattr(request, "judge", None) or selectors.judge_for_user(user=request.user)  # set by IsJudge
     if judge is None:  # IsJudge passed, so only a revoked judge gets here
         raise ApplicationError("Your access to this round was revoked.", status=403)
     return judge

@@ -42,7 +42,10 @@ def judge_for_user(*, user) -> Judge | None:
     """The Judge row of a signed-in user, or None for anonymous users, researchers and revoked judges."""
     if not user or not user.is_authenticated or not user.is_active:
         return None
-    return Judge.objects.select_related("round").filter(user=user).first()
+    judge = Judge.objects.select_related("round").filter(user=user).first()
+    if judge is not None:
+        judge.user = user  # already loaded: ``judge.user`` costs no second query
+    return judge
 
 
 def judge_progress(*, judge: Judge) -> Progress:

@@ -10,14 +10,18 @@ import hashlib
 import math
 import random
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from bti_eval.core.exceptions import ApplicationError
+from bti_eval.judging.controls import CONTROL_METHOD, degrade
+from bti_eval.judging.designs import allocate_k_per_item, fair_share, top_up
 from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange, new_public_id
 from bti_eval.judging.ordering import spread_by_pair
 from bti_eval.judging.selectors import Progress, judge_next_unrated, judge_progress
@@ -139,24 +143,29 @@ def judge_is_revoked(*, judge: Judge) -> bool:
 
 
 @transaction.atomic
-def assignments_build(*, judge: Judge) -> int:
+def assignments_build(*, judge: Judge, explanation_ids: Collection[int] | None = None) -> int:
     """Build (or extend) a judge's queue from the round's DONE explanations; returns how many were added.
 
-    Order: the explanations (by id) shuffled with ``random.Random(judge.seed)``, then spread by
+    Which explanations: ``explanation_ids`` when given (an allocation), else by the round's design:
+    ``all`` → every real explanation; ``k-per-item`` → the ones already queued, or, for a judge with
+    none yet (invited after the round opened), a top-up of the least-covered ones (judging.designs).
+    Control items go to every judge in every design.
+
+    Order: the new explanations (by id) shuffled with ``random.Random(judge.seed)``, then spread by
     ``spread_by_pair`` so that no two explanations of one pair are adjacent. Idempotent: explanations
     already queued are kept where they are and only missing ones are appended, continuing the spread.
     """
-    judge = Judge.objects.select_for_update().get(pk=judge.pk)  # one builder per judge at a time
+    judge = Judge.objects.select_for_update().select_related("round").get(pk=judge.pk)  # one builder at a time
     existing = list(judge.assignments.order_by("position").values_list("explanation_id", "explanation__pair_id"))
     queued = {explanation_id for explanation_id, _ in existing}
+    done = Explanation.objects.filter(round_id=judge.round_id, status=Explanation.Status.DONE)
+    if explanation_ids is None:
+        explanation_ids = _design_share(judge, queued)
+    wanted = set(explanation_ids) | set(done.filter(is_control=True).values_list("id", flat=True))
     missing = [
         (explanation_id, pair_id)
-        for explanation_id, pair_id in Explanation.objects.filter(
-            round_id=judge.round_id, status=Explanation.Status.DONE
-        )
-        .order_by("id")
-        .values_list("id", "pair_id")
-        if explanation_id not in queued
+        for explanation_id, pair_id in done.order_by("id").values_list("id", "pair_id")
+        if explanation_id in wanted and explanation_id not in queued
     ]
     if not missing:
         return 0
@@ -172,13 +181,90 @@ def assignments_build(*, judge: Judge) -> int:
     return len(ordered)
 
 
+def _real_done(round_id: int):
+    return Explanation.objects.filter(round_id=round_id, status=Explanation.Status.DONE, is_control=False)
+
+
+def _design_share(judge: Judge, queued: set[int]) -> set[int]:
+    """The real explanations a judge should have under the round's design (see assignments_build)."""
+    round = judge.round
+    real = _real_done(round.pk)
+    if round.design != EvaluationRound.Design.K_PER_ITEM:
+        return set(real.values_list("id", flat=True))
+    mine = set(real.filter(pk__in=queued).values_list("id", flat=True))
+    if mine:
+        return mine
+    coverage = dict(
+        real.annotate(n=Count("assignments", filter=Q(assignments__judge__user__is_active=True))).values_list("id", "n")
+    )
+    n_judges = Judge.objects.filter(round=round, user__is_active=True).count()
+    share = fair_share(len(coverage), round.judges_per_explanation or 1, max(n_judges, 1))
+    return set(top_up(coverage, share, seed=_mix(round.seed, judge.seed)))
+
+
+def _mix(*seeds: int) -> int:
+    """One deterministic seed from several (stable across processes, unlike hash())."""
+    return int.from_bytes(hashlib.sha256(":".join(map(str, seeds)).encode()).digest()[:8], "big")
+
+
 def assignments_build_for_round(*, round: EvaluationRound) -> int:
-    """Build every (non-revoked) judge's queue for ``round``; returns how many assignments were created."""
+    """Build every (non-revoked) judge's queue for ``round``; returns how many assignments were created.
+
+    For ``k-per-item``, the judges who have no real explanation yet share them jointly
+    (``allocate_k_per_item`` seeded by the round's seed) when there are several of them.
+    """
     created = 0
     with transaction.atomic():
-        for judge in Judge.objects.filter(round=round, user__is_active=True).order_by("id"):
-            created += assignments_build(judge=judge)
+        judges = list(Judge.objects.filter(round=round, user__is_active=True).order_by("id"))
+        allocation: dict[int, list[int]] = {}
+        if round.design == EvaluationRound.Design.K_PER_ITEM:
+            real_ids = list(_real_done(round.pk).order_by("id").values_list("id", flat=True))
+            busy = set(
+                Assignment.objects.filter(judge__in=judges, explanation__is_control=False).values_list(
+                    "judge_id", flat=True
+                )
+            )
+            fresh = [judge.pk for judge in judges if judge.pk not in busy]
+            if fresh and not busy:
+                k = round.judges_per_explanation or 1
+                allocation = allocate_k_per_item(real_ids, fresh, k, seed=round.seed)
+        for judge in judges:
+            created += assignments_build(judge=judge, explanation_ids=allocation.get(judge.pk))
     return created
+
+
+def controls_create(*, round: EvaluationRound) -> int:
+    """Add the round's ``control_items`` control explanations (once); returns how many were created.
+
+    Each is a degraded copy (judging.controls.degrade) of the first DONE real explanation of a
+    distinct pair drawn with ``random.Random(round.seed)``; it is stored DONE with ``is_control``
+    and method "control". At most one per pair, so at most the round's number of pairs.
+    """
+    wanted = round.control_items or 0
+    with transaction.atomic():
+        if wanted <= 0 or Explanation.objects.filter(round=round, is_control=True).exists():
+            return 0
+        base: dict[int, Explanation] = {}
+        for explanation in _real_done(round.pk).order_by("id"):
+            base.setdefault(explanation.pair_id, explanation)
+        pair_ids = sorted(base)
+        chosen = random.Random(round.seed).sample(pair_ids, min(wanted, len(pair_ids)))
+        now = timezone.now()
+        Explanation.objects.bulk_create(
+            Explanation(
+                round=round,
+                pair_id=pair_id,
+                method=CONTROL_METHOD,
+                is_control=True,
+                status=Explanation.Status.DONE,
+                payload=degrade(base[pair_id].payload or {}, rng=random.Random(_mix(round.seed, "control", pair_id))),
+                started_at=now,
+                finished_at=now,
+                compute_seconds=0.0,
+            )
+            for pair_id in sorted(chosen)
+        )
+    return len(chosen)
 
 
 # --- ratings ---------------------------------------------------------------------------------
@@ -211,6 +297,24 @@ def _clean_seconds(seconds) -> float | None:
     return min(float(seconds), MAX_SECONDS_ON_TASK)
 
 
+def _round_status_shared_lock(*, round_id: int) -> str:
+    """The round's status, read under a SHARE row lock (PostgreSQL) until the transaction ends.
+
+    Ratings of one round then run side by side, while a status change (``round_close`` locks the
+    row FOR UPDATE) waits for the ratings in flight and every rating after it sees the new status.
+    An exclusive lock here would make every judge of a round wait for every other (issue 6's load
+    benchmark). Other databases fall back to ``select_for_update`` (a no-op on SQLite).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT status FROM {EvaluationRound._meta.db_table} WHERE id = %s FOR SHARE", [round_id])
+            row = cursor.fetchone()
+        if row is None:
+            raise EvaluationRound.DoesNotExist(f"round {round_id}")
+        return row[0]
+    return EvaluationRound.objects.select_for_update().values_list("status", flat=True).get(pk=round_id)
+
+
 def _locked_rating(assignment: Assignment) -> Rating | None:
     return Rating.objects.select_for_update().filter(assignment=assignment).first()
 
@@ -219,7 +323,7 @@ def _locked_rating(assignment: Assignment) -> Rating | None:
 def rating_submit(*, judge: Judge, public_id: str, score: int, seconds: float | None) -> SubmittedRating:
     """Save a judge's 1-5 score for one of their own assignments, at once and atomically.
 
-    The round row is locked first, so closing a round and rating in it are ordered: once the
+    The round row is share-locked first, so closing a round and rating in it are ordered: once the
     close commits, no rating changes. A repeat of the same score is the same one rating (a double
     submit); a different score updates it and appends a RatingChange (the history holds every
     score, the first included). ``Rating.seconds`` sums the seconds of every decision that set a
@@ -228,16 +332,17 @@ def rating_submit(*, judge: Judge, public_id: str, score: int, seconds: float | 
     """
     score = _clean_score(score)
     seconds = _clean_seconds(seconds)
-    round = EvaluationRound.objects.select_for_update().get(pk=judge.round_id)
-    assignment = Assignment.objects.filter(judge=judge, public_id=public_id).first()
+    round_status = _round_status_shared_lock(round_id=judge.round_id)
+    assignment = Assignment.objects.select_related("rating").filter(judge=judge, public_id=public_id).first()
     if assignment is None or judge_is_revoked(judge=judge):
         raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)
-    if round.status == EvaluationRound.Status.CLOSED:
+    if round_status == EvaluationRound.Status.CLOSED:
         raise ApplicationError(ROUND_CLOSED, status=409)
-    if round.status != EvaluationRound.Status.RATING:
+    if round_status != EvaluationRound.Status.RATING:
         raise ApplicationError(ROUND_NOT_OPEN, status=409)
 
-    rating = _locked_rating(assignment)
+    # A first rating (no row yet) goes straight to the insert; an existing one is re-read under a row lock.
+    rating = _locked_rating(assignment) if getattr(assignment, "rating", None) is not None else None
     created = changed = False
     if rating is None:
         try:

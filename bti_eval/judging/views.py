@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from bti_eval.core import ratelimit
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import is_researcher
 from bti_eval.judging import selectors, services
@@ -158,7 +159,20 @@ def judge_revoke(request: HttpRequest, round_id: int, judge_id: int) -> HttpResp
 def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     """An invite link. GET shows a start page and uses nothing up, so that a mail or chat program
     that fetches the link for a preview cannot spend it; the judge's POST signs them in (no
-    password) and goes on to the rubric."""
+    password) and goes on to the rubric. An address that opened too many unknown links (someone
+    guessing them) gets 429 for a while (``ratelimit.INVITE_PER_ADDRESS``)."""
+    address = ratelimit.client_address(request)
+    limit = ratelimit.INVITE_PER_ADDRESS
+    if limit.blocked(address):
+        response = _judge_error(
+            request,
+            429,
+            "Too many invalid links",
+            f"Too many invalid invite links were opened from your address. Wait {limit.minutes} minutes, "
+            "then open the link you were sent again.",
+        )
+        response["Retry-After"] = str(limit.window_seconds)
+        return response
     try:
         if request.method == "GET":
             invite = services.invite_usable(token=token, user=request.user)
@@ -167,6 +181,8 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
             return _judge_render(request, "judging/invite.html", {})
         judge = services.invite_accept(token=token, user=request.user)
     except ApplicationError as exc:
+        if exc.status == 404:
+            limit.fail(address)
         return _judge_error(request, exc.status, "This invite link does not work", exc.message)
     if request.user.pk != judge.user_id:
         login(request, judge.user, backend="django.contrib.auth.backends.ModelBackend")

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.serializers import error_responses
+from bti_eval.core.streaming import batched_text
 from bti_eval.results import auto_metrics, exports, services
 from bti_eval.results.report import round_report
 from bti_eval.rounds.models import EvaluationRound
@@ -190,7 +191,8 @@ class RoundExportApi(APIView):
             raise ApplicationError(f"Choose format= one of {', '.join(exports.FORMATS)}.")
         exclude = exclude_flagged_param(request)
         cls = StreamingHttpResponse if fmt == "csv" else HttpResponse
-        response = cls(exports.export(round, fmt, exclude_flagged=exclude), content_type=exports.CONTENT_TYPES[fmt])
+        content = batched_text(exports.export(round, fmt, exclude_flagged=exclude))  # 64 KB writes, not per line
+        response = cls(content, content_type=exports.CONTENT_TYPES[fmt])
         filename = exports.export_filename(round, fmt, exclude_flagged=exclude)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -8,6 +8,16 @@ DEBUG = env.bool("DEBUG", default=False)
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env("REDIS_URL")
+# Sessions are read on every request: from Redis, written through to PostgreSQL (durable).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Rate limits must be shared by every gunicorn worker: Redis (CACHE_URL, default REDIS_URL).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", default=CELERY_BROKER_URL),
+        "KEY_PREFIX": "bti-cache",
+    }
+}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -4,6 +4,8 @@ With ``CI=true`` an unreachable service fails the run instead of falling back. O
 addresses with ``TEST_DATABASE_URL`` and ``TEST_REDIS_URL``.
 """
 
+import os
+import secrets
 import socket
 import tempfile
 from pathlib import Path
@@ -67,6 +69,23 @@ if _DB_NAME_OVERRIDE:
 
 if REDIS_AVAILABLE:
     CELERY_BROKER_URL = _REDIS_URL
+    # The production cache backend, with a per-process prefix: parallel test runs share this Redis.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _REDIS_URL,
+            "KEY_PREFIX": f"bti-test-{os.getpid()}-{secrets.token_hex(4)}",
+        }
+    }
+    # A fault test gives its worker a short visibility timeout, so that the task of a worker it
+    # killed comes back within seconds instead of an hour.
+    _VISIBILITY_TIMEOUT = env.int("TEST_BROKER_VISIBILITY_TIMEOUT", default=0)
+    if _VISIBILITY_TIMEOUT:
+        CELERY_BROKER_TRANSPORT_OPTIONS = {
+            "visibility_timeout": _VISIBILITY_TIMEOUT,
+            "unacked_restore_interval": 1,
+            "unacked_restore_throttle": 1,
+        }
 else:
     _broker_dir = Path(env("TEST_BROKER_DIR", default="") or tempfile.mkdtemp(prefix="bti-broker-"))
     (_broker_dir / "control").mkdir(parents=True, exist_ok=True)

@@ -47,12 +47,26 @@ class Command(BaseCommand):
                 researcher.set_password(password)
                 researcher.save()
                 if not ParagraphPair.objects.filter(source=DEMO_SOURCE).exists():
-                    pairs_import(content=DEMO_PAIRS.read_bytes(), filename=DEMO_PAIRS.name, fmt="jsonl",
-                                 mapping=None, source=DEMO_SOURCE, by=researcher, dry_run=False)
+                    pairs_import(
+                        content=DEMO_PAIRS.read_bytes(),
+                        filename=DEMO_PAIRS.name,
+                        fmt="jsonl",
+                        mapping=None,
+                        source=DEMO_SOURCE,
+                        by=researcher,
+                        dry_run=False,
+                    )
                 pairs = ParagraphPair.objects.filter(source=DEMO_SOURCE)
                 chosen = [m.strip() for m in methods.split(",") if m.strip()] or list(DEFAULT_METHODS)
-                round_ = round_create(name=f"Demo round {secrets.token_hex(2)}", pairs=pairs, methods=chosen,
-                                      model="", top_k=2, seed=0, by=researcher)
+                round_ = round_create(
+                    name=f"Demo round {secrets.token_hex(2)}",
+                    pairs=pairs,
+                    methods=chosen,
+                    model="",
+                    top_k=2,
+                    seed=0,
+                    by=researcher,
+                )
                 _, token = judge_invite(round=round_, name="Demo judge", by=researcher, expires_in_hours=72)
             round_launch(round=round_, by=researcher)
         except ApplicationError as exc:
@@ -60,9 +74,12 @@ class Command(BaseCommand):
 
         n_expl = round_.explanations.count()
         self.stdout.write(self.style.SUCCESS("Demo ready."))
-        self.stdout.write(f"  Round:      {round_.name} - {pairs.count()} pairs x {len(chosen)} methods "
-                          f"= {n_expl} explanations, computed in the background by the worker")
+        self.stdout.write(
+            f"  Round:      {round_.name} - {pairs.count()} pairs x {len(chosen)} methods "
+            f"= {n_expl} explanations, computed in the background by the worker"
+        )
         self.stdout.write(f"  Researcher: {base_url}/accounts/login/  user {username!r}  password {password!r}")
         self.stdout.write(f"  Round page: {base_url}/rounds/{round_.pk}/")
-        self.stdout.write(f"  Judge link: {base_url}/j/{token}/  (one-time; rating opens once the round's "
-                          "explanations are computed)")
+        self.stdout.write(
+            f"  Judge link: {base_url}/j/{token}/  (one-time; rating opens once the round's explanations are computed)"
+        )

@@ -1,0 +1,50 @@
+"""OpenAPI post-processing: every operation documents the errors that any endpoint can answer.
+
+Views document their own business errors (409 a wrong round status, ...). The errors that come
+from the framework around them (401 not signed in, 403 the wrong role or a missing CSRF token, 404
+an unknown id in the path, 400 and 413 a body or query that fails validation or is too large, 503
+the database unreachable) apply to every operation alike; this hook adds them, with the API's one
+error body, so that the schema describes every answer the API gives (schemathesis checks it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_SCHEMA = "ApiError"
+ERROR_COMPONENT = {
+    "type": "object",
+    "properties": {
+        "message": {"type": "string", "description": "What went wrong and what to do."},
+        "extra": {"type": "object", "additionalProperties": {}, "description": "Structured detail."},
+    },
+    "required": ["message", "extra"],
+}
+METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def document_error_responses(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """drf-spectacular POSTPROCESSING_HOOK: add the common error responses to each operation."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(ERROR_SCHEMA, ERROR_COMPONENT)
+    body = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}
+    for path, item in result.get("paths", {}).items():
+        for method in METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            codes = {
+                "401": "Not signed in: send a token (Authorization: Token ...) or a session cookie.",
+                "403": "Signed in, but not allowed (judges may use only /api/judge/), or the CSRF token is missing.",
+                "503": "The database is unreachable; nothing was changed. Try again (Retry-After).",
+            }
+            if "{" in path:
+                codes["404"] = "No such object."
+            if operation.get("requestBody") or operation.get("parameters") or "{" in path:
+                codes["400"] = "Invalid input."
+            if operation.get("requestBody"):
+                codes["413"] = "The request body is too large."
+            responses = operation.setdefault("responses", {})
+            for code, description in codes.items():
+                responses.setdefault(code, {"content": body, "description": description})
+    return result

@@ -1,0 +1,52 @@
+"""Fixtures for the security tests: a small round open for rating, two judges, a researcher, clients."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from bti_eval.judging import services
+from bti_eval.judging.models import Judge
+from bti_eval.rounds.models import EvaluationRound
+from tests.factories import ResearcherFactory
+from tests.judging.conftest import make_round
+
+
+@dataclass
+class World:
+    """A round open for rating (2 pairs × 2 methods), judges A and B (A's invite unused), a researcher."""
+
+    round: EvaluationRound
+    judge: Judge
+    judge_token: str
+    other_judge: Judge
+    researcher: object
+
+    def client(self, role: str) -> Client:
+        """A fresh browser signed in as ``role``: anonymous, judge, other_judge or researcher."""
+        # An address of its own, so that rate-limit counts never carry over from another test.
+        client = Client(REMOTE_ADDR="10.{}.{}.{}".format(*secrets.token_bytes(3)))
+        user = {
+            "anonymous": None,
+            "judge": self.judge.user,
+            "other_judge": self.other_judge.user,
+            "researcher": self.researcher,
+        }[role]
+        if user is not None:
+            client.force_login(user)
+        return client
+
+
+def make_world() -> World:
+    round = make_round(pairs=2, methods=["bti", "tfidf-w2v"])
+    judge, token = services.judge_invite(round=round, name="Ann")
+    other, _ = services.judge_invite(round=round, name="Ben")
+    return World(round=round, judge=judge, judge_token=token, other_judge=other, researcher=ResearcherFactory())
+
+
+@pytest.fixture
+def world(db) -> World:
+    return make_world()

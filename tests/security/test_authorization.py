@@ -1,0 +1,239 @@
+"""The authorization matrix: every URL pattern (walked from the resolver, so that a new route cannot
+be forgotten) × anonymous, judge, another judge and researcher, each with its expected status.
+
+A judge's objects (an assignment's public id, the invite token) belong to judge A: "judge" is A,
+"other_judge" is B asking for A's object. Rounds, judges and corpora are the researcher's objects.
+Each case runs in a fresh database so that state-changing requests (close, revoke, invite) cannot
+affect another case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from bti_eval.judging import services
+from tests.security.conftest import World, make_world
+
+ROLES = ("anonymous", "judge", "other_judge", "researcher")
+NO_SUCH_ID = 987_654
+
+# Expected status per role, in ROLES order.
+RESEARCHER_PAGE = (302, 403, 403, 200)  # anonymous users go to the login page
+RESEARCHER_ACTION = (302, 403, 403, 302)  # POST buttons: back to the round page with a message
+RESEARCHER_GET_ON_POST_ONLY = (302, 403, 403, 405)
+API = {  # researcher API: 401 without credentials (TokenAuthentication asks for them), 403 for judges
+    200: (401, 403, 403, 200),
+    201: (401, 403, 403, 201),
+    400: (401, 403, 403, 400),
+    404: (401, 403, 403, 404),
+    405: (401, 403, 403, 405),
+    409: (401, 403, 403, 409),
+}
+
+# (route name, method) -> expected statuses. A route missing here fails test_every_route_has_an_expectation.
+EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
+    # public
+    ("core:home", "GET"): (302, 302, 302, 302),
+    ("login", "GET"): (200, 200, 200, 200),
+    ("login", "POST"): (200, 200, 200, 200),  # wrong password: the form again
+    ("logout", "GET"): (405, 405, 405, 405),
+    ("logout", "POST"): (302, 302, 302, 302),
+    ("password_change", "GET"): (302, 200, 200, 200),
+    ("password_change_done", "GET"): (302, 200, 200, 200),
+    ("api-schema", "GET"): (200, 200, 200, 200),
+    ("api-docs", "GET"): (200, 200, 200, 200),
+    # researcher pages
+    ("pairs:list", "GET"): RESEARCHER_PAGE,
+    ("pairs:import", "GET"): RESEARCHER_PAGE,
+    ("pairs:import", "POST"): (302, 403, 403, 200),  # an empty form is shown again
+    ("pairs:import-preview", "GET"): (302, 403, 403, 302),  # nothing uploaded yet: back to the upload
+    ("rounds:list", "GET"): RESEARCHER_PAGE,
+    ("rounds:new", "GET"): RESEARCHER_PAGE,
+    ("rounds:new", "POST"): (302, 403, 403, 200),
+    ("rounds:detail", "GET"): RESEARCHER_PAGE,
+    ("results:round", "GET"): RESEARCHER_PAGE,
+    ("results:auto-metrics", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("judging:round-judges", "GET"): RESEARCHER_PAGE,
+    ("judging:round-judges", "POST"): (302, 403, 403, 302),
+    ("corpora:list", "GET"): RESEARCHER_PAGE,
+    ("corpora:detail", "GET"): (302, 403, 403, 404),
+    **{
+        (f"rounds:{action}", method): expected
+        for action in ("launch", "retry-failed", "drop-failed", "open", "close")
+        for method, expected in (("GET", RESEARCHER_GET_ON_POST_ONLY), ("POST", RESEARCHER_ACTION))
+    },
+    ("judging:judge-revoke", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("judging:judge-revoke", "POST"): RESEARCHER_ACTION,
+    # researcher API
+    ("api-pairs", "GET"): API[200],
+    ("api-pairs-import", "GET"): API[405],
+    ("api-pairs-import", "POST"): API[400],
+    ("api-rounds", "GET"): API[200],
+    ("api-rounds", "POST"): API[400],
+    ("api-round", "GET"): API[200],
+    ("api-round-launch", "POST"): API[409],
+    ("api-round-progress", "GET"): API[200],
+    ("api-round-retry-failed", "POST"): API[409],
+    ("api-round-drop-failed", "POST"): API[409],
+    ("api-round-open", "POST"): API[409],
+    ("api-round-close", "POST"): API[200],
+    ("api-round-close", "GET"): API[405],
+    ("api-round-results", "GET"): API[200],
+    ("api-round-export", "GET"): API[200],
+    ("api-round-auto-metrics", "GET"): API[404],  # none computed yet
+    ("api-round-judges", "GET"): API[200],
+    ("api-round-judges", "POST"): API[201],
+    ("api-judge-revoke", "POST"): API[200],
+    ("api-corpora", "GET"): API[200],
+    ("api-corpus", "GET"): API[404],
+    ("api-corpus-embed", "POST"): API[404],
+    ("api-corpus-mine", "POST"): API[404],
+    ("api-corpus-train", "POST"): API[404],
+    ("api-corpus-job", "GET"): API[404],
+    # the judge's own pages and API (another judge's item looks exactly like a missing one: 404)
+    ("judging:invite-accept", "GET"): (200, 200, 200, 200),
+    ("judging:invite-accept", "POST"): (302, 302, 302, 302),  # the link signs in the judge it belongs to
+    ("judging:rate", "GET"): (403, 200, 200, 403),
+    ("judging:rate-rubric", "GET"): (403, 200, 200, 403),
+    ("judging:rate-next", "GET"): (403, 302, 302, 403),
+    ("judging:rate-done", "GET"): (403, 302, 302, 403),
+    ("judging:rate-item", "GET"): (403, 200, 404, 403),
+    ("judging:rate-item", "POST"): (405, 405, 405, 405),
+    ("api-judge-queue", "GET"): (401, 200, 200, 403),
+    ("api-judge-assignment", "GET"): (401, 200, 404, 403),
+    ("api-judge-rating", "GET"): (401, 405, 405, 403),
+    ("api-judge-rating", "PUT"): (401, 201, 404, 403),
+    ("api-judge-rating", "POST"): (401, 201, 404, 403),
+}
+# Queries some routes need to do their job.
+QUERY = {"api-round-export": "?format=csv"}
+# The admin site: every pattern is checked by rule (staff without model permissions may see the index only).
+ADMIN_ANONYMOUS_OR_JUDGE = 302  # to the admin login page
+ADMIN_RESEARCHER = {200, 302, 403, 404, 405}
+
+
+def url_patterns() -> list[tuple[str, str, list[str]]]:
+    """Every URL pattern as (name or route, route, parameter names), admin included."""
+    found: list[tuple[str, str, list[str]]] = []
+
+    def walk(patterns, prefix: str, namespace: str | None) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = ":".join(p for p in (namespace, pattern.namespace) if p) or None
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+            elif isinstance(pattern, URLPattern):
+                route = prefix + str(pattern.pattern)
+                name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+                params = list(pattern.pattern.regex.groupindex)
+                found.append((name or route, route, params))
+
+    walk(get_resolver().url_patterns, "", None)
+    return found
+
+
+def _is_admin(route: str) -> bool:
+    return route.startswith("admin/")
+
+
+def test_every_route_has_an_expectation():
+    """A new URL pattern must be added to EXPECTED (or be part of the admin site) to pass."""
+    names = {name for name, route, _ in url_patterns() if not _is_admin(route)}
+    covered = {name for name, _ in EXPECTED}
+    assert sorted(names - covered) == [], "routes without an expected status: add them to EXPECTED"
+    assert sorted(covered - names) == [], "EXPECTED names routes that no longer exist"
+
+
+def _kwargs(world: World, params: list[str]) -> dict:
+    values = {
+        "round_id": world.round.pk,
+        "judge_id": world.judge.pk,
+        "public_id": world.judge.assignments.order_by("position").first().public_id,
+        "token": world.judge_token,
+        "corpus_id": NO_SUCH_ID,
+        "job_id": NO_SUCH_ID,
+    }
+    missing = [p for p in params if p not in values]
+    assert not missing, f"no test value for URL parameter(s) {missing}: add one to _kwargs"
+    return {p: values[p] for p in params}
+
+
+def _request(client, method: str, url: str):
+    if method in ("PUT", "POST") and url.startswith("/api/judge/"):
+        return client.generic(method, url, json.dumps({"score": 4}), content_type="application/json")
+    if method == "POST" and url.startswith("/accounts/login/"):
+        return client.post(url, {"username": "nobody", "password": "wrong"})
+    return client.generic(method, url)
+
+
+CASES = [(name, method, role) for (name, method) in EXPECTED for role in ROLES]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method", "role"), CASES, ids=[f"{m} {n} as {r}" for n, m, r in CASES])
+def test_route_answers_each_role_as_expected(name, method, role):
+    world = make_world()
+    params = next(p for n, _, p in url_patterns() if n == name)
+    url = reverse(name, kwargs=_kwargs(world, params)) + QUERY.get(name, "")
+    response = _request(world.client(role), method, url)
+    expected = EXPECTED[(name, method)][ROLES.index(role)]
+    assert response.status_code == expected, f"{method} {url} as {role}: {response.status_code}, expected {expected}"
+    if (
+        response.status_code == 302
+        and role == "anonymous"
+        and expected == 302
+        and name
+        not in (
+            "core:home",
+            "logout",
+            "judging:invite-accept",
+        )
+    ):
+        assert response["Location"].startswith("/accounts/login/")
+    if url.startswith("/api/") and response.status_code >= 400:
+        assert response["Content-Type"].startswith("application/json") and "message" in response.json()
+
+
+def _admin_url(route: str) -> str:
+    """A concrete URL for an admin pattern (object ids 1, an app index, the catch-all)."""
+    url = route.replace("(?P<url>.*)$", "no-such-page/")
+    url = re.sub(r"\^\(\?P<app_label>([a-z_]+)[^)]*\)/\$", r"\1/", url)
+    url = re.sub(r"<(\w+:)?\w+>", "1", url)
+    assert not re.search(r"[<>()^$?]", url), f"cannot build a URL for admin pattern {route!r}"
+    return "/" + url
+
+
+@pytest.mark.django_db
+def test_every_admin_route_is_closed_to_anonymous_users_and_judges():
+    world = make_world()
+    routes = {name: route for name, route, _ in url_patterns() if _is_admin(route)}
+    assert len(routes) > 20 and "admin:judging_rating_changelist" in routes
+    open_to_all = {"admin:login": 200, "admin-login": 200}  # the log-in page itself (rate-limited)
+    for role in ROLES:
+        client = world.client(role)
+        for name, route in routes.items():
+            url = _admin_url(route)
+            status = client.get(url).status_code
+            if role == "researcher":  # staff without model permissions: the index, never a model page
+                assert status in ADMIN_RESEARCHER, (url, status)
+            else:
+                assert status == open_to_all.get(name, ADMIN_ANONYMOUS_OR_JUDGE), (url, role, status)
+    researcher = world.client("researcher")
+    assert researcher.get("/admin/judging/rating/").status_code == 403
+    assert world.client("judge").get("/admin/judging/rating/")["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_a_judge_cannot_rate_or_read_through_another_judges_session_or_a_revoked_one():
+    world = make_world()
+    public_id = world.judge.assignments.order_by("position").first().public_id
+    other = world.client("other_judge")
+    for url in (f"/api/judge/assignments/{public_id}/", f"/rate/{public_id}/"):
+        assert other.get(url).status_code == 404
+    mine = world.client("judge")
+    services.invite_revoke(judge=world.judge)
+    assert mine.get(f"/rate/{public_id}/").status_code == 403
+    assert _request(mine, "PUT", f"/api/judge/assignments/{public_id}/rating/").status_code in (401, 403)

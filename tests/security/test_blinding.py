@@ -1,0 +1,136 @@
+"""Blinding, end to end: everything a judge's browser receives on a whole visit (pages, JSON, headers,
+redirect URLs, cookies, error pages) is free of method names and internal ids; public ids are random."""
+
+from __future__ import annotations
+
+import json
+import math
+from base64 import urlsafe_b64decode
+
+import numpy as np
+import pytest
+from django.test import Client
+from scipy import stats
+
+from bti_eval.judging import services
+from bti_eval.judging.models import Assignment
+from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
+from tests.judging.conftest import method_words_in
+from tests.judging.payloads import payload_for_texts
+
+pytestmark = pytest.mark.django_db
+
+# Far above anything a test run's sequences reach, so that finding one in a response is a real leak.
+ROUND_ID, PAIR_IDS, FIRST_EXPLANATION_ID = 640_123, (810_101, 810_102), 900_101
+MODEL = "acme-encoder-xyz"
+
+
+@pytest.fixture
+def leaky_round():
+    """A round whose payloads carry their method (and model) everywhere a careless view might show them."""
+    round = EvaluationRoundFactory(id=ROUND_ID, name="bti vs tfidf-w2v", status=EvaluationRound.Status.RATING)
+    next_id = FIRST_EXPLANATION_ID
+    for pair_id in PAIR_IDS:
+        pair = ParagraphPairFactory(id=pair_id, external_id=f"ext-{pair_id}")
+        for method in DEFAULT_METHODS:
+            extra = {"model": MODEL, "diagnostics": {"method": method}}
+            payload = payload_for_texts(pair.text_a, pair.text_b, method=method, extra=extra)
+            ExplanationFactory(id=next_id, round=round, pair=pair, method=method, payload=payload)
+            next_id += 1
+    return round
+
+
+def _internal_ids(round: EvaluationRound, judge) -> list[str]:
+    ids = [str(round.pk), str(judge.pk), str(judge.user_id), *map(str, PAIR_IDS)]
+    ids += [str(pk) for pk in round.explanations.values_list("id", flat=True)]
+    ids += [str(pk) for pk in Assignment.objects.filter(judge=judge).values_list("id", flat=True)]
+    return [i for i in ids if len(i) >= 5]  # short ones (a user id of 3) would match any number
+
+
+def _everything(response) -> str:
+    """Status, headers (Location, Set-Cookie, ...), cookies and body of a response, as text."""
+    cookies = "\n".join(f"{name}={morsel.value}; {morsel.OutputString()}" for name, morsel in response.cookies.items())
+    headers = "\n".join(f"{key}: {value}" for key, value in response.headers.items())
+    return f"{response.status_code}\n{headers}\n{cookies}\n{response.content.decode(errors='replace')}"
+
+
+def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
+    judge, token = services.judge_invite(round=leaky_round, name="Dana")
+    browser = Client()
+    seen = []
+
+    def visit(method: str, url: str, body=None):
+        response = browser.generic(method, url, json.dumps(body) if body else "", content_type="application/json")
+        seen.append((f"{method} {url}", response))
+        return response
+
+    visit("GET", f"/j/{token}/")
+    seen.append((f"POST /j/{token}/", browser.post(f"/j/{token}/")))
+    for url in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/queue/"):
+        visit("GET", url)
+    for assignment in judge.assignments.order_by("position"):
+        visit("GET", f"/rate/{assignment.public_id}/")
+        visit("GET", f"/api/judge/assignments/{assignment.public_id}/")
+        visit("PUT", f"/api/judge/assignments/{assignment.public_id}/rating/", {"score": 3, "seconds": 5})
+        visit("POST", f"/api/judge/assignments/{assignment.public_id}/rating/", {"score": 4})
+    # Pages a judge may wander to, and the errors they may meet.
+    for url in ("/rate/done/", "/rate/no-such-item/", "/api/judge/assignments/nope/", "/no-such-page/"):
+        visit("GET", url)
+    for url in (f"/rounds/{leaky_round.pk}/", f"/api/rounds/{leaky_round.pk}/results/", "/pairs/", "/api/no-such/"):
+        visit("GET", url)
+    visit("DELETE", "/api/judge/queue/")
+    assert {r.status_code for _, r in seen} >= {200, 201, 302, 403, 404, 405}
+
+    ids = _internal_ids(leaky_round, judge)
+    for request, response in seen:
+        text = _everything(response)
+        assert method_words_in(text) == [], request
+        assert MODEL not in text and "diagnostics" not in text, request
+        assert [i for i in ids if i in text] == [], request
+        assert "Traceback" not in text, request
+
+
+def test_the_rating_order_is_the_judges_own_and_says_nothing_about_methods(leaky_round):
+    """Neighbouring items and the order itself: no method is ever at a fixed place across judges."""
+    judges = [services.judge_invite(round=leaky_round, name=f"J{i}")[0] for i in range(12)]
+    first_methods = {j.assignments.get(position=0).explanation.method for j in judges}
+    assert len(first_methods) > 1
+    orders = {tuple(j.assignments.order_by("position").values_list("explanation_id", flat=True)) for j in judges}
+    assert len(orders) == len(judges)
+
+
+def test_public_ids_are_random_not_sequential():
+    """1,050 public ids (5 judges × 210 items): unique, 128-bit, uniform bits, unrelated to creation order."""
+    round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING)
+    for pair in ParagraphPairFactory.create_batch(30):
+        for method in DEFAULT_METHODS:
+            ExplanationFactory(round=round, pair=pair, method=method)
+    for i in range(5):
+        services.judge_invite(round=round, name=f"J{i}")
+    rows = list(Assignment.objects.filter(judge__round=round).order_by("id").values_list("public_id", flat=True))
+    assert len(rows) == 1050 and len(set(rows)) == len(rows)
+    assert all(len(public_id) == 22 for public_id in rows)
+    assert method_words_in(" ".join(rows)) == []
+
+    # 16 random bytes each: every one of the 128 bits is set in about half of the ids.
+    raw = np.array([list(urlsafe_b64decode(public_id + "==")) for public_id in rows], dtype=np.uint8)
+    assert raw.shape == (1050, 16)
+    ones = np.unpackbits(raw, axis=1).mean(axis=0)
+    assert np.all(np.abs(ones - 0.5) < 5 * math.sqrt(0.25 / len(rows))), ones  # 5 sigma
+    # Byte values are uniform (chi-square over 256 bins, 16,800 bytes).
+    counts = np.bincount(raw.ravel(), minlength=256)
+    assert stats.chisquare(counts).pvalue > 1e-4
+    # Creation order says nothing about the id: no rank correlation, no shared prefixes of neighbours.
+    as_numbers = [int.from_bytes(bytes(b[:6]), "big") for b in raw.tolist()]  # 48 bits: exact as floats
+    rho = stats.spearmanr(range(len(as_numbers)), as_numbers).statistic
+    assert abs(rho) < 0.15, rho
+    shared = [len(_common_prefix(a, b)) for a, b in zip(rows, rows[1:], strict=False)]
+    assert np.mean(shared) < 0.2  # ≈ 1/64 by chance
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
