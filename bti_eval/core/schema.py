@@ -2,7 +2,8 @@
 
 Views document their own business errors (409 a wrong round status, ...). The errors that come
 from the framework around them (401 not signed in, 403 the wrong role or a missing CSRF token, 404
-an unknown id in the path, 400 and 413 a body or query that fails validation or is too large, 503
+an unknown id in the path, 400, 413 and 415 a body or query that fails validation, is too large or
+has a content type the operation does not read, 503
 the database unreachable) apply to every operation alike; this hook adds them, with the API's one
 error body, so that the schema describes every answer the API gives (schemathesis checks it).
 """
@@ -42,8 +43,9 @@ def document_error_responses(result: dict[str, Any], generator, request, public)
                 codes["404"] = "No such object."
             if operation.get("requestBody") or operation.get("parameters") or "{" in path:
                 codes["400"] = "Invalid input."
-            if operation.get("requestBody"):
+            if operation.get("requestBody") or method in ("put", "post", "patch"):
                 codes["413"] = "The request body is too large."
+                codes["415"] = "The request body's content type is not one this operation reads."
             responses = operation.setdefault("responses", {})
             for code, description in codes.items():
                 responses.setdefault(code, {"content": body, "description": description})
