@@ -378,8 +378,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def run_load(args: argparse.Namespace, port: int, tokens: list[str]) -> tuple[list[JudgeRun], float]:
-    browsers = [sign_in_judge(port, token) for token in tokens]
+def run_load(args: argparse.Namespace, browsers: list[Browser]) -> tuple[list[JudgeRun], float]:
     runs = [JudgeRun() for _ in browsers]
     barrier = threading.Barrier(len(browsers) + 1)
     stop_at = [float("inf")]
@@ -590,8 +589,9 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         server = start_gunicorn(args, env, port)
         app_pids = server_pids(server)
+        browsers = [sign_in_judge(port, token) for token in tokens]  # before the CPU count: not part of the load
         before = (cpu_seconds(app_pids), cpu_seconds(postgres_pids()), time.process_time(), os.getloadavg()[0])
-        runs, elapsed = run_load(args, port, tokens)
+        runs, elapsed = run_load(args, browsers)
         cpu = {
             "app": cpu_used(before[0], cpu_seconds(app_pids)),
             "db": cpu_used(before[1], cpu_seconds(postgres_pids())),

@@ -212,22 +212,23 @@ class JudgeAssignmentApi(APIView):
     )
     def get(self, request, public_id: str):
         judge = _judge_or_404(request)
-        assignment = selectors.judge_assignment_get(judge=judge, public_id=public_id)
-        if assignment is None:
+        item = selectors.judge_item_get(judge=judge, public_id=public_id)
+        if item is None:
             raise ApplicationError(services.ASSIGNMENT_NOT_FOUND, status=404)
-        previous, following = selectors.assignment_neighbours(assignment=assignment)
-        pair = assignment.explanation.pair
+        html = item.html
+        if html is None:
+            html = services.explanation_judge_html_store(explanation_id=item.explanation_id)
         body = {
-            "public_id": assignment.public_id,
-            "position": assignment.position,
-            "text_a": pair.text_a,
-            "text_b": pair.text_b,
-            "html": selectors.assignment_explanation_html(assignment=assignment),
-            "score": selectors.assignment_score(assignment=assignment),
+            "public_id": item.public_id,
+            "position": item.position,
+            "text_a": item.text_a,
+            "text_b": item.text_b,
+            "html": html,
+            "score": item.score,
             "round_status": judge.round.status,
-            "previous": previous,
-            "next": following,
-            "progress": selectors.judge_progress(judge=judge).as_dict(),
+            "previous": item.previous,
+            "next": item.next,
+            "progress": item.progress.as_dict(),
         }
         return Response(self.OutputSerializer(body).data)
 
@@ -297,9 +298,9 @@ class JudgeRatingApi(APIView):
             if result.next_public_id
             else reverse("judging:rate-done"),
         }
-        return Response(
-            self.OutputSerializer(body).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        )
+        # The body is built in OutputSerializer's shape already (plain types): serialising it again
+        # would only cost CPU on the busiest request judges make.
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
     @extend_schema(
         operation_id="judge_rating_post",

@@ -6,14 +6,18 @@ every method fills the same way, so nothing that names a method reaches the rend
 
 from __future__ import annotations
 
+import inspect
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
-from bti_eval.judging.models import Assignment, Invite, Judge
+from bti_eval.judging.models import Assignment, Invite, Judge, Rating
+from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 # The explanation contract's method-neutral fields (DESIGN.md) that the renderer draws; "method",
@@ -21,6 +25,7 @@ from bti_eval.rounds.models import EvaluationRound, Explanation
 BLIND_TOP_LEVEL = ("similarity", "words", "pairs")
 BLIND_WORD_FIELDS = ("text", "start", "end", "saliency")
 BLIND_PAIR_FIELDS = ("a", "b", "word_similarity", "score")
+JUDGE_HTML_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -38,13 +43,50 @@ class Progress:
         return {"rated": self.rated, "total": self.total}
 
 
+@dataclass(frozen=True)
+class JudgeItem:
+    """One of a judge's assignments as the rating page and the judge API show it.
+
+    ``html`` is the explanation's stored judge HTML when it was rendered by the current renderer
+    (``JUDGE_HTML_VERSION``), else None (see ``services.explanation_judge_html_store``).
+    """
+
+    public_id: str
+    position: int
+    explanation_id: int
+    text_a: str
+    text_b: str
+    score: int | None
+    previous: str | None
+    next: str | None
+    progress: Progress
+    html: str | None
+
+
+# A judge row in full and its round's status (the rest of the round loads on first access); the
+# judge's fields are plain columns, so no field converter is skipped by building them from_db.
+_JUDGE_FIELDS = [f.attname for f in Judge._meta.concrete_fields]
+_ROUND_FIELDS = ["id", "status"]
+_JUDGE_SQL = "SELECT {}, r.id, r.status FROM {} j JOIN {} r ON r.id = j.round_id WHERE j.user_id = %s".format(
+    ", ".join(f"j.{f.column}" for f in Judge._meta.concrete_fields),
+    connection.ops.quote_name(Judge._meta.db_table),
+    connection.ops.quote_name(EvaluationRound._meta.db_table),
+)
+
+
 def judge_for_user(*, user) -> Judge | None:
     """The Judge row of a signed-in user, or None for anonymous users, researchers and revoked judges."""
     if not user or not user.is_authenticated or not user.is_active:
         return None
-    judge = Judge.objects.select_related("round").filter(user=user).first()
-    if judge is not None:
-        judge.user = user  # already loaded: ``judge.user`` costs no second query
+    with connection.cursor() as cursor:  # runs on every judge request: plain SQL, full model instances
+        cursor.execute(_JUDGE_SQL, [user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n_judge = len(_JUDGE_FIELDS)
+    judge = Judge.from_db(connection.alias, _JUDGE_FIELDS, row[:n_judge])
+    judge.round = EvaluationRound.from_db(connection.alias, _ROUND_FIELDS, row[n_judge:])
+    judge.user = user  # already loaded: ``judge.user`` costs no second query
     return judge
 
 
@@ -56,6 +98,80 @@ def judge_progress(*, judge: Judge) -> Progress:
 def judge_queue(*, judge: Judge) -> QuerySet[Assignment]:
     """The judge's own assignments in their own order, each annotated with ``score`` (None if unrated)."""
     return judge.assignments.order_by("position").annotate(score=F("rating__score"))
+
+
+# Hot paths of a judge (the item page and every rating): a handful of statements in plain SQL,
+# since building the equivalent ORM querysets costs more CPU than running them (issue 6's load).
+_TABLES = {
+    name: connection.ops.quote_name(model._meta.db_table)
+    for name, model in (
+        ("assignment", Assignment),
+        ("rating", Rating),
+        ("explanation", Explanation),
+        ("pair", ParagraphPair),
+    )
+}
+_PROGRESS_SQL = """
+  (SELECT COUNT(*) FROM {assignment} t WHERE t.judge_id = %(judge)s),
+  (SELECT COUNT(*) FROM {assignment} t JOIN {rating} tr ON tr.assignment_id = t.id WHERE t.judge_id = %(judge)s)"""
+_ITEM_SQL = (
+    """
+SELECT a.public_id, a.position, a.explanation_id, p.text_a, p.text_b, r.score,
+  (SELECT b.public_id FROM {assignment} b WHERE b.judge_id = a.judge_id AND b.position < a.position
+   ORDER BY b.position DESC LIMIT 1),
+  (SELECT b.public_id FROM {assignment} b WHERE b.judge_id = a.judge_id AND b.position > a.position
+   ORDER BY b.position LIMIT 1),"""
+    + _PROGRESS_SQL
+    + """,
+  CASE WHEN e.judge_html_version = %(version)s THEN e.judge_html END
+FROM {assignment} a
+JOIN {explanation} e ON e.id = a.explanation_id
+JOIN {pair} p ON p.id = e.pair_id
+LEFT JOIN {rating} r ON r.assignment_id = a.id
+WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"""
+).format(**_TABLES)
+# The first unrated assignment after a position (wrapping round to the start), and the progress.
+_NEXT_SQL = (
+    """
+SELECT
+  (SELECT a.public_id FROM {assignment} a LEFT JOIN {rating} r ON r.assignment_id = a.id
+   WHERE a.judge_id = %(judge)s AND r.id IS NULL
+   ORDER BY CASE WHEN a.position > %(after)s THEN 0 ELSE 1 END, a.position LIMIT 1),"""
+    + _PROGRESS_SQL
+).format(**_TABLES)
+
+
+def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
+    """One of the judge's own assignments by public id, with its neighbours, the judge's score and
+    progress, and the stored explanation HTML (one query); None when absent or another judge's."""
+    params = {"judge": judge.pk, "public_id": public_id, "version": JUDGE_HTML_VERSION}
+    with connection.cursor() as cursor:
+        cursor.execute(_ITEM_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    public_id, position, explanation_id, text_a, text_b, score, previous, following, total, rated, html = row
+    return JudgeItem(
+        public_id=public_id,
+        position=position,
+        explanation_id=explanation_id,
+        text_a=text_a,
+        text_b=text_b,
+        score=score,
+        previous=previous,
+        next=following,
+        progress=Progress(rated=rated, total=total),
+        html=html,
+    )
+
+
+def judge_next_and_progress(*, judge: Judge, after_position: int) -> tuple[str | None, Progress]:
+    """Public id of the first unrated assignment after ``after_position`` (wrapping round to the
+    start; None when all are rated) and the judge's progress, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_SQL, {"judge": judge.pk, "after": after_position})
+        following, total, rated = cursor.fetchone()
+    return following, Progress(rated=rated, total=total)
 
 
 def judge_assignment_get(*, judge: Judge, public_id: str) -> Assignment | None:
@@ -127,15 +243,31 @@ def pair_similarity(*, explanation: Explanation) -> float | None:
     )
 
 
-def assignment_explanation_html(*, assignment: Assignment) -> str:
+def _judge_html_version() -> int:
+    """A 31-bit fingerprint of what the judge HTML is made from: the renderer's source and the blind
+    fields (bump ``JUDGE_HTML_FORMAT`` when ``blind_payload`` or ``pair_similarity`` change meaning).
+    Stored HTML of another version is rendered again, so a renderer change never shows stale HTML."""
+    from explainers import render
+
+    fields = (JUDGE_HTML_FORMAT, BLIND_TOP_LEVEL, BLIND_WORD_FIELDS, BLIND_PAIR_FIELDS)
+    source = inspect.getsource(render) + repr(fields)
+    return zlib.crc32(source.encode()) & 0x7FFFFFFF or 1  # 0 is the column's "never rendered"
+
+
+def explanation_judge_html(*, explanation: Explanation) -> str:
     """The explanation as the explainers' HTML fragment (escaped, the paragraphs included), built
-    from the blind payload only."""
+    from the blind payload only. The same for every judge: stored once per explanation
+    (``services.explanation_judge_html_store``)."""
     from explainers.render import render_html
 
-    explanation = assignment.explanation
     pair = explanation.pair
     payload = blind_payload(explanation.payload, similarity=pair_similarity(explanation=explanation))
     return render_html(payload, texts=(pair.text_a, pair.text_b))
+
+
+def assignment_explanation_html(*, assignment: Assignment) -> str:
+    """``explanation_judge_html`` of an assignment's explanation."""
+    return explanation_judge_html(explanation=assignment.explanation)
 
 
 def explanation_css() -> str:
@@ -170,3 +302,6 @@ def round_judges_with_progress(*, round: EvaluationRound) -> QuerySet[Judge]:
         )
         .order_by("id")
     )
+
+
+JUDGE_HTML_VERSION = _judge_html_version()

@@ -24,7 +24,12 @@ from bti_eval.judging.controls import CONTROL_METHOD, degrade
 from bti_eval.judging.designs import allocate_k_per_item, fair_share, top_up
 from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange, new_public_id
 from bti_eval.judging.ordering import spread_by_pair
-from bti_eval.judging.selectors import Progress, judge_next_unrated, judge_progress
+from bti_eval.judging.selectors import (
+    JUDGE_HTML_VERSION,
+    Progress,
+    explanation_judge_html,
+    judge_next_and_progress,
+)
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 # A public id is random; one that happens to spell a method's name would only look like a leak,
@@ -315,8 +320,20 @@ def _round_status_shared_lock(*, round_id: int) -> str:
     return EvaluationRound.objects.select_for_update().values_list("status", flat=True).get(pk=round_id)
 
 
-def _locked_rating(assignment: Assignment) -> Rating | None:
-    return Rating.objects.select_for_update().filter(assignment=assignment).first()
+def _locked_rating(rating_id: int) -> Rating | None:
+    return Rating.objects.select_for_update().filter(pk=rating_id).first()
+
+
+def _assignment_row(*, judge: Judge, public_id: str) -> tuple[int, int, int | None] | None:
+    """(assignment id, position, rating id or None) of one of the judge's assignments, else None."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id, a.position, r.id FROM {connection.ops.quote_name(Assignment._meta.db_table)} a "
+            f"LEFT JOIN {connection.ops.quote_name(Rating._meta.db_table)} r ON r.assignment_id = a.id "
+            "WHERE a.judge_id = %s AND a.public_id = %s",
+            [judge.pk, public_id],
+        )
+        return cursor.fetchone()
 
 
 @transaction.atomic
@@ -333,24 +350,25 @@ def rating_submit(*, judge: Judge, public_id: str, score: int, seconds: float | 
     score = _clean_score(score)
     seconds = _clean_seconds(seconds)
     round_status = _round_status_shared_lock(round_id=judge.round_id)
-    assignment = Assignment.objects.select_related("rating").filter(judge=judge, public_id=public_id).first()
-    if assignment is None or judge_is_revoked(judge=judge):
+    row = _assignment_row(judge=judge, public_id=public_id)
+    if row is None or judge_is_revoked(judge=judge):
         raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)
     if round_status == EvaluationRound.Status.CLOSED:
         raise ApplicationError(ROUND_CLOSED, status=409)
     if round_status != EvaluationRound.Status.RATING:
         raise ApplicationError(ROUND_NOT_OPEN, status=409)
+    assignment_id, position, rating_id = row
 
     # A first rating (no row yet) goes straight to the insert; an existing one is re-read under a row lock.
-    rating = _locked_rating(assignment) if getattr(assignment, "rating", None) is not None else None
+    rating = _locked_rating(rating_id) if rating_id is not None else None
     created = changed = False
     if rating is None:
         try:
             with transaction.atomic():  # savepoint: a concurrent insert trips the one-per-assignment constraint
-                rating = Rating.objects.create(assignment=assignment, score=score, seconds=seconds)
+                rating = Rating.objects.create(assignment_id=assignment_id, score=score, seconds=seconds)
             created = True
         except IntegrityError:
-            rating = Rating.objects.select_for_update().get(assignment=assignment)
+            rating = Rating.objects.select_for_update().get(assignment_id=assignment_id)
     if created:
         RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
     elif rating.score != score:
@@ -360,11 +378,20 @@ def rating_submit(*, judge: Judge, public_id: str, score: int, seconds: float | 
         rating.save(update_fields=["score", "seconds", "updated_at"])
         RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
         changed = True
-    following = judge_next_unrated(judge=judge, after_position=assignment.position)
-    return SubmittedRating(
-        rating=rating,
-        created=created,
-        changed=changed,
-        progress=judge_progress(judge=judge),
-        next_public_id=following.public_id if following else None,
-    )
+    following, progress = judge_next_and_progress(judge=judge, after_position=position)
+    return SubmittedRating(rating=rating, created=created, changed=changed, progress=progress, next_public_id=following)
+
+
+# --- the judges' explanation HTML ------------------------------------------------------------
+
+
+def explanation_judge_html_store(*, explanation_id: int) -> str:
+    """Render an explanation's blind judge HTML and store it with the renderer's version; returns it.
+
+    Called the first time a judge opens the explanation; every later judge reads the stored HTML
+    (``selectors.judge_item_get``). Two judges racing here store the same HTML.
+    """
+    explanation = Explanation.objects.select_related("pair").get(pk=explanation_id)
+    html = explanation_judge_html(explanation=explanation)
+    Explanation.objects.filter(pk=explanation_id).update(judge_html=html, judge_html_version=JUDGE_HTML_VERSION)
+    return html

@@ -217,7 +217,8 @@ def rate_next(request: HttpRequest, judge: Judge) -> HttpResponse:
     waiting = _round_state_page(request, judge)
     if waiting is not None:
         return waiting
-    request.session[RUBRIC_SEEN] = True
+    if not request.session.get(RUBRIC_SEEN):  # setting it again would save the session on every visit
+        request.session[RUBRIC_SEEN] = True
     following = selectors.judge_next_unrated(judge=judge) if judge.round.status == Status.RATING else None
     if following is None:
         return redirect("judging:rate-done")
@@ -247,19 +248,20 @@ def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
 @judge_required
 def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpResponse:
     """One explanation to rate: progress, the blind explanation, the rubric reminder, buttons 1-5."""
-    assignment = selectors.judge_assignment_get(judge=judge, public_id=public_id)
-    if assignment is None:  # another judge's item looks exactly like one that does not exist
+    item = selectors.judge_item_get(judge=judge, public_id=public_id)
+    if item is None:  # another judge's item looks exactly like one that does not exist
         return _judge_error(request, 404, "Not found", "There is no such item in your queue.")
-    previous, following = selectors.assignment_neighbours(assignment=assignment)
-    progress = selectors.judge_progress(judge=judge)
+    html = item.html
+    if html is None:  # the first judge to open this explanation renders it for everyone
+        html = services.explanation_judge_html_store(explanation_id=item.explanation_id)
     context = {
-        "assignment": assignment,
-        "item_number": assignment.position + 1,
-        "progress": progress,
-        "score": selectors.assignment_score(assignment=assignment),
-        "explanation_html": selectors.assignment_explanation_html(assignment=assignment),
-        "previous": previous,
-        "next": following,
+        "assignment": item,
+        "item_number": item.position + 1,
+        "progress": item.progress,
+        "score": item.score,
+        "explanation_html": html,
+        "previous": item.previous,
+        "next": item.next,
         "closed": judge.round.status == Status.CLOSED,
         "open": judge.round.status == Status.RATING,
         "scores": [(1, "Not at all"), (2, "Slightly"), (3, "Partly"), (4, "Mostly"), (5, "Completely")],

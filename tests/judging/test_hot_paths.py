@@ -1,0 +1,103 @@
+"""The judge's two busiest requests (the item page and the rating PUT): few queries, and the blind
+explanation HTML rendered once per explanation, never stale (issue 6's load target)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from bti_eval.judging import selectors, services
+from bti_eval.rounds.models import Explanation
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, judge (with its round's status), then the item with neighbours, progress and HTML.
+ITEM_PAGE_QUERIES = 4
+# Session, user, judge, transaction, round share lock, assignment, savepoint, insert, release,
+# history row, next unrated with progress, end of transaction.
+RATING_PUT_QUERIES = 12
+
+
+def _item_url(assignment) -> str:
+    return reverse("judging:rate-item", kwargs={"public_id": assignment.public_id})
+
+
+def _put(client, assignment, score: int):
+    return client.put(
+        reverse("api-judge-rating", kwargs={"public_id": assignment.public_id}),
+        json.dumps({"score": score, "seconds": 4}),
+        content_type="application/json",
+    )
+
+
+def test_item_page_stays_within_its_query_budget(judge_client, judge, django_assert_max_num_queries):
+    first, second = judge.assignments.order_by("position")[:2]
+    judge_client.get(_item_url(first))  # stores the explanation's HTML
+    with django_assert_max_num_queries(ITEM_PAGE_QUERIES):
+        response = judge_client.get(_item_url(first))
+    assert response.status_code == 200
+    assert f'data-item="{first.public_id}"' in response.content.decode()
+    assert _item_url(second) in response.content.decode()
+
+
+def test_rating_put_stays_within_its_query_budget(judge_client, judge, django_assert_max_num_queries):
+    first, second = judge.assignments.order_by("position")[:2]
+    with django_assert_max_num_queries(RATING_PUT_QUERIES):
+        response = _put(judge_client, first, 4)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["progress"] == {"rated": 1, "total": judge.assignments.count()}
+    assert body["next_url"] == _item_url(second)
+
+
+def test_next_url_wraps_round_to_the_first_unrated_item_then_to_done(judge_client, judge):
+    assignments = list(judge.assignments.order_by("position"))
+    for assignment in assignments[1:-1]:
+        services.rating_submit(judge=judge, public_id=assignment.public_id, score=3, seconds=1)
+    assert _put(judge_client, assignments[-1], 2).json()["next_url"] == _item_url(assignments[0])
+    body = _put(judge_client, assignments[0], 5).json()
+    assert body["next_url"] == reverse("judging:rate-done")
+    assert body["progress"] == {"rated": len(assignments), "total": len(assignments)}
+
+
+def test_the_explanation_html_is_rendered_once_and_shared_by_every_judge(
+    judge_client, judge, other_judge, client, monkeypatch
+):
+    assignment = judge.assignments.select_related("explanation__pair").get(position=0)
+    fresh = selectors.assignment_explanation_html(assignment=assignment)
+    page = judge_client.get(_item_url(assignment)).content.decode()
+    assert fresh in page
+    stored = Explanation.objects.get(pk=assignment.explanation_id)
+    assert stored.judge_html == fresh and stored.judge_html_version == selectors.JUDGE_HTML_VERSION
+
+    def no_render(**kwargs):
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(services, "explanation_judge_html", no_render)
+    theirs = other_judge.assignments.get(explanation_id=assignment.explanation_id)
+    client.force_login(other_judge.user)
+    assert fresh in client.get(_item_url(theirs)).content.decode()
+    api = client.get(reverse("api-judge-assignment", kwargs={"public_id": theirs.public_id})).json()
+    assert api["html"] == fresh and api["public_id"] == theirs.public_id
+
+
+def test_html_of_another_renderer_version_is_rendered_again(judge_client, judge):
+    assignment = judge.assignments.select_related("explanation__pair").get(position=0)
+    Explanation.objects.filter(pk=assignment.explanation_id).update(
+        judge_html="<p>stale</p>", judge_html_version=selectors.JUDGE_HTML_VERSION + 1
+    )
+    page = judge_client.get(_item_url(assignment)).content.decode()
+    assert "stale" not in page
+    assert selectors.assignment_explanation_html(assignment=assignment) in page
+    assert Explanation.objects.get(pk=assignment.explanation_id).judge_html_version == selectors.JUDGE_HTML_VERSION
+
+
+def test_judge_for_user_loads_the_judge_and_its_round(judge, rating_round):
+    found = selectors.judge_for_user(user=judge.user)
+    assert (found.pk, found.name, found.seed, found.created_at) == (judge.pk, judge.name, judge.seed, judge.created_at)
+    assert found.round.status == rating_round.status
+    assert found.round.methods == rating_round.methods  # the rest of the round loads when first read
+    judge.user.is_active = False
+    assert selectors.judge_for_user(user=judge.user) is None
