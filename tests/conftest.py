@@ -59,3 +59,21 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    """Give every test its own cache key prefix, so that counters (login and invite rate limits)
+    and cached reports of one test never reach another. Flushing instead would also empty the
+    Redis database that the Celery broker of a parallel run may share."""
+    import secrets
+
+    from django.conf import settings as django_settings
+    from django.test import override_settings
+
+    caches = {
+        name: {**conf, "KEY_PREFIX": f"{conf.get('KEY_PREFIX', '')}-{secrets.token_hex(4)}"}
+        for name, conf in django_settings.CACHES.items()
+    }
+    with override_settings(CACHES=caches):
+        yield

@@ -16,17 +16,10 @@ from rest_framework.views import APIView
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import IsJudge, IsResearcher
+from bti_eval.core.serializers import ErrorSerializer
 from bti_eval.judging import selectors, services
 from bti_eval.judging.models import Judge
 from bti_eval.rounds.models import EvaluationRound
-
-
-class ErrorSerializer(serializers.Serializer):
-    message = serializers.CharField()
-    extra = serializers.DictField()
-
-    class Meta:
-        ref_name = "JudgingError"
 
 
 class ProgressSerializer(serializers.Serializer):
