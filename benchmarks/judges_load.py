@@ -43,15 +43,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = [
-    "bti",
-    "bti-last-layer",
-    "bti-activations",
-    "bti-gradients",
-    "vanilla-gradients",
-    "integrated-gradients",
-    "tfidf-w2v",
-]
 WORDS = (
     "soft wool gloves with touchscreen fingertips ribbed cuff knitted blend slim jeans washed stretch denim "
     "five pockets zip fly viscose dress v-neck long sleeves cotton jersey top relaxed fit organic linen shirt"
@@ -134,6 +125,7 @@ def payload_for(text_a: str, text_b: str, method: str, rng: random.Random) -> di
 def make_round(*, name: str, pairs: int, status: str, rng: random.Random):
     """A round over ``pairs`` new pairs × the seven methods, every explanation DONE."""
     from bti_eval.pairs.models import ParagraphPair
+    from bti_eval.rounds.models import DEFAULT_METHODS as METHODS
     from bti_eval.rounds.models import EvaluationRound, Explanation
 
     def paragraph() -> str:
@@ -446,6 +438,7 @@ def build_results_round(n_ratings: int, rng: random.Random):
     from django.contrib.auth import get_user_model
 
     from bti_eval.judging.models import Assignment, Judge, Rating
+    from bti_eval.rounds.models import DEFAULT_METHODS as METHODS
     from bti_eval.rounds.models import Explanation
 
     n_judges = 100

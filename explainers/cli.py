@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .argtypes import positive_int
 from .errors import ExplainerError, InputError, ModelLoadError
 from .registry import available_methods, get_method
 
@@ -66,16 +67,6 @@ class _Parser(argparse.ArgumentParser):
 
 # ---------------------------------------------------------------------------------------------
 # Reading input, writing output
-
-
-def _positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return n
 
 
 def _read_utf8(path: str | os.PathLike, what: str) -> str:
@@ -239,9 +230,9 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for --random-init weights (default 0)")
     parser.add_argument("--device", help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available)")
-    parser.add_argument("--top-k", type=_positive_int, default=2, help="keep the pairs of the top K score clusters")
-    parser.add_argument("--steps", type=_positive_int, default=50, help="integrated-gradients path steps")
-    parser.add_argument("--batch-size", type=_positive_int, help="pairs per forward/backward batch")
+    parser.add_argument("--top-k", type=positive_int, default=2, help="keep the pairs of the top K score clusters")
+    parser.add_argument("--steps", type=positive_int, default=50, help="integrated-gradients path steps")
+    parser.add_argument("--batch-size", type=positive_int, help="pairs per forward/backward batch")
 
 
 def _explain_arguments(parser: argparse.ArgumentParser) -> None:

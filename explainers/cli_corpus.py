@@ -15,17 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .argtypes import positive_int
 from .errors import InputError
-
-
-def _positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return n
 
 
 def _fraction(value: str) -> float:
@@ -83,11 +74,11 @@ def _read(args: argparse.Namespace) -> list[Any]:
 def _neighbours_arguments(parser: argparse.ArgumentParser) -> None:
     _catalog_arguments(parser, title_required=False)
     seeds = parser.add_mutually_exclusive_group(required=True)
-    seeds.add_argument("--seeds", type=_positive_int, metavar="N", help="N seed items drawn at random with --seed")
+    seeds.add_argument("--seeds", type=positive_int, metavar="N", help="N seed items drawn at random with --seed")
     seeds.add_argument("--seed-ids", metavar="ID,ID,...", help="the seed items' ids, comma-separated")
-    parser.add_argument("--k", type=_positive_int, default=1, help="neighbours per seed, ranks 1..K (default 1)")
+    parser.add_argument("--k", type=positive_int, default=1, help="neighbours per seed, ranks 1..K (default 1)")
     parser.add_argument(
-        "--batch-tokens", type=_positive_int, default=16384, metavar="T", help="token budget per batch (default 16384)"
+        "--batch-tokens", type=positive_int, default=16384, metavar="T", help="token budget per batch (default 16384)"
     )
     parser.add_argument("--output", required=True, metavar="PAIRS.jsonl", help="pair-import JSONL, written atomically")
 
@@ -124,12 +115,12 @@ def _neighbours_run(args: argparse.Namespace) -> int:
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
     _catalog_arguments(parser, title_required=True)
     parser.add_argument("--output", required=True, metavar="DIR", help="new model directory to write")
-    parser.add_argument("--epochs", type=_positive_int, default=1, help="passes over the catalog (default 1)")
-    parser.add_argument("--max-steps", type=_positive_int, help="stop after this many steps")
-    parser.add_argument("--batch-size", type=_positive_int, default=16, help="items per step (default 16; >= 2)")
+    parser.add_argument("--epochs", type=positive_int, default=1, help="passes over the catalog (default 1)")
+    parser.add_argument("--max-steps", type=positive_int, help="stop after this many steps")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="items per step (default 16; >= 2)")
     parser.add_argument("--lr", type=float, default=5e-5, help="AdamW learning rate (default 5e-5)")
     parser.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature (default 0.05)")
-    parser.add_argument("--max-length", type=_positive_int, default=128, help="tokens per text (default 128)")
+    parser.add_argument("--max-length", type=positive_int, default=128, help="tokens per text (default 128)")
     parser.add_argument("--holdout", type=_fraction, default=0.0, help="fraction of items held out (default 0)")
 
 
