@@ -51,10 +51,14 @@ def explanation_payload(method: str = "bti") -> dict:
         "similarity": 0.69,
         "truncated": False,
         "words": [
-            [{"text": "wool", "start": 5, "end": 9, "saliency": 1.0},
-             {"text": "gloves", "start": 10, "end": 16, "saliency": 0.8}],
-            [{"text": "gloves", "start": 9, "end": 15, "saliency": 0.9},
-             {"text": "wool", "start": 24, "end": 28, "saliency": 0.5}],
+            [
+                {"text": "wool", "start": 5, "end": 9, "saliency": 1.0},
+                {"text": "gloves", "start": 10, "end": 16, "saliency": 0.8},
+            ],
+            [
+                {"text": "gloves", "start": 9, "end": 15, "saliency": 0.9},
+                {"text": "wool", "start": 24, "end": 28, "saliency": 0.5},
+            ],
         ],
         "pairs": [
             {"a": 1, "b": 0, "word_similarity": 0.94, "score": 0.68},

@@ -74,10 +74,18 @@ _JUDGE_SQL = "SELECT {}, r.id, r.status FROM {} j JOIN {} r ON r.id = j.round_id
 )
 
 
+_USER_JUDGE = Judge.user.field.related_model.judge  # the reverse one-to-one descriptor: ``user.judge``
+
+
 def judge_for_user(*, user) -> Judge | None:
     """The Judge row of a signed-in user, or None for anonymous users, researchers and revoked judges."""
     if not user or not user.is_authenticated or not user.is_active:
         return None
+    if _USER_JUDGE.is_cached(user):  # loaded with the user (core.auth.JudgeAwareBackend): no query
+        try:
+            return user.judge
+        except Judge.DoesNotExist:
+            return None
     with connection.cursor() as cursor:  # runs on every judge request: plain SQL, full model instances
         cursor.execute(_JUDGE_SQL, [user.pk])
         row = cursor.fetchone()
@@ -130,6 +138,10 @@ JOIN {pair} p ON p.id = e.pair_id
 LEFT JOIN {rating} r ON r.assignment_id = a.id
 WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"""
 ).format(**_TABLES)
+_FIRST_UNRATED_SQL = (
+    "SELECT a.public_id FROM {assignment} a LEFT JOIN {rating} r ON r.assignment_id = a.id "
+    "WHERE a.judge_id = %s AND r.id IS NULL ORDER BY a.position LIMIT 1"
+).format(**_TABLES)
 # The first unrated assignment after a position (wrapping round to the start), and the progress.
 _NEXT_SQL = (
     """
@@ -172,6 +184,15 @@ def judge_next_and_progress(*, judge: Judge, after_position: int) -> tuple[str |
         cursor.execute(_NEXT_SQL, {"judge": judge.pk, "after": after_position})
         following, total, rated = cursor.fetchone()
     return following, Progress(rated=rated, total=total)
+
+
+def judge_first_unrated_public_id(*, judge: Judge) -> str | None:
+    """Public id of the judge's first unrated assignment in their order, or None (one plain query:
+    the ``/rate/next/`` redirect every judge follows before each item)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FIRST_UNRATED_SQL, [judge.pk])
+        row = cursor.fetchone()
+    return row[0] if row is not None else None
 
 
 def judge_assignment_get(*, judge: Judge, public_id: str) -> Assignment | None:

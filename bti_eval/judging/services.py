@@ -320,8 +320,21 @@ def _round_status_shared_lock(*, round_id: int) -> str:
     return EvaluationRound.objects.select_for_update().values_list("status", flat=True).get(pk=round_id)
 
 
+_RATING_FIELDS = [f.attname for f in Rating._meta.concrete_fields]
+_RATING_LOCK_SQL = "SELECT {} FROM {} WHERE id = %s FOR UPDATE".format(
+    ", ".join(connection.ops.quote_name(f.column) for f in Rating._meta.concrete_fields),
+    connection.ops.quote_name(Rating._meta.db_table),
+)
+
+
 def _locked_rating(rating_id: int) -> Rating | None:
-    return Rating.objects.select_for_update().filter(pk=rating_id).first()
+    """The rating, row-locked until the transaction ends (plain SQL on PostgreSQL: the judges' hot path)."""
+    if connection.vendor != "postgresql":
+        return Rating.objects.select_for_update().filter(pk=rating_id).first()
+    with connection.cursor() as cursor:
+        cursor.execute(_RATING_LOCK_SQL, [rating_id])
+        row = cursor.fetchone()
+    return Rating.from_db(connection.alias, _RATING_FIELDS, row) if row is not None else None
 
 
 def _assignment_row(*, judge: Judge, public_id: str) -> tuple[int, int, int | None] | None:
@@ -334,6 +347,52 @@ def _assignment_row(*, judge: Judge, public_id: str) -> tuple[int, int, int | No
             [judge.pk, public_id],
         )
         return cursor.fetchone()
+
+
+_RATING_INSERT_SQL = (
+    f"INSERT INTO {connection.ops.quote_name(Rating._meta.db_table)} "
+    "(assignment_id, score, seconds, created_at, updated_at) VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (assignment_id) DO NOTHING RETURNING id"
+)
+
+
+_HISTORY_INSERT_SQL = (
+    f"INSERT INTO {connection.ops.quote_name(RatingChange._meta.db_table)} "
+    "(rating_id, score, seconds, changed_at) VALUES (%s, %s, %s, %s)"
+)
+
+
+def _history_append(*, rating: Rating, score: int, seconds: float | None) -> None:
+    """Append one RatingChange row (one INSERT without the ORM's per-save work on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_HISTORY_INSERT_SQL, [rating.pk, score, seconds, timezone.now()])
+
+
+def _rating_insert(*, assignment_id: int, score: int, seconds: float | None) -> Rating | None:
+    """Insert an assignment's first rating and return it; None when one exists already (a concurrent
+    first rating committed or is in flight: the one-per-assignment constraint decides). On PostgreSQL
+    one ``INSERT ... ON CONFLICT DO NOTHING`` (no savepoint round trips); elsewhere a savepoint."""
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic():
+                return Rating.objects.create(assignment_id=assignment_id, score=score, seconds=seconds)
+        except IntegrityError:
+            return None
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_RATING_INSERT_SQL, [assignment_id, score, seconds, now, now])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    rating = Rating(
+        id=row[0], assignment_id=assignment_id, score=score, seconds=seconds, created_at=now, updated_at=now
+    )
+    rating._state.adding = False
+    rating._state.db = connection.alias
+    return rating
 
 
 @transaction.atomic
@@ -363,20 +422,18 @@ def rating_submit(*, judge: Judge, public_id: str, score: int, seconds: float | 
     rating = _locked_rating(rating_id) if rating_id is not None else None
     created = changed = False
     if rating is None:
-        try:
-            with transaction.atomic():  # savepoint: a concurrent insert trips the one-per-assignment constraint
-                rating = Rating.objects.create(assignment_id=assignment_id, score=score, seconds=seconds)
-            created = True
-        except IntegrityError:
+        rating = _rating_insert(assignment_id=assignment_id, score=score, seconds=seconds)
+        created = rating is not None
+        if rating is None:  # a concurrent first rating won: this one is a repeat or a change of it
             rating = Rating.objects.select_for_update().get(assignment_id=assignment_id)
     if created:
-        RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
+        _history_append(rating=rating, score=score, seconds=seconds)
     elif rating.score != score:
         rating.score = score
         if seconds is not None:
             rating.seconds = seconds + (rating.seconds or 0.0)
         rating.save(update_fields=["score", "seconds", "updated_at"])
-        RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
+        _history_append(rating=rating, score=score, seconds=seconds)
         changed = True
     following, progress = judge_next_and_progress(judge=judge, after_position=position)
     return SubmittedRating(rating=rating, created=created, changed=changed, progress=progress, next_public_id=following)

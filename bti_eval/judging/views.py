@@ -16,11 +16,14 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bti_eval.core import ratelimit
+from bti_eval.core.auth import JUDGE_BACKEND
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import is_researcher
 from bti_eval.judging import selectors, services
@@ -43,12 +46,34 @@ def _static_text(name: str, _cache: dict[str, str] = {}) -> str:  # noqa: B006 -
     return _cache[name]
 
 
+SCORES = [(1, "Not at all"), (2, "Slightly"), (3, "Partly"), (4, "Mostly"), (5, "Completely")]
+
+
+def _score_buttons(score: int | None, open: bool, _cache: dict[tuple[int | None, bool], str] = {}) -> str:  # noqa: B006
+    """The item page's 1-5 buttons (``judging/_scores.html``), rendered once per process for each of
+    the twelve (score, open) states: the loop is the costliest part of the page's template."""
+    key = (score, open)
+    if settings.DEBUG or key not in _cache:
+        html = get_template("judging/_scores.html").render({"scores": SCORES, "score": score, "open": open})
+        _cache[key] = mark_safe(html.strip())  # noqa: S308 - our own template's autoescaped output
+    return _cache[key]
+
+
+def _inline_assets(_cache: dict[str, tuple[str, str]] = {}) -> tuple[str, str]:  # noqa: B006 - a module cache
+    """(CSS, JS) that every judge page inlines, marked safe once per process (re-read in DEBUG)."""
+    if settings.DEBUG or not _cache:
+        css = _static_text("bti/judge.css") + "\n" + selectors.explanation_css()
+        _cache["assets"] = (mark_safe(css), mark_safe(_static_text("bti/judge.js")))  # noqa: S308 - our files
+    return _cache["assets"]
+
+
 def _judge_render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
     """Render a judge page with the inline assets (the judge's CSS and JS, the renderer's CSS)."""
+    judge_css, judge_js = _inline_assets()
     context = {
         **context,
-        "judge_css": _static_text("bti/judge.css") + "\n" + selectors.explanation_css(),
-        "judge_js": _static_text("bti/judge.js"),
+        "judge_css": judge_css,
+        "judge_js": judge_js,
         # JS reads the CSRF cookie; the token goes into the page only when the cookie is hidden from JS.
         "csrf_in_page": settings.CSRF_COOKIE_HTTPONLY or settings.CSRF_USE_SESSIONS,
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
@@ -185,7 +210,7 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
             limit.fail(address)
         return _judge_error(request, exc.status, "This invite link does not work", exc.message)
     if request.user.pk != judge.user_id:
-        login(request, judge.user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, judge.user, backend=JUDGE_BACKEND)
     return redirect("judging:rate")
 
 
@@ -219,10 +244,10 @@ def rate_next(request: HttpRequest, judge: Judge) -> HttpResponse:
         return waiting
     if not request.session.get(RUBRIC_SEEN):  # setting it again would save the session on every visit
         request.session[RUBRIC_SEEN] = True
-    following = selectors.judge_next_unrated(judge=judge) if judge.round.status == Status.RATING else None
+    following = selectors.judge_first_unrated_public_id(judge=judge) if judge.round.status == Status.RATING else None
     if following is None:
         return redirect("judging:rate-done")
-    return redirect("judging:rate-item", public_id=following.public_id)
+    return redirect("judging:rate-item", public_id=following)
 
 
 @require_GET
@@ -264,6 +289,6 @@ def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpRespons
         "next": item.next,
         "closed": judge.round.status == Status.CLOSED,
         "open": judge.round.status == Status.RATING,
-        "scores": [(1, "Not at all"), (2, "Slightly"), (3, "Partly"), (4, "Mostly"), (5, "Completely")],
+        "score_buttons": _score_buttons(item.score, judge.round.status == Status.RATING),
     }
     return _judge_render(request, "judging/rate.html", context)

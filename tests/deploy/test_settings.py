@@ -24,7 +24,11 @@ PROD_ENV = {
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "SECRET_KEY"}}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
@@ -36,13 +40,15 @@ def test_compose_file_validates():
             pytest.fail("docker-compose is not installed; .ci/run installs Debian's docker-compose")
         pytest.skip("docker-compose is not installed")
     env = {**os.environ, "SECRET_KEY": "x", "POSTGRES_PASSWORD": "y"}
-    ok = subprocess.run([compose, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, env=env,
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [compose, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     # Production secrets are mandatory: without them the file does not validate.
     env.pop("SECRET_KEY")
-    missing = subprocess.run([compose, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, env=env,
-                             capture_output=True, text=True)
+    missing = subprocess.run(
+        [compose, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert missing.returncode != 0
     assert "SECRET_KEY" in missing.stderr
 
@@ -62,6 +68,12 @@ def test_production_refuses_to_start_without_secret_key():
 def test_debug_is_off_by_default_in_production():
     code = "from django.conf import settings; print(settings.DEBUG)"
     clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG"}}
-    result = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
-                            env={**clean, **PROD_ENV}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={**clean, **PROD_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.stdout.strip() == "False", result.stderr

@@ -50,7 +50,7 @@ def _simultaneously(http_judge, public_id: str, scores: list[int]) -> list:
 def test_simultaneous_double_clicks_make_one_rating(http_judge):
     """Two identical submits race (the live server answers each on its own thread and connection):
     exactly one creates the rating, the other sees it; on PostgreSQL this exercises the unique
-    constraint and the savepoint retry in rating_submit."""
+    constraint (INSERT ... ON CONFLICT DO NOTHING) in rating_submit."""
     for public_id in http_judge.item_ids():
         answers = _simultaneously(http_judge, public_id, [4, 4])
         assert sorted(a.status_code for a in answers) == [200, 201], [a.text for a in answers]

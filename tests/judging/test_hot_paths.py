@@ -13,11 +13,12 @@ from bti_eval.rounds.models import Explanation
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, judge (with its round's status), then the item with neighbours, progress and HTML.
-ITEM_PAGE_QUERIES = 4
-# Session, user, judge, transaction, round share lock, assignment, savepoint, insert, release,
-# history row, next unrated with progress, end of transaction.
-RATING_PUT_QUERIES = 12
+# Session, user with judge and its round's status (core.auth.JudgeAwareBackend), then the item with
+# neighbours, progress and HTML.
+ITEM_PAGE_QUERIES = 3
+# Session, user with judge, transaction, round share lock, assignment, insert (ON CONFLICT DO NOTHING,
+# no savepoint), history row, next unrated with progress, end of transaction.
+RATING_PUT_QUERIES = 9
 
 
 def _item_url(assignment) -> str:
@@ -101,3 +102,16 @@ def test_judge_for_user_loads_the_judge_and_its_round(judge, rating_round):
     assert found.round.methods == rating_round.methods  # the rest of the round loads when first read
     judge.user.is_active = False
     assert selectors.judge_for_user(user=judge.user) is None
+
+
+def test_next_redirect_is_one_query_after_the_session_and_user(judge_client, judge, django_assert_max_num_queries):
+    assignments = list(judge.assignments.order_by("position"))
+    services.rating_submit(judge=judge, public_id=assignments[0].public_id, score=3, seconds=1)
+    judge_client.get(reverse("judging:rate-next"))  # marks the rubric seen (a session save)
+    with django_assert_max_num_queries(3):  # session, user with judge, first unrated
+        response = judge_client.get(reverse("judging:rate-next"))
+    assert response.status_code == 302 and response["Location"] == _item_url(assignments[1])
+    for assignment in assignments[1:]:
+        services.rating_submit(judge=judge, public_id=assignment.public_id, score=3, seconds=1)
+    assert selectors.judge_first_unrated_public_id(judge=judge) is None
+    assert judge_client.get(reverse("judging:rate-next"))["Location"] == reverse("judging:rate-done")
