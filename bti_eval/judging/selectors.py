@@ -195,38 +195,6 @@ def judge_first_unrated_public_id(*, judge: Judge) -> str | None:
     return row[0] if row is not None else None
 
 
-def judge_assignment_get(*, judge: Judge, public_id: str) -> Assignment | None:
-    """One of the judge's own assignments by public id; None when absent or another judge's."""
-    return (
-        Assignment.objects.select_related("explanation__pair", "judge__round", "rating")
-        .filter(judge=judge, public_id=public_id)
-        .first()
-    )
-
-
-def judge_next_unrated(*, judge: Judge, after_position: int | None = None) -> Assignment | None:
-    """The first unrated assignment after ``after_position`` (wrapping round to the start), or None."""
-    unrated = judge.assignments.filter(rating__isnull=True).order_by("position")
-    if after_position is not None:
-        later = unrated.filter(position__gt=after_position).first()
-        if later is not None:
-            return later
-    return unrated.first()
-
-
-def assignment_neighbours(*, assignment: Assignment) -> tuple[str | None, str | None]:
-    """Public ids of the previous and next assignment in the judge's order (None at either end)."""
-    siblings = Assignment.objects.filter(judge_id=assignment.judge_id)
-    previous = siblings.filter(position__lt=assignment.position).order_by("-position").first()
-    following = siblings.filter(position__gt=assignment.position).order_by("position").first()
-    return (previous.public_id if previous else None, following.public_id if following else None)
-
-
-def assignment_score(*, assignment: Assignment) -> int | None:
-    rating = getattr(assignment, "rating", None)
-    return rating.score if rating is not None else None
-
-
 def blind_payload(payload: dict[str, Any] | None, *, similarity: float | None = None) -> dict[str, Any]:
     """Copy of an explanation payload with only method-neutral fields (see BLIND_*).
 
