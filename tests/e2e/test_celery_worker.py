@@ -6,23 +6,15 @@ the worker shares this test's database (TEST_DB_NAME_OVERRIDE) and broker folder
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from bti_eval.rounds import services
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import JudgeFactory, ParagraphPairFactory, ResearcherFactory
+from tests.worker_process import start_worker, stop
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 240
 
 
@@ -40,50 +32,6 @@ def purge_queues() -> None:
         channel.close()
 
 
-def start_worker(tiny_model_dir: Path, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bti_eval.settings.test",
-        "TEST_DB_NAME_OVERRIDE": str(connection.settings_dict["NAME"]),
-        "BTI_DEFAULT_MODEL": str(tiny_model_dir),
-        "BTI_EXPLAIN_DEVICE": "cpu",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    if settings.CELERY_BROKER_URL.startswith("filesystem"):
-        env["TEST_BROKER_DIR"] = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers",
-        "worker",
-        "-Q",
-        "explain,default",
-        "--pool=solo",
-        "--concurrency=1",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-l",
-        "info",
-        "-n",
-        f"e2e-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-
-
-def stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=10)
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_computes_the_round_and_opens_it(tiny_model_dir, tmp_path):
@@ -98,7 +46,7 @@ def test_a_real_worker_computes_the_round_and_opens_it(tiny_model_dir, tmp_path)
     round = services.round_create(name="e2e", pairs=pairs, methods=["bti", "tfidf-w2v"], by=ResearcherFactory())
     judge = JudgeFactory(round=round)
     log = tmp_path / "worker.log"
-    worker = start_worker(tiny_model_dir, log)
+    worker = start_worker(model_dir=tiny_model_dir, log=log, queues="explain,default")
     try:
         services.round_launch(round=round)  # commits, then enqueues 2 chunks (one per method)
         deadline = time.monotonic() + TIMEOUT_SECONDS

@@ -13,57 +13,31 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count
 
 from bti_eval.rounds import queueing, services
 from bti_eval.rounds.models import EvaluationRound, Explanation
-from tests.e2e.test_celery_worker import ROOT, stop
 from tests.factories import ParagraphPairFactory, ResearcherFactory
+from tests.worker_process import start_worker, stop
 
 VISIBILITY_TIMEOUT = 4
 EXPLAIN_DELAY = 60  # the first worker would sleep this long in its chunk: it is killed long before
 
 
-def start_worker(queue: str, model_dir: Path, log: Path, *, delay: float) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bti_eval.settings.test",
-        "TEST_DB_NAME_OVERRIDE": str(connection.settings_dict["NAME"]),
-        "TEST_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
-        "BTI_TEST_EXPLAIN_DELAY": str(delay),
-        "BTI_DEFAULT_MODEL": str(model_dir),
-        "BTI_EXPLAIN_DEVICE": "cpu",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "tests.faults.slow_worker",
-        "-A",
-        "workers",
-        "worker",
-        "-Q",
-        queue,
-        "--pool=solo",
-        "--concurrency=1",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-l",
-        "info",
-        "-n",
-        f"faults-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+def start_slow_worker(queue: str, model_dir: Path, log: Path, *, delay: float) -> subprocess.Popen:
+    return start_worker(
+        model_dir=model_dir,
+        log=log,
+        queues=queue,
+        module="tests.faults.slow_worker",
+        extra_env={"TEST_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT), "BTI_TEST_EXPLAIN_DELAY": str(delay)},
+    )
 
 
 def wait_for(condition, *, timeout: float, worker: subprocess.Popen, log: Path) -> None:
@@ -103,7 +77,7 @@ def test_a_worker_killed_mid_chunk_leaves_its_work_to_the_next_worker(tiny_model
     round = services.round_create(name="killed", pairs=pairs, methods=["bti", "tfidf-w2v"], by=ResearcherFactory())
     rows = Explanation.objects.filter(round=round)
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    first = start_worker(queue, tiny_model_dir, first_log, delay=EXPLAIN_DELAY)
+    first = start_slow_worker(queue, tiny_model_dir, first_log, delay=EXPLAIN_DELAY)
     second = None
     try:
         services.round_launch(round=round)  # two chunks, one per method
@@ -118,7 +92,7 @@ def test_a_worker_killed_mid_chunk_leaves_its_work_to_the_next_worker(tiny_model
         assert set(rows.filter(status=Explanation.Status.RUNNING).values_list("id", flat=True)) == killed_ids
         assert not rows.filter(status=Explanation.Status.DONE).exists()
 
-        second = start_worker(queue, tiny_model_dir, second_log, delay=0)
+        second = start_slow_worker(queue, tiny_model_dir, second_log, delay=0)
         round.refresh_from_db()
         wait_for(
             lambda: EvaluationRound.objects.get(pk=round.pk).status == EvaluationRound.Status.RATING,
