@@ -33,7 +33,6 @@ from bti_eval.results.selectors import (
 from bti_eval.rounds.models import EvaluationRound
 
 CACHE_SECONDS = 3600
-MIN_ALPHA_RESAMPLES = 200
 
 
 def report_settings(round: EvaluationRound) -> dict[str, Any]:
@@ -41,7 +40,6 @@ def report_settings(round: EvaluationRound) -> dict[str, Any]:
     return {
         "resamples": int(getattr(settings, "BTI_BOOTSTRAP_RESAMPLES", 2000)),
         "alpha_resamples": int(getattr(settings, "BTI_ALPHA_RESAMPLES", 1000)),
-        "alpha_unit_draws": int(getattr(settings, "BTI_ALPHA_UNIT_DRAWS", 10_000_000)),
         "confidence": statistics.LEVEL,
         "significance": statistics.SIGNIFICANCE,
         "too_fast_seconds": float(
@@ -183,22 +181,10 @@ def _reliability(frame: RatingFrame, judges: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def _alpha_resamples(frame: RatingFrame, options: dict[str, Any]) -> int:
-    """BTI_ALPHA_RESAMPLES, lowered (to MIN_ALPHA_RESAMPLES at least) so that the bootstrap draws at
-    most BTI_ALPHA_UNIT_DRAWS units in all (overall + per method, two levels): each resample calls
-    krippendorff.alpha on every drawn unit, so huge rounds would otherwise take minutes."""
-    _, counts = np.unique(frame.explanation, return_counts=True)
-    units = int((counts >= 2).sum())
-    if units == 0:
-        return options["alpha_resamples"]
-    affordable = options["alpha_unit_draws"] // (2 * 2 * units)  # overall and per method, two levels
-    return int(min(options["alpha_resamples"], max(MIN_ALPHA_RESAMPLES, affordable)))
-
-
 def _agreement(frame: RatingFrame, methods: list[str], options: dict[str, Any]) -> dict[str, Any]:
     """Krippendorff's alpha (ordinal and interval) over all real ratings and per method, with CIs."""
     judges = np.unique(frame.judge)
-    resamples = _alpha_resamples(frame, options)
+    resamples = options["alpha_resamples"]
 
     def both(sub: RatingFrame, label: str) -> dict[str, Any]:
         matrix = _reliability(sub, judges)

@@ -5,7 +5,8 @@
   bootstrap: ratings of one pair are not independent). scipy.stats.bootstrap does the resampling.
 - ``alpha_with_ci``: Krippendorff's alpha (``krippendorff`` package) on the 1-5 value domain, with
   a percentile bootstrap CI that resamples the units (explanations) with replacement (resamples
-  where alpha is undefined are left out and counted).
+  where alpha is undefined are left out and counted), vectorised over resamples through the
+  coincidence matrix (``alpha_of_coincidences``, checked against ``krippendorff.alpha``).
 - ``paired_wilcoxon``: Wilcoxon signed-rank test (scipy) of two methods' per-pair mean scores,
   with the matched-pairs rank-biserial correlation as effect size (Kerby 2014).
 - ``holm``: Holm's step-down adjusted p-values; ``compact_letters``: the compact letter display
@@ -98,13 +99,62 @@ def krippendorff_alpha(counts: np.ndarray, level: str) -> float | None:
     return _finite(value)
 
 
+def unit_coincidences(counts: np.ndarray) -> np.ndarray:
+    """(units, V) value counts of pairable units → (units, V·V) coincidences of each unit: the
+    terms whose sum over units is Krippendorff's coincidence matrix o (as ``krippendorff`` forms it:
+    (n_u n_uᵀ − diag n_u) / (m_u − 1), m_u the unit's number of values)."""
+    counts = np.asarray(counts, dtype=float)
+    values = counts.shape[1]
+    outer = counts[:, :, None] * counts[:, None, :] - counts[:, None, :] * np.eye(values)[None]
+    return (outer / (counts.sum(axis=1) - 1)[:, None, None]).reshape(counts.shape[0], values * values)
+
+
+def alpha_of_coincidences(o: np.ndarray, level: str) -> np.ndarray:
+    """Krippendorff's alpha of a stack of (V, V) coincidence matrices, vectorised: (B, V, V) → (B,).
+
+    The formula of ``krippendorff.alpha`` from o on (expected coincidences e from the marginals
+    n_v, the ordinal or interval distance δ of the 1-5 domain, alpha = 1 − Σo·δ / Σe·δ), NaN where
+    alpha is undefined (fewer than two distinct values, as ``krippendorff_alpha``'s None). The
+    tests check it against ``krippendorff.alpha`` resample by resample.
+    """
+    o = np.asarray(o, dtype=float)
+    n_v = o.sum(axis=1)  # (B, V)
+    n = n_v.sum(axis=1)
+    eye = np.eye(o.shape[-1])[None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = (n_v[:, :, None] * n_v[:, None, :] - n_v[:, None, :] * eye) / (n - 1)[:, None, None]
+        if level == "interval":
+            d = ((SCORE_DOMAIN[:, None] - SCORE_DOMAIN[None, :]) ** 2).astype(float)[None]
+        elif level == "ordinal":
+            # δ(c, k) = (Σ_{g=c..k} n_g − (n_c + n_k) / 2)², c ≤ k, from running sums of n_v.
+            before = np.cumsum(n_v, axis=1) - n_v  # Σ_{g<c} n_g
+            low = np.minimum.outer(np.arange(o.shape[-1]), np.arange(o.shape[-1]))
+            high = np.maximum.outer(np.arange(o.shape[-1]), np.arange(o.shape[-1]))
+            between = before[:, high] + n_v[:, high] - before[:, low]
+            d = (between - (n_v[:, low] + n_v[:, high]) / 2) ** 2
+        else:
+            raise ValueError(f"unknown level of measurement {level!r}")
+        alpha = 1 - (o * d).sum(axis=(1, 2)) / (e * d).sum(axis=(1, 2))
+    alpha[np.count_nonzero(n_v, axis=1) < 2] = np.nan
+    alpha[~np.isfinite(alpha)] = np.nan
+    return alpha
+
+
 def alpha_with_ci(
     matrix: np.ndarray, level: str, *, resamples: int, rng: np.random.Generator, confidence: float = LEVEL
 ) -> dict[str, Any]:
     """Alpha of a (judges, units) score matrix (NaN = not rated) and its bootstrap CI over units.
 
-    Out: ``{"alpha", "low", "high", "units", "values"}``: units = pairable units (rated at least
-    twice), values = the ratings in them. CI bounds are None when alpha or the CI is undefined.
+    Out: ``{"alpha", "low", "high", "units", "values", "undefined_resamples"}``: units = pairable
+    units (rated at least twice), values = the ratings in them. CI bounds are None when alpha or
+    the CI is undefined.
+
+    The point estimate is ``krippendorff.alpha``. The bootstrap resamples units with replacement;
+    since o is a sum over units, a resample's o is the unit coincidences weighted by how often each
+    unit was drawn, so every resample costs one matrix product (``alpha_of_coincidences``) instead
+    of a call over the drawn units: 1,000 resamples of a 100,000-rating round take milliseconds.
+    A resample where alpha is undefined (e.g. every drawn value equal) is left out of the
+    percentiles and counted, rather than turning the CI into NaN.
     """
     counts = value_counts(np.asarray(matrix, dtype=float))
     point = krippendorff_alpha(counts, level)
@@ -116,22 +166,29 @@ def alpha_with_ci(
         "values": int(counts.sum()),
         "undefined_resamples": 0,
     }
-    if point is None or counts.shape[0] < 2:
+    if point is None or counts.shape[0] < 2 or resamples < 1:
         return out
 
-    # Resample units with replacement; a resample where alpha is undefined (e.g. every drawn value
-    # equal) is left out of the percentiles and counted, rather than turning the CI into NaN.
-    n_units = counts.shape[0]
+    n_units, values = counts.shape
+    per_unit = unit_coincidences(counts)
     draws = np.empty(resamples)
-    for b in range(resamples):
-        value = krippendorff_alpha(counts[rng.integers(0, n_units, n_units)], level)
-        draws[b] = np.nan if value is None else value
+    chunk = max(1, _BOOTSTRAP_CELLS // n_units)  # resamples per step: bounded memory on huge rounds
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        drawn = rng.integers(0, n_units, size=(size, n_units))
+        drawn += np.arange(size)[:, None] * n_units  # row b counts into its own block of n_units
+        weights = np.bincount(drawn.ravel(), minlength=size * n_units).reshape(size, n_units)
+        o = (weights @ per_unit).reshape(size, values, values)
+        draws[start : start + size] = alpha_of_coincidences(o, level)
     defined = draws[np.isfinite(draws)]
     out["undefined_resamples"] = int(resamples - defined.size)
     if defined.size:
         tail = (1 - confidence) / 2
         out["low"], out["high"] = (float(v) for v in np.quantile(defined, [tail, 1 - tail]))
     return out
+
+
+_BOOTSTRAP_CELLS = 4_000_000  # units × resamples drawn at once in alpha_with_ci (about 32 MB each array)
 
 
 # --- paired tests -----------------------------------------------------------------------------

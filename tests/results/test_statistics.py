@@ -71,6 +71,42 @@ def test_alpha_undefined_and_ci():
     assert again == out  # seeded
 
 
+@pytest.mark.parametrize("level", ["ordinal", "interval"])
+def test_vectorised_alpha_equals_krippendorff_on_every_resample(level):
+    """The bootstrap's alpha from weighted unit coincidences is krippendorff.alpha of the resampled units."""
+    rng = np.random.default_rng(7)
+    truth = rng.integers(1, 6, 60)
+    matrix = np.clip(truth[None, :] + rng.integers(-1, 2, (6, 60)), 1, 5).astype(float)
+    matrix[rng.random(matrix.shape) < 0.3] = np.nan
+    counts = S.value_counts(matrix)
+    per_unit = S.unit_coincidences(counts)
+    draws = [rng.integers(0, counts.shape[0], counts.shape[0]) for _ in range(40)]
+    draws.append(np.zeros(counts.shape[0], dtype=int))  # one unit drawn every time
+    weights = np.stack([np.bincount(d, minlength=counts.shape[0]) for d in draws])
+    vectorised = S.alpha_of_coincidences((weights @ per_unit).reshape(-1, 5, 5), level)
+    for drawn, value in zip(draws, vectorised, strict=True):
+        expected = S.krippendorff_alpha(counts[drawn], level)
+        if expected is None:
+            assert np.isnan(value)
+        else:
+            assert value == pytest.approx(expected, abs=1e-12)
+    assert np.isfinite(vectorised[:-1]).all()
+
+
+def test_alpha_ci_covers_the_point_and_narrows_with_more_units():
+    rng = np.random.default_rng(11)
+
+    def ratings(units: int) -> np.ndarray:
+        truth = rng.integers(1, 6, units)
+        return np.clip(truth[None, :] + rng.integers(-1, 2, (5, units)), 1, 5).astype(float)
+
+    small = S.alpha_with_ci(ratings(30), "ordinal", resamples=500, rng=S.rng_for(1))
+    large = S.alpha_with_ci(ratings(3000), "ordinal", resamples=500, rng=S.rng_for(1))
+    for out in (small, large):
+        assert out["low"] < out["alpha"] < out["high"] and out["undefined_resamples"] == 0
+    assert large["high"] - large["low"] < (small["high"] - small["low"]) / 4  # ~ 1/sqrt(100) wider
+
+
 def test_bootstrap_ci_agrees_with_a_plain_numpy_cluster_bootstrap():
     rng = np.random.default_rng(3)
     counts = rng.integers(1, 6, size=40)
