@@ -56,6 +56,23 @@ def test_csv_is_long_form_one_row_per_rating(small_round):
     assert (first["seconds"], first["position"], first["round"]) == ("10.0", "0", "pilot_1 & co")
 
 
+def test_csv_rated_at_is_iso_utc_with_microseconds(small_round):
+    """The database's formatting (PostgreSQL) and Python's agree, whole seconds included."""
+    from datetime import UTC, datetime
+
+    stamps = [datetime(2026, 11, 26, 15, 30, 56, 123456, tzinfo=UTC), datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)]
+    first_two = Rating.objects.order_by("assignment__judge_id", "assignment__position")[:2]
+    for rating, stamp in zip(first_two, stamps, strict=True):
+        Rating.objects.filter(pk=rating.pk).update(updated_at=stamp)
+    rows = read_csv(small_round)
+    assert [row["rated_at"] for row in rows[:2]] == [
+        "2026-11-26T15:30:56.123456+00:00",
+        "2026-01-02T03:04:05.000000+00:00",
+    ]
+    assert [row["rated_at"] for row in rows[:2]] == [exports._iso_utc(stamp) for stamp in stamps]
+    assert all(datetime.fromisoformat(row["rated_at"]).tzinfo is not None for row in rows)
+
+
 @pytest.mark.parametrize("evil", ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd"])
 def test_csv_neutralises_formula_injection(evil):
     rating = RatingFactory(assignment__judge__name=evil, assignment__explanation__pair__external_id=evil)
@@ -135,6 +152,19 @@ def test_export_results_exit_code_without_traceback():
 @pytest.mark.slow
 def test_csv_export_streams_a_big_round():
     round, table = rated_round(methods=["bti", "tfidf-w2v"], pairs=1000, judges=5)
-    pieces = exports.export_csv(round)
-    assert next(pieces).startswith("round,judge_id,judge")
-    assert sum(1 for _ in pieces) == len(table) == 10_000
+    pieces = list(exports.export_csv(round))
+    assert pieces[0].startswith("round,judge_id,judge")
+    assert len(pieces) == 10_000 // exports.CSV_CHUNK_ROWS  # streamed in pieces (the header with the first)
+    rows = list(csv.DictReader(io.StringIO("".join(pieces))))
+    assert len(rows) == len(table) == 10_000
+    order = [(int(row["judge_id"]), int(row["position"])) for row in rows]
+    assert order == sorted(order)  # by judge, then the judge's own order, across batches
+
+
+def test_csv_export_reads_ratings_in_bounded_batches(monkeypatch):
+    round, table = rated_round(methods=["bti", "tfidf-w2v"], pairs=30, judges=4)
+    whole = "".join(exports.export_csv(round))
+    monkeypatch.setattr(exports, "EXPORT_BATCH_ROWS", 25)  # fewer ratings than any one judge has
+    monkeypatch.setattr(exports, "CSV_CHUNK_ROWS", 7)
+    assert "".join(exports.export_csv(round)) == whole
+    assert len(list(csv.DictReader(io.StringIO(whole)))) == len(table)
