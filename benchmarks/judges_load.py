@@ -460,7 +460,10 @@ def build_results_round(n_ratings: int, rng: random.Random):
         assignments += [Assignment(judge=judge, explanation_id=e, position=p) for p, e in enumerate(order)]
     assignments = Assignment.objects.bulk_create(assignments[:n_ratings], batch_size=5000)
     Rating.objects.bulk_create(
-        [Rating(assignment=a, score=rng.randint(1, 5), seconds=rng.uniform(2, 60)) for a in assignments],
+        [
+            Rating(assignment=a, judge_id=a.judge_id, score=rng.randint(1, 5), seconds=rng.uniform(2, 60))
+            for a in assignments
+        ],
         batch_size=5000,
     )
     return round
@@ -573,6 +576,9 @@ def main(argv: list[str] | None = None) -> int:
         from bti_eval.judging import services
 
         round = make_round(name="load", pairs=args.pairs, status="rating", rng=rng)
+        began = time.perf_counter()
+        rendered = services.round_judge_html_render(round_id=round.pk)  # as the worker does when a round opens
+        print(f"judge HTML of {rendered} explanations rendered in {time.perf_counter() - began:.1f} s", flush=True)
         tokens = [
             services.judge_invite(round=round, name=f"Judge {i}", expires_in_hours=2)[1] for i in range(args.judges)
         ]

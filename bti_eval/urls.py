@@ -15,10 +15,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Judging first in each group: the resolver tries patterns in order, and judges' requests are
+    # most of the traffic (their paths are their own, so the order changes no match).
+    path("api/", include("bti_eval.judging.api_urls")),
     path("api/", include("bti_eval.pairs.api_urls")),
     path("api/", include("bti_eval.rounds.api_urls")),
     path("api/", include("bti_eval.results.api_urls")),
-    path("api/", include("bti_eval.judging.api_urls")),
     path("api/", include("bti_eval.corpora.api_urls")),
     # Log in (rate-limited), log out and change a password. No password reset by e-mail: no mail is
     # configured, and judges have no password at all (their invite link signs them in).
@@ -26,11 +28,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("", include("bti_eval.judging.urls")),
     path("", include("bti_eval.core.urls")),
     path("", include("bti_eval.pairs.urls")),
     path("", include("bti_eval.rounds.urls")),
     path("", include("bti_eval.results.urls")),
-    path("", include("bti_eval.judging.urls")),
     path("", include("bti_eval.corpora.urls")),
 ]
 

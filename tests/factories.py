@@ -103,5 +103,6 @@ class RatingFactory(factory.django.DjangoModelFactory):
         model = Rating
 
     assignment = factory.SubFactory(AssignmentFactory)
+    judge = factory.SelfAttribute("assignment.judge")
     score = 4
     seconds = 12.5

@@ -79,3 +79,18 @@ def evaluate_auto(round_id: int) -> str:
     except ApplicationError as exc:  # stored on the row; retrying would fail the same way
         logger.warning("automatic metrics of round %s failed: %s", round_id, exc.message)
         return "failed"
+
+
+@shared_task(
+    name="bti_eval.render_judge_html",
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def render_judge_html(round_id: int) -> int:
+    """Render a round's judge HTML once when it opens (``default`` queue: no model needed)."""
+    from bti_eval.judging.services import round_judge_html_render
+
+    return round_judge_html_render(round_id=round_id)

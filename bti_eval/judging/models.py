@@ -53,9 +53,15 @@ class Assignment(models.Model):
 
 
 class Rating(models.Model):
-    """A judge's 1-5 score of one assignment; one per assignment (database constraint)."""
+    """A judge's 1-5 score of one assignment; one per assignment (database constraint).
+
+    ``judge`` repeats ``assignment.judge`` so that a judge's progress is an index count of their
+    ratings instead of a join over their whole queue (the judges' hot path); ``save`` fills it from
+    the assignment, and code that bulk-creates ratings sets it (the column is NOT NULL).
+    """
 
     assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="rating")
+    judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="ratings", editable=False)
     score = models.PositiveSmallIntegerField()
     seconds = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -65,6 +71,11 @@ class Rating(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"),
         ]
+
+    def save(self, *args, **kwargs):
+        if self.judge_id is None and self.assignment_id is not None:
+            self.judge_id = Assignment.objects.values_list("judge_id", flat=True).get(pk=self.assignment_id)
+        super().save(*args, **kwargs)
 
 
 class RatingChange(models.Model):

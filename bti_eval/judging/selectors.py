@@ -99,8 +99,11 @@ def judge_for_user(*, user) -> Judge | None:
 
 
 def judge_progress(*, judge: Judge) -> Progress:
-    counts = judge.assignments.aggregate(total=Count("id"), rated=Count("rating"))
-    return Progress(rated=counts["rated"], total=counts["total"])
+    """How many of the judge's assignments there are and how many carry a rating (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_JUDGE_PROGRESS_SQL, {"judge": judge.pk})
+        total, rated = cursor.fetchone()
+    return Progress(rated=rated, total=total)
 
 
 def judge_queue(*, judge: Judge) -> QuerySet[Assignment]:
@@ -119,9 +122,10 @@ _TABLES = {
         ("pair", ParagraphPair),
     )
 }
+# Progress: two index counts (Rating.judge repeats the assignment's judge for this).
 _PROGRESS_SQL = """
   (SELECT COUNT(*) FROM {assignment} t WHERE t.judge_id = %(judge)s),
-  (SELECT COUNT(*) FROM {assignment} t JOIN {rating} tr ON tr.assignment_id = t.id WHERE t.judge_id = %(judge)s)"""
+  (SELECT COUNT(*) FROM {rating} t WHERE t.judge_id = %(judge)s)"""
 _ITEM_SQL = (
     """
 SELECT a.public_id, a.position, a.explanation_id, p.text_a, p.text_b, r.score,
@@ -138,19 +142,23 @@ JOIN {pair} p ON p.id = e.pair_id
 LEFT JOIN {rating} r ON r.assignment_id = a.id
 WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"""
 ).format(**_TABLES)
-_FIRST_UNRATED_SQL = (
-    "SELECT a.public_id FROM {assignment} a LEFT JOIN {rating} r ON r.assignment_id = a.id "
-    "WHERE a.judge_id = %s AND r.id IS NULL ORDER BY a.position LIMIT 1"
-).format(**_TABLES)
-# The first unrated assignment after a position (wrapping round to the start), and the progress.
+# The first unrated assignment in the judge's order (at or after a position): a walk along the
+# (judge, position) index that stops at the first assignment without a rating.
+_UNRATED_FROM = (
+    "(SELECT a.public_id FROM {assignment} a WHERE a.judge_id = %(judge)s AND a.position >= {start} "
+    "AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.assignment_id = a.id) ORDER BY a.position LIMIT 1)"
+)
+_FIRST_UNRATED_SQL = "SELECT " + _UNRATED_FROM.format(start="0", **_TABLES)
+# The first unrated assignment after a position, wrapping round to the start, and the progress.
 _NEXT_SQL = (
-    """
-SELECT
-  (SELECT a.public_id FROM {assignment} a LEFT JOIN {rating} r ON r.assignment_id = a.id
-   WHERE a.judge_id = %(judge)s AND r.id IS NULL
-   ORDER BY CASE WHEN a.position > %(after)s THEN 0 ELSE 1 END, a.position LIMIT 1),"""
-    + _PROGRESS_SQL
-).format(**_TABLES)
+    "SELECT COALESCE("
+    + _UNRATED_FROM.format(start="%(after)s + 1", **_TABLES)
+    + ", "
+    + _UNRATED_FROM.format(start="0", **_TABLES)
+    + "),"
+    + _PROGRESS_SQL.format(**_TABLES)
+)
+_JUDGE_PROGRESS_SQL = "SELECT " + _PROGRESS_SQL.format(**_TABLES)
 
 
 def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
@@ -190,7 +198,7 @@ def judge_first_unrated_public_id(*, judge: Judge) -> str | None:
     """Public id of the judge's first unrated assignment in their order, or None (one plain query:
     the ``/rate/next/`` redirect every judge follows before each item)."""
     with connection.cursor() as cursor:
-        cursor.execute(_FIRST_UNRATED_SQL, [judge.pk])
+        cursor.execute(_FIRST_UNRATED_SQL, {"judge": judge.pk})
         row = cursor.fetchone()
     return row[0] if row is not None else None
 
@@ -243,15 +251,31 @@ def _judge_html_version() -> int:
     return zlib.crc32(source.encode()) & 0x7FFFFFFF or 1  # 0 is the column's "never rendered"
 
 
-def explanation_judge_html(*, explanation: Explanation) -> str:
+def explanation_judge_html(*, explanation: Explanation, similarity: float | None = None) -> str:
     """The explanation as the explainers' HTML fragment (escaped, the paragraphs included), built
     from the blind payload only. The same for every judge: stored once per explanation
-    (``services.explanation_judge_html_store``)."""
+    (``services.explanation_judge_html_store`` and ``services.round_judge_html_render``).
+    ``similarity``: the pair's shown similarity when the caller knows it (else ``pair_similarity``)."""
     from explainers.render import render_html
 
     pair = explanation.pair
-    payload = blind_payload(explanation.payload, similarity=pair_similarity(explanation=explanation))
+    if similarity is None:
+        similarity = pair_similarity(explanation=explanation)
+    payload = blind_payload(explanation.payload, similarity=similarity)
     return render_html(payload, texts=(pair.text_a, pair.text_b))
+
+
+def round_pair_similarities(*, round_id: int) -> dict[int, float | None]:
+    """``pair_similarity`` of every pair of a round at once: ``{pair_id: similarity}``."""
+    shown: dict[int, float | None] = {}
+    rows = (
+        Explanation.objects.filter(round_id=round_id, status=Explanation.Status.DONE)
+        .order_by("id")
+        .values_list("pair_id", "payload__similarity")
+    )
+    for pair_id, similarity in rows.iterator(chunk_size=2000):
+        shown.setdefault(pair_id, similarity)
+    return shown
 
 
 def assignment_explanation_html(*, assignment: Assignment) -> str:

@@ -29,6 +29,7 @@ from bti_eval.judging.selectors import (
     Progress,
     explanation_judge_html,
     judge_next_and_progress,
+    round_pair_similarities,
 )
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
@@ -302,28 +303,53 @@ def _clean_seconds(seconds) -> float | None:
     return min(float(seconds), MAX_SECONDS_ON_TASK)
 
 
-def _round_status_shared_lock(*, round_id: int) -> str:
-    """The round's status, read under a SHARE row lock (PostgreSQL) until the transaction ends.
+_Q = connection.ops.quote_name
+_T = {
+    "round": _Q(EvaluationRound._meta.db_table),
+    "assignment": _Q(Assignment._meta.db_table),
+    "rating": _Q(Rating._meta.db_table),
+    "change": _Q(RatingChange._meta.db_table),
+}
+# The round's status under a SHARE row lock, with the judge's assignment and its rating, in one
+# statement (PostgreSQL). Ratings of one round then run side by side, while a status change
+# (``round_close`` locks the row FOR UPDATE) waits for the ratings in flight, and every rating
+# after it sees the new status. An exclusive lock would make every judge of a round wait for
+# every other (issue 6's load benchmark).
+_SUBMIT_ROW_SQL = (
+    "SELECT rd.status, a.id, a.position, r.id FROM {round} rd "
+    "LEFT JOIN {assignment} a ON a.judge_id = %(judge)s AND a.public_id = %(public_id)s "
+    "LEFT JOIN {rating} r ON r.assignment_id = a.id "
+    "WHERE rd.id = %(round)s FOR SHARE OF rd"
+).format(**_T)
+_ASSIGNMENT_ROW_SQL = (
+    "SELECT a.id, a.position, r.id FROM {assignment} a LEFT JOIN {rating} r ON r.assignment_id = a.id "
+    "WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"
+).format(**_T)
 
-    Ratings of one round then run side by side, while a status change (``round_close`` locks the
-    row FOR UPDATE) waits for the ratings in flight and every rating after it sees the new status.
-    An exclusive lock here would make every judge of a round wait for every other (issue 6's load
-    benchmark). Other databases fall back to ``select_for_update`` (a no-op on SQLite).
-    """
+
+def _submit_row(*, judge: Judge, public_id: str) -> tuple[str, int | None, int | None, int | None]:
+    """(round status, assignment id, position, rating id) for one of the judge's assignments, the
+    round row share-locked until the transaction ends; the ids are None when the public id is not
+    the judge's. PostgreSQL: one statement; elsewhere ``select_for_update`` (a no-op on SQLite)
+    and a second query."""
+    params = {"judge": judge.pk, "public_id": public_id, "round": judge.round_id}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT status FROM {EvaluationRound._meta.db_table} WHERE id = %s FOR SHARE", [round_id])
+            cursor.execute(_SUBMIT_ROW_SQL, params)
             row = cursor.fetchone()
         if row is None:
-            raise EvaluationRound.DoesNotExist(f"round {round_id}")
-        return row[0]
-    return EvaluationRound.objects.select_for_update().values_list("status", flat=True).get(pk=round_id)
+            raise EvaluationRound.DoesNotExist(f"round {judge.round_id}")
+        return row
+    status = EvaluationRound.objects.select_for_update().values_list("status", flat=True).get(pk=judge.round_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_ASSIGNMENT_ROW_SQL, params)
+        row = cursor.fetchone()
+    return (status, *(row or (None, None, None)))
 
 
 _RATING_FIELDS = [f.attname for f in Rating._meta.concrete_fields]
 _RATING_LOCK_SQL = "SELECT {} FROM {} WHERE id = %s FOR UPDATE".format(
-    ", ".join(connection.ops.quote_name(f.column) for f in Rating._meta.concrete_fields),
-    connection.ops.quote_name(Rating._meta.db_table),
+    ", ".join(_Q(f.column) for f in Rating._meta.concrete_fields), _T["rating"]
 )
 
 
@@ -337,58 +363,53 @@ def _locked_rating(rating_id: int) -> Rating | None:
     return Rating.from_db(connection.alias, _RATING_FIELDS, row) if row is not None else None
 
 
-def _assignment_row(*, judge: Judge, public_id: str) -> tuple[int, int, int | None] | None:
-    """(assignment id, position, rating id or None) of one of the judge's assignments, else None."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT a.id, a.position, r.id FROM {connection.ops.quote_name(Assignment._meta.db_table)} a "
-            f"LEFT JOIN {connection.ops.quote_name(Rating._meta.db_table)} r ON r.assignment_id = a.id "
-            "WHERE a.judge_id = %s AND a.public_id = %s",
-            [judge.pk, public_id],
-        )
-        return cursor.fetchone()
-
-
-_RATING_INSERT_SQL = (
-    f"INSERT INTO {connection.ops.quote_name(Rating._meta.db_table)} "
-    "(assignment_id, score, seconds, created_at, updated_at) VALUES (%s, %s, %s, %s, %s) "
-    "ON CONFLICT (assignment_id) DO NOTHING RETURNING id"
+# A first rating and its first history row in one statement; nothing (no row back) when the
+# assignment has a rating already (a concurrent first rating: the one-per-assignment constraint).
+_RATING_INSERT_SQL = """
+WITH created AS (
+  INSERT INTO {rating} (assignment_id, judge_id, score, seconds, created_at, updated_at)
+  VALUES (%(assignment)s, %(judge)s, %(score)s, %(seconds)s, %(now)s, %(now)s)
+  ON CONFLICT (assignment_id) DO NOTHING RETURNING id
+), history AS (
+  INSERT INTO {change} (rating_id, score, seconds, changed_at) SELECT id, %(score)s, %(seconds)s, %(now)s FROM created
 )
-
-
-_HISTORY_INSERT_SQL = (
-    f"INSERT INTO {connection.ops.quote_name(RatingChange._meta.db_table)} "
-    "(rating_id, score, seconds, changed_at) VALUES (%s, %s, %s, %s)"
-)
+SELECT id FROM created""".format(**_T)
 
 
 def _history_append(*, rating: Rating, score: int, seconds: float | None) -> None:
-    """Append one RatingChange row (one INSERT without the ORM's per-save work on PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(_HISTORY_INSERT_SQL, [rating.pk, score, seconds, timezone.now()])
+    RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
 
 
-def _rating_insert(*, assignment_id: int, score: int, seconds: float | None) -> Rating | None:
-    """Insert an assignment's first rating and return it; None when one exists already (a concurrent
-    first rating committed or is in flight: the one-per-assignment constraint decides). On PostgreSQL
-    one ``INSERT ... ON CONFLICT DO NOTHING`` (no savepoint round trips); elsewhere a savepoint."""
+def _rating_insert(*, assignment_id: int, judge_id: int, score: int, seconds: float | None) -> Rating | None:
+    """Insert an assignment's first rating with its first history row and return it; None when one
+    exists already (a concurrent first rating committed or is in flight: the one-per-assignment
+    constraint decides). PostgreSQL: one ``INSERT ... ON CONFLICT DO NOTHING`` statement (no
+    savepoint round trips); elsewhere a savepoint."""
     if connection.vendor != "postgresql":
         try:
             with transaction.atomic():
-                return Rating.objects.create(assignment_id=assignment_id, score=score, seconds=seconds)
+                rating = Rating.objects.create(
+                    assignment_id=assignment_id, judge_id=judge_id, score=score, seconds=seconds
+                )
         except IntegrityError:
             return None
+        _history_append(rating=rating, score=score, seconds=seconds)
+        return rating
     now = timezone.now()
+    params = {"assignment": assignment_id, "judge": judge_id, "score": score, "seconds": seconds, "now": now}
     with connection.cursor() as cursor:
-        cursor.execute(_RATING_INSERT_SQL, [assignment_id, score, seconds, now, now])
+        cursor.execute(_RATING_INSERT_SQL, params)
         row = cursor.fetchone()
     if row is None:
         return None
     rating = Rating(
-        id=row[0], assignment_id=assignment_id, score=score, seconds=seconds, created_at=now, updated_at=now
+        id=row[0],
+        assignment_id=assignment_id,
+        judge_id=judge_id,
+        score=score,
+        seconds=seconds,
+        created_at=now,
+        updated_at=now,
     )
     rating._state.adding = False
     rating._state.db = connection.alias
@@ -408,27 +429,23 @@ def rating_submit(*, judge: Judge, public_id: str, score: int, seconds: float | 
     """
     score = _clean_score(score)
     seconds = _clean_seconds(seconds)
-    round_status = _round_status_shared_lock(round_id=judge.round_id)
-    row = _assignment_row(judge=judge, public_id=public_id)
-    if row is None or judge_is_revoked(judge=judge):
+    round_status, assignment_id, position, rating_id = _submit_row(judge=judge, public_id=public_id)
+    if assignment_id is None or judge_is_revoked(judge=judge):
         raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)
     if round_status == EvaluationRound.Status.CLOSED:
         raise ApplicationError(ROUND_CLOSED, status=409)
     if round_status != EvaluationRound.Status.RATING:
         raise ApplicationError(ROUND_NOT_OPEN, status=409)
-    assignment_id, position, rating_id = row
 
     # A first rating (no row yet) goes straight to the insert; an existing one is re-read under a row lock.
     rating = _locked_rating(rating_id) if rating_id is not None else None
     created = changed = False
     if rating is None:
-        rating = _rating_insert(assignment_id=assignment_id, score=score, seconds=seconds)
+        rating = _rating_insert(assignment_id=assignment_id, judge_id=judge.pk, score=score, seconds=seconds)
         created = rating is not None
         if rating is None:  # a concurrent first rating won: this one is a repeat or a change of it
             rating = Rating.objects.select_for_update().get(assignment_id=assignment_id)
-    if created:
-        _history_append(rating=rating, score=score, seconds=seconds)
-    elif rating.score != score:
+    if not created and rating.score != score:
         rating.score = score
         if seconds is not None:
             rating.seconds = seconds + (rating.seconds or 0.0)
@@ -452,3 +469,35 @@ def explanation_judge_html_store(*, explanation_id: int) -> str:
     html = explanation_judge_html(explanation=explanation)
     Explanation.objects.filter(pk=explanation_id).update(judge_html=html, judge_html_version=JUDGE_HTML_VERSION)
     return html
+
+
+RENDER_BATCH = 200
+
+
+def round_judge_html_render(*, round_id: int) -> int:
+    """Render and store the judge HTML of every DONE explanation of a round that lacks the current
+    renderer's version; returns how many were rendered. Queued when a round opens
+    (``bti_eval.render_judge_html``), so that no judge's request pays for a first render; an
+    explanation it has not reached yet is rendered by the first judge who opens it. Idempotent."""
+    similarity = round_pair_similarities(round_id=round_id)
+    todo = (
+        Explanation.objects.filter(round_id=round_id, status=Explanation.Status.DONE)
+        .exclude(judge_html_version=JUDGE_HTML_VERSION)
+        .select_related("pair")
+        .only("id", "payload", "pair_id", "pair__text_a", "pair__text_b")
+        .order_by("id")
+    )
+    rendered = 0
+    batch: list[Explanation] = []
+    for explanation in todo.iterator(chunk_size=RENDER_BATCH):
+        explanation.judge_html = explanation_judge_html(
+            explanation=explanation, similarity=similarity.get(explanation.pair_id)
+        )
+        explanation.judge_html_version = JUDGE_HTML_VERSION
+        batch.append(explanation)
+        if len(batch) == RENDER_BATCH:
+            rendered += Explanation.objects.bulk_update(batch, ["judge_html", "judge_html_version"])
+            batch = []
+    if batch:
+        rendered += Explanation.objects.bulk_update(batch, ["judge_html", "judge_html_version"])
+    return rendered

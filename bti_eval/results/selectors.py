@@ -42,9 +42,9 @@ def method_label(method: str) -> str:
 
 
 def round_ratings(*, round: EvaluationRound) -> QuerySet[Rating]:
-    """The round's ratings, annotated with ``method`` and ``judge_id``."""
+    """The round's ratings, annotated with ``method`` (``judge_id`` is a column of Rating)."""
     return Rating.objects.filter(assignment__explanation__round=round).annotate(
-        method=F("assignment__explanation__method"), judge_id=F("assignment__judge_id")
+        method=F("assignment__explanation__method")
     )
 
 
@@ -74,9 +74,7 @@ def round_results(*, round: EvaluationRound, exclude_judges: Collection[int] = (
     }
     judge_means: dict[str, list[float]] = {}
     for row in (
-        ratings.values(method=F("assignment__explanation__method"), judge=F("assignment__judge_id"))
-        .annotate(mean=Avg("score"))
-        .order_by()
+        ratings.values("judge_id", method=F("assignment__explanation__method")).annotate(mean=Avg("score")).order_by()
     ):
         judge_means.setdefault(row["method"], []).append(float(row["mean"]))
 

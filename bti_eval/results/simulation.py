@@ -97,7 +97,11 @@ def ratings_simulate(*, round: EvaluationRound, judges: int = 5, seed: int = 0, 
                         mean = TABLE1_MEANS.get(explanation.method, DEFAULT_MEAN) + bias + effect
                     score = int(np.clip(np.rint(mean + rng.normal(0.0, NOISE_SD)), 1, 5))
                     seconds = float(rng.lognormal(np.log(12.0), 0.5))
-                ratings.append(Rating(assignment=assignment, score=score, seconds=round_seconds(seconds)))
+                ratings.append(
+                    Rating(
+                        assignment=assignment, judge_id=assignment.judge_id, score=score, seconds=round_seconds(seconds)
+                    )
+                )
         Rating.objects.bulk_create(ratings, batch_size=2000)
         for rating in ratings:
             history.append(RatingChange(rating=rating, score=rating.score, seconds=rating.seconds))

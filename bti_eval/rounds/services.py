@@ -327,10 +327,23 @@ def _open_locked(locked: EvaluationRound) -> None:
     locked.save(update_fields=["status", "opened_at"])
     controls_create(round=locked)
     assignments_build_for_round(round=locked)
+    round_id = locked.pk
+    transaction.on_commit(lambda: _enqueue_judge_html(round_id))
     if locked.auto_metrics:
         from bti_eval.results.services import auto_evaluation_request
 
         auto_evaluation_request(round=locked, check_broker=False)
+
+
+def _enqueue_judge_html(round_id: int) -> None:
+    """Queue the rendering of the round's judge HTML; if the broker refuses, judges' first views
+    render it instead (slower for them, nothing lost), so this only logs."""
+    from workers.tasks import render_judge_html
+
+    try:
+        render_judge_html.apply_async(args=[round_id])
+    except Exception:
+        logger.warning("could not queue render_judge_html for round %s; judges' first views render it", round_id)
 
 
 def _lock(round: EvaluationRound) -> EvaluationRound:

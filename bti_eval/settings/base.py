@@ -62,7 +62,24 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'bti_eval.sqlite3'}")}
+
+def database_tuned(database: dict) -> dict:
+    """PostgreSQL: server-side parameter binding, so that psycopg prepares a statement the
+    ``DB_PREPARE_THRESHOLD``-th time (default 2) it runs on a connection and PostgreSQL parses and
+    plans it once per connection instead of once per execution. The judges' requests run the same
+    few statements all day: prepared, they cost PostgreSQL about half the CPU (issue 6's load
+    benchmark). ``DB_PREPARE_THRESHOLD=none`` keeps Django's default (client-side binding, nothing
+    prepared), e.g. behind a transaction-pooling PgBouncer older than 1.21."""
+    if database.get("ENGINE", "").endswith("postgresql"):
+        threshold = str(env("DB_PREPARE_THRESHOLD", default="2")).strip().lower()
+        if threshold not in ("", "none", "off", "false"):
+            options = database.setdefault("OPTIONS", {})
+            options.setdefault("server_side_binding", True)
+            options.setdefault("prepare_threshold", int(threshold))
+    return database
+
+
+DATABASES = {"default": database_tuned(env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'bti_eval.sqlite3'}"))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -151,7 +168,6 @@ BTI_EXPLAIN_DEVICE = env("BTI_EXPLAIN_DEVICE", default="")  # "" = CUDA when ava
 # (median seconds per rating; a round's own too_fast_seconds overrides it).
 BTI_BOOTSTRAP_RESAMPLES = env.int("BTI_BOOTSTRAP_RESAMPLES", default=2000)
 BTI_ALPHA_RESAMPLES = env.int("BTI_ALPHA_RESAMPLES", default=1000)
-BTI_ALPHA_UNIT_DRAWS = env.int("BTI_ALPHA_UNIT_DRAWS", default=10_000_000)  # caps alpha resamples on huge rounds
 BTI_TOO_FAST_SECONDS = env.float("BTI_TOO_FAST_SECONDS", default=3.0)
 
 LOGGING = {

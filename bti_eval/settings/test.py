@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import database_tuned, env
 
 SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"
 DEBUG = False
@@ -53,7 +53,7 @@ if _CI and not (POSTGRES_AVAILABLE and REDIS_AVAILABLE):
 _DB_NAME_OVERRIDE = env("TEST_DB_NAME_OVERRIDE", default="")
 
 if POSTGRES_AVAILABLE:
-    DATABASES = {"default": env.db_url_config(_DB_URL)}
+    DATABASES = {"default": database_tuned(env.db_url_config(_DB_URL))}
     DATABASES["default"]["TEST"] = {"NAME": "test_bti_eval"}
 else:
     # A file, not :memory:, so that a worker subprocess can open the same test database.
@@ -72,7 +72,7 @@ if REDIS_AVAILABLE:
     # The production cache backend, with a per-process prefix: parallel test runs share this Redis.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "bti_eval.core.cache.RedisCache",
             "LOCATION": _REDIS_URL,
             "KEY_PREFIX": f"bti-test-{os.getpid()}-{secrets.token_hex(4)}",
         }

@@ -49,7 +49,7 @@ def rated_round(
     scores = rng.integers(1, 6, size=len(assignments))
     Rating.objects.bulk_create(
         (
-            Rating(assignment=a, score=int(s), seconds=float(s) * 2.5)
+            Rating(assignment=a, judge_id=a.judge_id, score=int(s), seconds=float(s) * 2.5)
             for a, s, k in zip(assignments, scores, keep, strict=True)
             if k
         ),
