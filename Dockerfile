@@ -12,7 +12,7 @@ COPY bti_eval ./bti_eval
 COPY workers ./workers
 RUN pip install --no-cache-dir ${TORCH_INDEX:+--index-url $TORCH_INDEX} "$TORCH_SPEC" \
  && pip install --no-cache-dir .
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 COPY templates ./templates
 COPY static ./static
 RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://localhost:6379/0 \
@@ -20,4 +20,4 @@ RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=re
 RUN useradd --create-home app
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "bti_eval.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn"]

@@ -58,10 +58,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (default 30)")
     parser.add_argument("--pairs", type=int, default=100, help="pairs in the load round (× 7 methods per judge)")
     parser.add_argument("--replay-every", type=int, default=10, help="send every k-th rating twice (0: never)")
-    # 2 × 4 gave the lowest p95 on this 2-core machine (3×4, 4×3, 6×2, 2×6 and 2×10 were tried; benchmarks/README.md)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    # By default gunicorn runs as in production (gunicorn.conf.py: sync, 2 × cores + 1 workers).
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
+    parser.add_argument("--worker-class", default=None, choices=["sync", "gthread"], help="default: gunicorn.conf.py")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
     parser.add_argument("--database", default="bti_load", help="scratch database, created and dropped")
     parser.add_argument("--results-ratings", type=int, default=100_000, help="ratings in the results round (0: skip)")
@@ -228,23 +228,26 @@ def sign_in_researcher(port: int, username: str, password: str) -> Browser:
     return browser
 
 
+def gunicorn_settings(args: argparse.Namespace) -> str:
+    """What gunicorn will run with: the flags given, else gunicorn.conf.py's values."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    worker_class = args.worker_class or conf.worker_class
+    workers = args.workers or conf.workers
+    threads = f" × {args.threads} threads" if worker_class == "gthread" else ""
+    return f"gunicorn {worker_class} {workers} workers{threads}"
+
+
 def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "bti_eval.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        args.worker_class,
-        "--log-level",
-        "warning",
-        "--backlog",
-        "2048",
-    ]
+    # gunicorn.conf.py (production's settings) is read from ROOT; flags given here override it.
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    if args.workers is not None:
+        command += ["--workers", str(args.workers)]
+    if args.worker_class is not None:
+        command += ["--worker-class", args.worker_class]
     if args.worker_class == "gthread":
         command += ["--threads", str(args.threads), "--keep-alive", "30"]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
@@ -506,6 +509,16 @@ def print_load_report(runs: list[JudgeRun], elapsed: float, cpu: dict[str, float
             f"{kind:<10} {len(ms):>7} {percentile(ms, 50):>8.1f} {percentile(ms, 95):>8.1f} "
             f"{percentile(ms, 99):>8.1f} {max(ms, default=float('nan')):>8.1f}"
         )
+    judge_means = sorted(
+        statistics.fmean(v for values in run.latencies.values() for v in values) * 1000
+        for run in runs
+        if any(run.latencies.values())
+    )
+    if judge_means:
+        print(
+            f"mean latency per judge (fairness): min {judge_means[0]:.0f} ms, median "
+            f"{statistics.median(judge_means):.0f} ms, max {judge_means[-1]:.0f} ms"
+        )
     check = check_database(round_id, runs)
     print(
         f"ratings acknowledged (2xx): {sum(r.acks for r in runs)} responses for {check['acked_items']} items "
@@ -557,11 +570,8 @@ def main(argv: list[str] | None = None) -> int:
     env = server_env(args)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    print(
-        f"judges_load: {args.judges} judges, {args.duration:.0f} s, gunicorn {args.worker_class} "
-        f"{args.workers} workers × {args.threads} threads, PostgreSQL database {args.database}",
-        flush=True,
-    )
+    serving = gunicorn_settings(args)
+    print(f"judges_load: {args.judges} judges, {args.duration:.0f} s, {serving}, database {args.database}", flush=True)
     recreate_database(args)
     clear_cache(env)
     server = None

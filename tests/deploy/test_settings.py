@@ -77,3 +77,33 @@ def test_debug_is_off_by_default_in_production():
         timeout=60,
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def _gunicorn_conf(monkeypatch, **env: str):
+    import importlib.util
+
+    for name in ("WEB_CONCURRENCY", "GUNICORN_TIMEOUT", "GUNICORN_ACCESS_LOG", "GUNICORN_BIND"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    return conf
+
+
+def test_gunicorn_runs_sync_workers_two_per_core_plus_one(monkeypatch):
+    import multiprocessing
+
+    conf = _gunicorn_conf(monkeypatch)
+    assert conf.worker_class == "sync" and conf.wsgi_app == "bti_eval.wsgi:application"
+    assert conf.workers == 2 * multiprocessing.cpu_count() + 1 and conf.accesslog is None
+    conf = _gunicorn_conf(monkeypatch, WEB_CONCURRENCY="7", GUNICORN_TIMEOUT="30", GUNICORN_ACCESS_LOG="-")
+    assert (conf.workers, conf.timeout, conf.accesslog) == (7, 30, "-")
+    assert _gunicorn_conf(monkeypatch, WEB_CONCURRENCY="").workers == 2 * multiprocessing.cpu_count() + 1
+
+
+def test_the_image_and_compose_serve_with_gunicorn_conf():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "gunicorn.conf.py" in dockerfile and 'CMD ["gunicorn"]' in dockerfile
+    assert "gunicorn --" not in (ROOT / "docker-compose.yml").read_text()  # no flags overriding the file
