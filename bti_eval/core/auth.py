@@ -9,6 +9,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from bti_eval.core.db import fetch_one
+
 JUDGE_BACKEND = "bti_eval.core.auth.JudgeAwareBackend"
 # The round's columns a judge request reads; the rest of the round loads on first access.
 _ROUND_FIELDS = ["id", "status"]
@@ -53,9 +55,7 @@ class JudgeAwareBackend(ModelBackend):
         except ValidationError:
             return None
         sql, user_attnames, judge_attnames = _user_sql()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [pk])
-            row = cursor.fetchone()
+        row = fetch_one(sql, [pk])
         if row is None:
             return None
         n_user, n_judge = len(user_attnames), len(judge_attnames)

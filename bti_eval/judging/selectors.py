@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
+from bti_eval.core.db import fetch_one
 from bti_eval.judging.models import Assignment, Invite, Judge, Rating
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound, Explanation
@@ -86,9 +87,7 @@ def judge_for_user(*, user) -> Judge | None:
             return user.judge
         except Judge.DoesNotExist:
             return None
-    with connection.cursor() as cursor:  # runs on every judge request: plain SQL, full model instances
-        cursor.execute(_JUDGE_SQL, [user.pk])
-        row = cursor.fetchone()
+    row = fetch_one(_JUDGE_SQL, [user.pk])  # runs on every judge request: plain SQL, full model instances
     if row is None:
         return None
     n_judge = len(_JUDGE_FIELDS)
@@ -100,9 +99,7 @@ def judge_for_user(*, user) -> Judge | None:
 
 def judge_progress(*, judge: Judge) -> Progress:
     """How many of the judge's assignments there are and how many carry a rating (one query)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_JUDGE_PROGRESS_SQL, {"judge": judge.pk})
-        total, rated = cursor.fetchone()
+    total, rated = fetch_one(_JUDGE_PROGRESS_SQL, {"judge": judge.pk})
     return Progress(rated=rated, total=total)
 
 
@@ -165,9 +162,7 @@ def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
     """One of the judge's own assignments by public id, with its neighbours, the judge's score and
     progress, and the stored explanation HTML (one query); None when absent or another judge's."""
     params = {"judge": judge.pk, "public_id": public_id, "version": JUDGE_HTML_VERSION}
-    with connection.cursor() as cursor:
-        cursor.execute(_ITEM_SQL, params)
-        row = cursor.fetchone()
+    row = fetch_one(_ITEM_SQL, params)
     if row is None:
         return None
     public_id, position, explanation_id, text_a, text_b, score, previous, following, total, rated, html = row
@@ -188,19 +183,14 @@ def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
 def judge_next_and_progress(*, judge: Judge, after_position: int) -> tuple[str | None, Progress]:
     """Public id of the first unrated assignment after ``after_position`` (wrapping round to the
     start; None when all are rated) and the judge's progress, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(_NEXT_SQL, {"judge": judge.pk, "after": after_position})
-        following, total, rated = cursor.fetchone()
+    following, total, rated = fetch_one(_NEXT_SQL, {"judge": judge.pk, "after": after_position})
     return following, Progress(rated=rated, total=total)
 
 
 def judge_first_unrated_public_id(*, judge: Judge) -> str | None:
     """Public id of the judge's first unrated assignment in their order, or None (one plain query:
     the ``/rate/next/`` redirect every judge follows before each item)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_FIRST_UNRATED_SQL, {"judge": judge.pk})
-        row = cursor.fetchone()
-    return row[0] if row is not None else None
+    return fetch_one(_FIRST_UNRATED_SQL, {"judge": judge.pk})[0]
 
 
 def blind_payload(payload: dict[str, Any] | None, *, similarity: float | None = None) -> dict[str, Any]:

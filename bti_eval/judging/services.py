@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from bti_eval.core.db import fetch_one
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging.controls import CONTROL_METHOD, degrade
 from bti_eval.judging.designs import allocate_k_per_item, fair_share, top_up
@@ -334,17 +335,12 @@ def _submit_row(*, judge: Judge, public_id: str) -> tuple[str, int | None, int |
     and a second query."""
     params = {"judge": judge.pk, "public_id": public_id, "round": judge.round_id}
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_SUBMIT_ROW_SQL, params)
-            row = cursor.fetchone()
+        row = fetch_one(_SUBMIT_ROW_SQL, params)
         if row is None:
             raise EvaluationRound.DoesNotExist(f"round {judge.round_id}")
         return row
     status = EvaluationRound.objects.select_for_update().values_list("status", flat=True).get(pk=judge.round_id)
-    with connection.cursor() as cursor:
-        cursor.execute(_ASSIGNMENT_ROW_SQL, params)
-        row = cursor.fetchone()
-    return (status, *(row or (None, None, None)))
+    return (status, *(fetch_one(_ASSIGNMENT_ROW_SQL, params) or (None, None, None)))
 
 
 _RATING_FIELDS = [f.attname for f in Rating._meta.concrete_fields]
@@ -357,9 +353,7 @@ def _locked_rating(rating_id: int) -> Rating | None:
     """The rating, row-locked until the transaction ends (plain SQL on PostgreSQL: the judges' hot path)."""
     if connection.vendor != "postgresql":
         return Rating.objects.select_for_update().filter(pk=rating_id).first()
-    with connection.cursor() as cursor:
-        cursor.execute(_RATING_LOCK_SQL, [rating_id])
-        row = cursor.fetchone()
+    row = fetch_one(_RATING_LOCK_SQL, [rating_id])
     return Rating.from_db(connection.alias, _RATING_FIELDS, row) if row is not None else None
 
 
@@ -397,9 +391,7 @@ def _rating_insert(*, assignment_id: int, judge_id: int, score: int, seconds: fl
         return rating
     now = timezone.now()
     params = {"assignment": assignment_id, "judge": judge_id, "score": score, "seconds": seconds, "now": now}
-    with connection.cursor() as cursor:
-        cursor.execute(_RATING_INSERT_SQL, params)
-        row = cursor.fetchone()
+    row = fetch_one(_RATING_INSERT_SQL, params)
     if row is None:
         return None
     rating = Rating(
