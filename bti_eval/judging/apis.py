@@ -122,7 +122,8 @@ class RoundJudgesApi(APIView):
 
 
 class JudgeRevokeApi(APIView):
-    """Revoke a judge: the invite link stops working and the judge is signed out; ratings stay."""
+    """Revoke a judge: the invite link stops working and the judge is signed out; ratings stay. In a
+    k-per-item round open for rating, the judge's unrated explanations go to other judges."""
 
     permission_classes = [IsResearcher]
 
@@ -131,15 +132,22 @@ class JudgeRevokeApi(APIView):
         request=None,
         responses={
             200: inline_serializer(
-                "JudgeRevoked", {"id": serializers.IntegerField(), "revoked": serializers.BooleanField()}
+                "JudgeRevoked",
+                {
+                    "id": serializers.IntegerField(),
+                    "revoked": serializers.BooleanField(),
+                    "reassigned": serializers.IntegerField(
+                        help_text="Assignments given to other judges (k-per-item rounds open for rating)."
+                    ),
+                },
             )
         },
         tags=["judging"],
     )
     def post(self, request, judge_id: int):
         judge = get_object_or_404(Judge, pk=judge_id)
-        services.invite_revoke(judge=judge)
-        return Response({"id": judge.id, "revoked": True})
+        revoked = services.invite_revoke(judge=judge)
+        return Response({"id": judge.id, "revoked": True, "reassigned": revoked.reassigned})
 
 
 # --- judges ----------------------------------------------------------------------------------

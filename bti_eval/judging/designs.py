@@ -10,6 +10,9 @@
   explanations (ties broken by a seeded generator), as many as a fair share ⌈n·k/J⌉ (J counting
   the newcomer, at most n). Coverage can then exceed k on some explanations; invite judges
   before opening for an exact k.
+- A judge revoked while a k-per-item round is open leaves explanations they had not rated below
+  k active judges; ``reassign`` gives each to as many other active judges as it lacks, the least
+  loaded first (ties broken by a seeded generator), never to a judge who holds it already.
 """
 
 from __future__ import annotations
@@ -60,3 +63,35 @@ def top_up(coverage: Mapping[T, int], count: int, *, seed: int) -> list[T]:
     keyed = [(n, rng.random(), item) for item, n in sorted(coverage.items(), key=lambda kv: str(kv[0]))]
     keyed.sort(key=lambda row: (row[0], row[1]))
     return [item for _, _, item in keyed[: max(0, count)]]
+
+
+def reassign(
+    needed: Mapping[T, int],
+    holders: Mapping[T, set[J]],
+    loads: Mapping[J, int],
+    *,
+    seed: int,
+    groups: Mapping[T, Hashable] | None = None,
+) -> dict[J, list[T]]:
+    """Give each item of ``needed`` ({item: judges it lacks}) to that many judges of ``loads``
+    ({judge: current load}) who are not among its ``holders``: first a judge given no other item
+    of the same group here (``groups``, e.g. an explanation's pair, so that appended items can
+    keep the spread rule), then the least loaded; a judge's load grows with every item given. An
+    item runs short only when too few judges lack it.
+
+    Out: ``{judge: [items]}``, items in ``needed``'s order, judges with nothing left out.
+    Deterministic for the same inputs and seed.
+    """
+    rng = random.Random(seed)
+    load = dict(loads)
+    given: dict[J, list[T]] = {}
+    taken: set[tuple[J, Hashable]] = set()  # (judge, group) given here
+    for item, count in needed.items():
+        group = groups.get(item, item) if groups is not None else item
+        free = [judge for judge in load if judge not in holders.get(item, set())]
+        ranked = sorted(free, key=lambda judge: ((judge, group) in taken, load[judge], rng.random()))
+        for judge in ranked[: max(0, count)]:
+            load[judge] += 1
+            taken.add((judge, group))
+            given.setdefault(judge, []).append(item)
+    return given

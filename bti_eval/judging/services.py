@@ -22,7 +22,7 @@ from django.utils import timezone
 from bti_eval.core.db import fetch_one
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging.controls import CONTROL_METHOD, degrade
-from bti_eval.judging.designs import allocate_k_per_item, fair_share, top_up
+from bti_eval.judging.designs import allocate_k_per_item, fair_share, reassign, top_up
 from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange, new_public_id
 from bti_eval.judging.ordering import spread_by_pair
 from bti_eval.judging.selectors import (
@@ -132,14 +132,52 @@ def invite_accept(*, token: str, user=None) -> Judge:
 @transaction.atomic
 def invite_revoke(*, judge: Judge) -> Judge:
     """Revoke a judge's invite and access: the link stops working and the judge's user is deactivated
-    (which ends any open session). Ratings already given stay. Revoking twice is harmless."""
-    judge = Judge.objects.select_for_update().select_related("user").get(pk=judge.pk)
+    (which ends any open session). Ratings already given stay. In a k-per-item round open for
+    rating, the explanations the judge had not rated go to other active judges so that each keeps
+    k of them (``assignments_reassign``); ``judge.reassigned`` says how many assignments that made.
+    Revoking twice is harmless (and reassigns nothing the second time)."""
+    judge = Judge.objects.select_for_update().select_related("user", "round").get(pk=judge.pk)
     now = timezone.now()
     Invite.objects.filter(judge=judge, revoked_at__isnull=True).update(revoked_at=now)
+    judge.reassigned = 0
     if judge.user.is_active:
         judge.user.is_active = False
         judge.user.save(update_fields=["is_active"])
+        judge.reassigned = assignments_reassign(judge=judge)
     return judge
+
+
+def assignments_reassign(*, judge: Judge) -> int:
+    """Give the real explanations a revoked judge left unrated in an open k-per-item round to other
+    active judges, so that each is again queued for k active judges (``designs.reassign``: the
+    least loaded first, seeded by the round's and the judge's seeds; appended to their queues,
+    keeping the spread rule). Returns how many assignments were added; 0 for other designs and
+    for rounds not open for rating. The revoked judge's own assignments and ratings stay. A judge
+    gets two explanations of one pair here only when no other judge can take the second, so the
+    appended items keep the spread rule wherever the queues allow it."""
+    round = judge.round
+    if round.design != EvaluationRound.Design.K_PER_ITEM or round.status != EvaluationRound.Status.RATING:
+        return 0
+    k = round.judges_per_explanation or 1
+    pair_of = dict(
+        judge.assignments.filter(rating__isnull=True, explanation__is_control=False)
+        .order_by("position")
+        .values_list("explanation_id", "explanation__pair_id")
+    )
+    left = list(pair_of)
+    if not left:
+        return 0
+    active = Judge.objects.filter(round=round, user__is_active=True).exclude(pk=judge.pk)
+    loads = dict(active.annotate(n=Count("assignments")).order_by("id").values_list("id", "n"))
+    holders: dict[int, set[int]] = {}
+    for explanation_id, judge_id in Assignment.objects.filter(
+        judge_id__in=list(loads), explanation_id__in=left
+    ).values_list("explanation_id", "judge_id"):
+        holders.setdefault(explanation_id, set()).add(judge_id)
+    needed = {e: k - len(holders.get(e, ())) for e in left if len(holders.get(e, ())) < k}
+    plan = reassign(needed, holders, loads, seed=_mix(round.seed, judge.seed, "revoked"), groups=pair_of)
+    by_id = {j.pk: j for j in active.filter(pk__in=list(plan))}
+    return sum(assignments_build(judge=by_id[j], explanation_ids=items) for j, items in sorted(plan.items()))
 
 
 def judge_is_revoked(*, judge: Judge) -> bool:

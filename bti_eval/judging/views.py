@@ -10,6 +10,7 @@ from functools import wraps
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles import finders
@@ -173,7 +174,13 @@ def round_judges(request: HttpRequest, round_id: int) -> HttpResponse:
 @require_POST
 def judge_revoke(request: HttpRequest, round_id: int, judge_id: int) -> HttpResponse:
     judge = get_object_or_404(Judge, pk=judge_id, round_id=round_id)
-    services.invite_revoke(judge=judge)
+    revoked = services.invite_revoke(judge=judge)
+    if revoked.reassigned:
+        messages.info(
+            request,
+            f"{revoked} can no longer rate. {revoked.reassigned} of their unrated items went to other "
+            "judges, so that each item keeps its number of judges.",
+        )
     return redirect("judging:round-judges", round_id=round_id)
 
 

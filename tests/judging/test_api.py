@@ -163,7 +163,7 @@ def test_researcher_invites_lists_and_revokes(researcher_client, rating_round):
     assert "invite_url" not in listed[0] and "token" not in json.dumps(listed)
 
     revoked = researcher_client.post(reverse("api-judge-revoke", kwargs={"judge_id": body["id"]}))
-    assert revoked.status_code == 200 and revoked.json() == {"id": body["id"], "revoked": True}
+    assert revoked.status_code == 200 and revoked.json() == {"id": body["id"], "revoked": True, "reassigned": 0}
     assert researcher_client.get(url).json()[0]["invite"] == "revoked"
     assert not Judge.objects.get(pk=body["id"]).user.is_active
 
