@@ -10,7 +10,7 @@ export DJANGO_SETTINGS_MODULE ?= bti_eval.settings.embedded
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test install install-test lint worker serve bench clean
+.PHONY: demo test install install-test lint worker bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)

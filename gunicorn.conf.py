@@ -4,8 +4,8 @@ service and benchmarks/judges_load.py both use it; command-line flags override i
 Sync workers, 2 × cores + 1 of them (``WEB_CONCURRENCY`` overrides): an idle worker takes the next
 connection, so every request waits in one queue and no judge is stuck behind a busy process.
 Threaded workers keep each browser's connection in the process that accepted it, and on the load
-benchmark (50 judges, no think time, 2 cores) that split the judges unevenly: p95 112-166 ms
-against 95-98 ms here (benchmarks/README.md).
+benchmark (50 judges, no think time, 2 cores) that split the judges unevenly: p95 105-166 ms
+against 92-99 ms here (benchmarks/README.md).
 
 Sync workers are meant behind a proxy that buffers requests (nginx, Caddy and most TLS
 terminators do), so that a slow client cannot hold a worker; production runs behind the TLS

@@ -24,6 +24,11 @@ sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 WINE = ROOT.parent / "shared" / "data" / "wine" / "winemag_sample.csv"
 
 
+def _mean(values: list[float]) -> float:
+    """The mean of ``values`` (up to 10 losses: a run may have fewer steps), to 4 decimals."""
+    return round(sum(values) / len(values), 4)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", default=str(WINE))
@@ -73,10 +78,10 @@ def main() -> None:
                 "train_seconds": round(seconds, 1),
                 f"recall@{args.k}_start": round(before, 4),
                 f"recall@{args.k}_trained": round(after, 4),
-                "loss_first10_mean": round(sum(result["losses"][:10]) / min(10, result["steps"]), 4),
-                "loss_last10_mean": round(sum(result["losses"][-10:]) / min(10, result["steps"]), 4),
-                "cosine_loss_first10_mean": round(sum(result["cosine_losses"][:10]) / min(10, result["steps"]), 4),
-                "cosine_loss_last10_mean": round(sum(result["cosine_losses"][-10:]) / min(10, result["steps"]), 4),
+                "loss_first10_mean": _mean(result["losses"][:10]),
+                "loss_last10_mean": _mean(result["losses"][-10:]),
+                "cosine_loss_first10_mean": _mean(result["cosine_losses"][:10]),
+                "cosine_loss_last10_mean": _mean(result["cosine_losses"][-10:]),
             },
             indent=1,
         )

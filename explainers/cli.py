@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .argtypes import positive_int
+from .corpus import read_utf8
 from .errors import ExplainerError, InputError, ModelLoadError
 from .registry import available_methods, get_method
 
@@ -69,24 +70,6 @@ class _Parser(argparse.ArgumentParser):
 # Reading input, writing output
 
 
-def _read_utf8(path: str | os.PathLike, what: str) -> str:
-    """A file's text; a missing, unreadable or non-UTF-8 file is an InputError naming the line."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} {str(p)!r} does not exist or is not a file")
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read {what} {str(p)!r}: {e.strerror}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise InputError(
-            f"{what} {str(p)!r} is not UTF-8 (invalid byte 0x{data[e.start]:02x} on line {line}); save it as UTF-8"
-        ) from None
-
-
 def _check_paragraph(text: Any, where: str, key: str) -> str:
     if not isinstance(text, str):
         raise InputError(f"{where}: paragraph {key!r} must be a string, got {type(text).__name__}")
@@ -103,7 +86,7 @@ def read_pairs(path: str | os.PathLike) -> list[Pair]:
     """Pairs from a JSONL file of ``{"id": ..., "a": "...", "b": "..."}`` lines (blank lines skipped;
     a missing id becomes the line number). Any bad line is an InputError naming its line number."""
     pairs: list[Pair] = []
-    for number, line in enumerate(_read_utf8(path, "input file").splitlines(), start=1):
+    for number, line in enumerate(read_utf8(path, "input file").splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path} line {number}"
@@ -265,7 +248,7 @@ def _explain_run(args: argparse.Namespace) -> int:
         pairs = [Pair(None, a, b)]
     corpus = None
     if args.corpus is not None:
-        corpus = [line for line in _read_utf8(args.corpus, "corpus file").splitlines() if line.strip()]
+        corpus = [line for line in read_utf8(args.corpus, "corpus file").splitlines() if line.strip()]
         if not corpus:
             raise InputError(f"corpus file {args.corpus!r} is empty")
     if args.word2vec is not None and not Path(args.word2vec).is_file():

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .argtypes import positive_int
+from .corpus import DEFAULT_BATCH_TOKENS
 from .errors import InputError
 
 
@@ -78,7 +79,11 @@ def _neighbours_arguments(parser: argparse.ArgumentParser) -> None:
     seeds.add_argument("--seed-ids", metavar="ID,ID,...", help="the seed items' ids, comma-separated")
     parser.add_argument("--k", type=positive_int, default=1, help="neighbours per seed, ranks 1..K (default 1)")
     parser.add_argument(
-        "--batch-tokens", type=positive_int, default=16384, metavar="T", help="token budget per batch (default 16384)"
+        "--batch-tokens",
+        type=positive_int,
+        default=DEFAULT_BATCH_TOKENS,
+        metavar="T",
+        help=f"token budget per batch (default {DEFAULT_BATCH_TOKENS})",
     )
     parser.add_argument("--output", required=True, metavar="PAIRS.jsonl", help="pair-import JSONL, written atomically")
 

@@ -22,6 +22,9 @@ from .errors import InputError
 FORMATS = ("csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 MAX_LISTED = 20  # ids of skipped rows kept in a report (the counts are always complete)
+# Rows × padded tokens per forward pass when embedding a catalog (``explainers.retrieval``). It lives
+# here, in a torch-free module, so that the CLI can show it as a default without importing torch.
+DEFAULT_BATCH_TOKENS = 16384
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,6 @@ class CorpusReport:
             f"{self.duplicate} skipped as exact duplicates of an earlier text"
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "kept": self.kept,
-            "empty": self.empty,
-            "duplicate": self.duplicate,
-            "empty_rows": list(self.empty_rows),
-            "duplicate_rows": list(self.duplicate_rows),
-        }
-
 
 def detect_format(path: str | os.PathLike, fmt: str | None = None) -> str:
     """``fmt`` when given, else from the file's extension (.csv, .jsonl, .ndjson)."""
@@ -84,6 +77,19 @@ def decode_utf8(data: bytes, what: str = "catalog") -> str:
         raise InputError(
             f"{what} is not UTF-8 (invalid byte 0x{data[e.start]:02x} on line {line}); save it as UTF-8"
         ) from None
+
+
+def read_utf8(path: str | os.PathLike, what: str) -> str:
+    """The text of the file ``path`` (a UTF-8 byte-order mark dropped); a missing, unreadable or
+    non-UTF-8 file is an InputError naming it as ``what`` (e.g. "catalog") and the bad byte's line."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {str(p)!r} does not exist or is not a file")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read {what} {str(p)!r}: {e.strerror}") from None
+    return decode_utf8(data, f"{what} {str(p)!r}")
 
 
 def _csv_records(text: str, columns: list[str], what: str) -> list[tuple[int, dict[str, Any]]]:
@@ -198,18 +204,11 @@ def read_corpus(
     """Read a UTF-8 catalog file (CSV or JSONL, by ``fmt`` or extension) -> (items, report)."""
     p = Path(path)
     fmt = detect_format(p, fmt)
-    if not p.is_file():
-        raise InputError(f"catalog {str(p)!r} does not exist or is not a file")
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read catalog {str(p)!r}: {e.strerror}") from None
-    what = f"catalog {str(p)!r}"
     return parse_corpus(
-        decode_utf8(data, what),
+        read_utf8(p, "catalog"),
         fmt=fmt,
         id_column=id_column,
         text_column=text_column,
         title_column=title_column,
-        what=what,
+        what=f"catalog {str(p)!r}",
     )

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .errors import InputError, ModelLoadError
+from .retrieval import embed_texts
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 # Rows × padded tokens per forward pass. With all-MiniLM-L6-v2 on 512-token paragraphs (16 rows)
@@ -145,17 +146,10 @@ class Encoder:
         return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1.0)
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> torch.Tensor:
-        """Mean-pooled paragraph vectors F (Eq. 1) of ``texts`` -> (n, hidden), in input order."""
-        paragraphs = self.tokenize(texts)
-        chunks = []
-        with torch.inference_mode():
-            for start in range(0, len(paragraphs), batch_size):
-                batch = self.batch(paragraphs[start : start + batch_size])
-                hidden = self.hidden_states(self.token_embeddings(batch.ids), batch.attention_mask)
-                chunks.append(self.pool(hidden, batch.content))
-        if not chunks:
-            return torch.zeros(0, self.model.config.hidden_size, device=self.device)
-        return torch.cat(chunks)
+        """Mean-pooled paragraph vectors F (Eq. 1) of ``texts`` -> (n, hidden) float32 on the
+        encoder's device, in input order: :func:`explainers.retrieval.embed_texts` with a token
+        budget of ``batch_size`` texts of the model's full length (``batch_size × max_length``)."""
+        return embed_texts(self, texts, batch_tokens=batch_size * self.max_length)
 
 
 def _device(device: str | torch.device | None) -> torch.device:

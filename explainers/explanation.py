@@ -9,7 +9,7 @@ no renderer shows.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -23,7 +23,7 @@ class Word:
     saliency: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end, "saliency": self.saliency}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class WordPair:
     score: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "word_similarity": self.word_similarity, "score": self.score}
+        return asdict(self)
 
 
 @dataclass(frozen=True)

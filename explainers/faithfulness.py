@@ -56,15 +56,15 @@ def _cosines(encoder: Encoder, pairs: list[tuple[str, str]], batch_size: int) ->
     """cos(F(a), F(b)) for each pair; an empty side gives 0. Each distinct text is embedded once."""
     texts = sorted({t for pair in pairs for t in pair if t.strip()})
     index = {t: i for i, t in enumerate(texts)}
-    vectors = encoder.embed(texts, batch_size=batch_size) if texts else None  # (n_texts, hidden)
-    out = []
-    for a, b in pairs:
-        if a not in index or b not in index:
-            out.append(0.0)
-            continue
-        va, vb = vectors[index[a]], vectors[index[b]]
-        out.append(float(torch.nn.functional.cosine_similarity(va, vb, dim=0)))
-    return out
+    if not texts:
+        return [0.0] * len(pairs)
+    vectors = encoder.embed(texts, batch_size=batch_size)  # (n_texts, hidden)
+    rows_a, rows_b = (
+        torch.tensor([index.get(pair[side], -1) for pair in pairs], dtype=torch.long, device=vectors.device)
+        for side in (0, 1)
+    )
+    cosines = torch.nn.functional.cosine_similarity(vectors[rows_a.clamp_min(0)], vectors[rows_b.clamp_min(0)], dim=1)
+    return torch.where((rows_a >= 0) & (rows_b >= 0), cosines, 0.0).tolist()
 
 
 def faithfulness(

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as functional
 
 from .encoder import DEFAULT_TOKEN_BUDGET, Batch, Encoder
-from .saliency import BatchScores, pair_cosine
+from .saliency import BatchScores, _scores, pair_cosine
 
 
 def gauss_legendre(steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,9 +80,6 @@ def integrated_gradients(
     error of each paragraph goes to the pair's diagnostics."""
     attribution, similarity, hidden, error = attributions(encoder, batch, steps=steps, token_budget=token_budget)
     errors = error.view(-1, 2).tolist()
-    return BatchScores(
-        similarity=similarity.float().cpu().numpy().astype(np.float64),
-        hidden=hidden.float().cpu().numpy(),
-        token_scores=attribution.abs().float().cpu().numpy(),
-        diagnostics=[{"steps": steps, "completeness_error": pair} for pair in errors],
+    return _scores(
+        similarity, hidden, attribution.abs(), [{"steps": steps, "completeness_error": pair} for pair in errors]
     )

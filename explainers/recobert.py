@@ -37,7 +37,9 @@ import torch
 import torch.nn.functional as F
 
 from .corpus import CorpusItem
+from .encoder import Encoder, load_encoder
 from .errors import InputError, ModelLoadError
+from .retrieval import DEFAULT_BATCH_TOKENS, embed_texts
 
 
 def _model_path(model: str | os.PathLike | None) -> Path:
@@ -93,12 +95,6 @@ def _encode(tokenizer: Any, texts: Sequence[str], max_length: int, device: torch
     }
 
 
-def _pool(hidden: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """Eq. 1: mean of ``hidden`` (rows, length, hidden) over content tokens -> (rows, hidden)."""
-    weights = content.to(hidden.dtype).unsqueeze(-1)
-    return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1.0)
-
-
 def train_recobert(
     items: Sequence[CorpusItem],
     output: str | os.PathLike,
@@ -128,8 +124,6 @@ def train_recobert(
     """
     from transformers import AutoModelForMaskedLM
     from transformers.utils import logging as hf_logging
-
-    from .encoder import load_encoder
 
     out = Path(output).expanduser()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -197,11 +191,11 @@ def train_recobert(
                 masked, labels = mask_tokens(
                     texts["input_ids"], texts["content"], tokenizer, probability=mlm_probability, generator=generator
                 )
-                t = _pool(
+                t = Encoder.pool(
                     body(input_ids=titles["input_ids"], attention_mask=titles["attention_mask"])[0], titles["content"]
                 )  # (B, hidden)
                 hidden = body(input_ids=masked, attention_mask=texts["attention_mask"])[0]  # (B, length, hidden)
-                d = _pool(hidden, texts["content"])  # (B, hidden)
+                d = Encoder.pool(hidden, texts["content"])  # (B, hidden)
                 logits = F.normalize(t, dim=1) @ F.normalize(d, dim=1).T / temperature  # (B, B)
                 target = torch.arange(len(batch), device=chosen)
                 cosine = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
@@ -271,11 +265,11 @@ def _save(mlm: Any, tokenizer: Any, out: Path, result: dict[str, Any]) -> None:
         raise
 
 
-def title_text_recall(encoder: Any, items: Sequence[CorpusItem], *, k: int = 10, batch_tokens: int = 16384) -> float:
+def title_text_recall(
+    encoder: Any, items: Sequence[CorpusItem], *, k: int = 10, batch_tokens: int = DEFAULT_BATCH_TOKENS
+) -> float:
     """Recall@k of title→description retrieval among ``items``: the share of items whose own text is
     among the k texts most cosine-similar (Eq. 1 vectors) to its title."""
-    from .retrieval import embed_texts
-
     if not items:
         raise InputError("recall needs at least one item")
     titles = F.normalize(embed_texts(encoder, [it.title for it in items], batch_tokens=batch_tokens), dim=1)

@@ -18,10 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .corpus import CorpusItem
+from .corpus import DEFAULT_BATCH_TOKENS, CorpusItem
 from .errors import InputError
-
-DEFAULT_BATCH_TOKENS = 16384
 
 
 def token_budget_batches(lengths: Sequence[int], batch_tokens: int) -> list[list[int]]:
@@ -92,7 +90,6 @@ def top_k_cosine(
     groups: torch.Tensor | None = None,
     seed_chunk: int = 1024,
     item_chunk: int = 32768,
-    normalized: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact cosine top-``k`` of each seed row among ``vectors`` (n, d), leaving out the items in the
     seed's group (``groups`` (n,), default: each item its own group, so only the seed itself).
@@ -109,7 +106,7 @@ def top_k_cosine(
     if seeds.numel() and (int(seeds.min()) < 0 or int(seeds.max()) >= n):
         raise InputError(f"seed index out of range for {n} items")
     groups = torch.arange(n, device=device) if groups is None else groups.to(device)
-    unit = vectors.float() if normalized else F.normalize(vectors.float(), dim=1)  # normalised once
+    unit = F.normalize(vectors.float(), dim=1)  # normalised once
     best_scores = torch.full((seeds.numel(), k), float("-inf"), device=device)
     best_index = torch.full((seeds.numel(), k), -1, dtype=torch.long, device=device)
     with torch.inference_mode():
@@ -195,10 +192,3 @@ def neighbours(
                 }
             )
     return pairs
-
-
-def most_similar(
-    items: Sequence[CorpusItem], vectors: torch.Tensor, seeds: Sequence[int], **chunks: int
-) -> list[dict[str, Any]]:
-    """The top-1 pair of each seed (see :func:`neighbours`); a seed with no eligible item has none."""
-    return neighbours(items, vectors, seeds, 1, **chunks)

@@ -75,11 +75,18 @@ def embedding_gradients(
     return pair_cosine(pooled).detach(), hidden.detach(), tokens.detach(), gradient
 
 
-def _scores(similarity: torch.Tensor, hidden: torch.Tensor, token_scores: torch.Tensor | None) -> BatchScores:
+def _scores(
+    similarity: torch.Tensor,
+    hidden: torch.Tensor | None,
+    token_scores: torch.Tensor | None,
+    diagnostics: list[dict[str, Any]] | None = None,
+) -> BatchScores:
+    """:class:`BatchScores` of the method's tensors, as numpy (similarity float64, the rest float32)."""
     return BatchScores(
         similarity=_numpy(similarity).astype(np.float64),
-        hidden=_numpy(hidden),
+        hidden=None if hidden is None else _numpy(hidden),
         token_scores=None if token_scores is None else _numpy(token_scores),
+        diagnostics=diagnostics or [],
     )
 
 
@@ -134,4 +141,4 @@ def forward_only(encoder: Encoder, batch: Batch, **_: Any) -> BatchScores:
     with torch.inference_mode():
         hidden = encoder.hidden_states(encoder.token_embeddings(batch.ids), batch.attention_mask)
         similarity = pair_cosine(encoder.pool(hidden, batch.content))
-        return BatchScores(similarity=_numpy(similarity).astype(np.float64), hidden=None, token_scores=None)
+        return _scores(similarity, None, None)

@@ -82,7 +82,7 @@ def sanity_check(
     from .pipeline import explain_pairs
 
     pairs = list(pairs)
-    encoder = load_encoder(model, device=device, seed=seed)
+    encoder = load_encoder(model, device=device)
     model_name = encoder.name
     trained_run = explain_pairs(encoder, pairs, method, top_k=top_k, batch_size=batch_size, **opts)
     del encoder  # free the trained model before the random one loads

@@ -23,6 +23,7 @@ from .words import Words, split_words
 
 VECTOR_SIZE = 100
 EPOCHS = 20
+SEED = 0
 
 
 def lexical(words: Words) -> list[str | None]:
@@ -69,7 +70,7 @@ class TfidfW2V:
     vectors: object
 
     @classmethod
-    def fit(cls, corpus: Sequence[str], *, word2vec: str | os.PathLike | None = None, seed: int = 0) -> TfidfW2V:
+    def fit(cls, corpus: Sequence[str], *, word2vec: str | os.PathLike | None = None) -> TfidfW2V:
         """Fit TF-IDF on ``corpus`` and load ``word2vec`` or train Word2Vec on ``corpus``."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -87,7 +88,7 @@ class TfidfW2V:
                 vector_size=VECTOR_SIZE,
                 min_count=1,
                 workers=1,
-                seed=seed,
+                seed=SEED,
                 epochs=EPOCHS,
                 hashfxn=_stable_hash,
             ).wv

@@ -30,7 +30,6 @@ class CorpusJobTask(Task):
 @shared_task(
     name="bti_eval.corpus_embed_chunk",
     base=CorpusJobTask,
-    acks_late=True,
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=5,
@@ -47,7 +46,6 @@ def corpus_embed_chunk(job_id: int, item_ids: list[int]) -> int:
 @shared_task(
     name="bti_eval.corpus_train_recobert",
     base=CorpusJobTask,
-    acks_late=True,
     soft_time_limit=TRAIN_SOFT_TIME_LIMIT,
     time_limit=TRAIN_SOFT_TIME_LIMIT + 300,
 )

@@ -14,6 +14,14 @@ from bti_eval.rounds.constants import CHUNK_SOFT_TIME_LIMIT, CHUNK_TIME_LIMIT, T
 from workers.celery import app  # noqa: F401  (configures the app that shared_task binds to)
 
 logger = logging.getLogger(__name__)
+# Every task acknowledges late (settings.CELERY_TASK_ACKS_LATE). A transient error (the database or
+# broker going away) is retried with exponential backoff, capped at 5 minutes, jittered.
+RETRY_TRANSIENT = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+}
 
 
 class ExplainChunkTask(Task):
@@ -33,11 +41,7 @@ class ExplainChunkTask(Task):
 @shared_task(
     name="bti_eval.explain_chunk",
     base=ExplainChunkTask,
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
+    **RETRY_TRANSIENT,
     max_retries=5,
     soft_time_limit=CHUNK_SOFT_TIME_LIMIT,
     time_limit=CHUNK_TIME_LIMIT,
@@ -54,10 +58,7 @@ AUTO_SOFT_TIME_LIMIT = 2 * 60 * 60  # seconds: the sanity check explains its sam
 
 @shared_task(
     name="bti_eval.evaluate_auto",
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=300,
+    **RETRY_TRANSIENT,
     max_retries=3,
     soft_time_limit=AUTO_SOFT_TIME_LIMIT,
     time_limit=AUTO_SOFT_TIME_LIMIT + 300,
@@ -83,10 +84,7 @@ def evaluate_auto(round_id: int) -> str:
 
 @shared_task(
     name="bti_eval.render_judge_html",
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=300,
+    **RETRY_TRANSIENT,
     max_retries=5,
 )
 def render_judge_html(round_id: int) -> int:

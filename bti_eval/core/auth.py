@@ -13,7 +13,7 @@ from bti_eval.core.db import fetch_one
 
 JUDGE_BACKEND = "bti_eval.core.auth.JudgeAwareBackend"
 # The round's columns a judge request reads; the rest of the round loads on first access.
-_ROUND_FIELDS = ["id", "status"]
+JUDGE_ROUND_FIELDS = ["id", "status"]
 
 
 @cache
@@ -27,7 +27,7 @@ def _user_sql() -> tuple[str, list[str], list[str]]:
     quote = connection.ops.quote_name
     user_pk = quote(get_user_model()._meta.pk.column)
     columns = [f"u.{quote(f.column)}" for f in user_fields] + [f"j.{quote(f.column)}" for f in judge_fields]
-    columns += [f"r.{quote(name)}" for name in _ROUND_FIELDS]
+    columns += [f"r.{quote(name)}" for name in JUDGE_ROUND_FIELDS]
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(get_user_model()._meta.db_table)} u "
         f"LEFT JOIN {quote(Judge._meta.db_table)} j ON j.{quote(Judge.user.field.column)} = u.{user_pk} "
@@ -65,7 +65,7 @@ class JudgeAwareBackend(ModelBackend):
         judge = None
         if row[n_user] is not None:  # the judge's id: this user is a judge
             judge = Judge.from_db(connection.alias, judge_attnames, row[n_user : n_user + n_judge])
-            judge.round = EvaluationRound.from_db(connection.alias, _ROUND_FIELDS, row[n_user + n_judge :])
+            judge.round = EvaluationRound.from_db(connection.alias, JUDGE_ROUND_FIELDS, row[n_user + n_judge :])
             Judge.user.field.set_cached_value(judge, user)
         User.judge.related.set_cached_value(user, judge)
         return user

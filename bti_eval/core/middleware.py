@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from bti_eval.core.views import error_page, is_api_request, json_error
+from bti_eval.core.views import error_response
 
 
 class RequestSizeLimitMiddleware:
@@ -30,10 +30,5 @@ class RequestSizeLimitMiddleware:
                 f"The request is {length:,} bytes; files may be at most {settings.BTI_MAX_UPLOAD_BYTES:,} bytes "
                 "(BTI_MAX_UPLOAD_BYTES). Split the file into smaller ones."
             )
-            response = (
-                json_error(message, 413)
-                if is_api_request(request)
-                else error_page(request, 413, "File too large", message)
-            )
-            return response
+            return error_response(request, 413, "File too large", message)
         return self.get_response(request)

@@ -81,20 +81,22 @@ def error_page(request: HttpRequest | None, status: int, title: str, message: st
     return HttpResponse(body, status=status)
 
 
+def error_response(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    """The API's JSON error under /api/, else ``error_page`` (``title`` shows on the page only)."""
+    if is_api_request(request):
+        return json_error(message, status)
+    return error_page(request, status, title, message)
+
+
 def too_many_requests(request: HttpRequest, message: str, *, retry_after: int) -> HttpResponse:
-    response = (
-        json_error(message, 429) if is_api_request(request) else error_page(request, 429, "Too many attempts", message)
-    )
+    response = error_response(request, 429, "Too many attempts", message)
     response["Retry-After"] = str(retry_after)
     return response
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: the database dropped the connection; a retry will reconnect."""
-    if is_api_request(request):
-        response = json_error(DATABASE_UNAVAILABLE, 503)
-    else:
-        response = error_page(request, 503, "Temporarily unavailable", DATABASE_UNAVAILABLE)
+    response = error_response(request, 503, "Temporarily unavailable", DATABASE_UNAVAILABLE)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -135,6 +137,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: the form's security token is missing or stale (e.g. a page left open)."""
     message = "This form has expired or was not sent from this site. Reload the page and try again."
-    if is_api_request(request):
-        return json_error(message, 403)
-    return error_page(request, 403, "Please reload the page", message)
+    return error_response(request, 403, "Please reload the page", message)

@@ -13,11 +13,15 @@ from rest_framework.views import APIView
 from bti_eval.core.serializers import error_responses
 from bti_eval.corpora import services
 from bti_eval.corpora.models import Corpus, CorpusJob
-from bti_eval.corpora.selectors import corpus_list, corpus_vector_counts
+from bti_eval.corpora.selectors import corpora_vector_counts, corpus_list, corpus_vector_counts
 from bti_eval.pairs.services import check_upload_size
 
 
 class CorpusOutputSerializer(serializers.ModelSerializer):
+    """A corpus with its item and vector counts. Lists pass ``item_count``-annotated corpora
+    (``corpus_list``) and ``context={"vector_counts": corpora_vector_counts(...)}``, so that the
+    counts cost no query per corpus; a single corpus without them is counted on its own."""
+
     items = serializers.SerializerMethodField()
     vectors = serializers.SerializerMethodField()
 
@@ -39,10 +43,12 @@ class CorpusOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_items(self, corpus) -> int:
-        return corpus.items.count()
+        count = getattr(corpus, "item_count", None)
+        return corpus.items.count() if count is None else count
 
     def get_vectors(self, corpus) -> dict[str, int]:
-        return corpus_vector_counts(corpus=corpus)
+        counts = self.context.get("vector_counts")
+        return corpus_vector_counts(corpus=corpus) if counts is None else counts.get(corpus.pk, {})
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -81,7 +87,9 @@ class CorpusListApi(APIView):
 
     @extend_schema(operation_id="corpora_list", responses={200: CorpusOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        return Response(CorpusOutputSerializer(corpus_list(), many=True).data)
+        corpora = list(corpus_list())
+        counts = corpora_vector_counts(corpus_ids=[c.pk for c in corpora])
+        return Response(CorpusOutputSerializer(corpora, many=True, context={"vector_counts": counts}).data)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},

@@ -64,8 +64,10 @@ class CorpusVector(models.Model):
     def pack(values: np.ndarray) -> bytes:
         return np.asarray(values, dtype="<f4").tobytes()
 
-    def unpack(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.vector), dtype="<f4")
+    @staticmethod
+    def unpack(raw: bytes | memoryview) -> np.ndarray:
+        """The inverse of :meth:`pack`: stored bytes as a 1-d float32 array."""
+        return np.frombuffer(bytes(raw), dtype="<f4")
 
 
 class CorpusJob(models.Model):

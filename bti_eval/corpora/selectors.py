@@ -18,8 +18,22 @@ def corpus_jobs(*, corpus: Corpus) -> QuerySet[CorpusJob]:
 
 def corpus_vector_counts(*, corpus: Corpus) -> dict[str, int]:
     """Vectors stored per model name ("" = the default model)."""
-    rows = CorpusVector.objects.filter(item__corpus=corpus).values("model").annotate(n=Count("id"))
-    return {r["model"]: r["n"] for r in rows}
+    return corpora_vector_counts(corpus_ids=[corpus.pk]).get(corpus.pk, {})
+
+
+def corpora_vector_counts(*, corpus_ids: list[int]) -> dict[int, dict[str, int]]:
+    """``{corpus_id: {model: vectors stored}}`` for many corpora in one grouped query (a corpus
+    without vectors is absent)."""
+    rows = (
+        CorpusVector.objects.filter(item__corpus_id__in=corpus_ids)
+        .values("item__corpus_id", "model")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for r in rows:
+        counts.setdefault(r["item__corpus_id"], {})[r["model"]] = r["n"]
+    return counts
 
 
 def corpus_vectors(*, corpus: Corpus, model: str = "") -> tuple[list, np.ndarray | None]:
@@ -36,5 +50,5 @@ def corpus_vectors(*, corpus: Corpus, model: str = "") -> tuple[list, np.ndarray
     items = [Item(id=ext, text=text, title=title) for _, ext, text, title in rows]
     if len(stored) < len(rows) or not rows:
         return items, None
-    vectors = np.stack([np.frombuffer(bytes(stored[pk]), dtype="<f4") for pk, *_ in rows])  # (n, hidden)
+    vectors = np.stack([CorpusVector.unpack(stored[pk]) for pk, *_ in rows])  # (n, hidden)
     return items, vectors

@@ -18,7 +18,9 @@ from django.utils import timezone
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.corpora.models import Corpus, CorpusItem, CorpusJob, CorpusVector
 from bti_eval.pairs.models import ParagraphPair
+from bti_eval.pairs.selectors import pair_external_ids_existing
 from bti_eval.pairs.services import check_upload_size
+from bti_eval.rounds.compute import explain_device, model_path
 
 EMBED_CHUNK_SIZE = 512  # items per Celery task
 QUEUE = "explain"
@@ -198,11 +200,7 @@ def corpus_mine_pairs(
                 f"The pair id {pair['id'][:60]}… is longer than 200 characters; shorten the item ids."
             )
     with transaction.atomic():
-        existing = set(
-            ParagraphPair.objects.filter(source=source, external_id__in=[p["id"] for p in mined]).values_list(
-                "external_id", flat=True
-            )
-        )
+        existing = pair_external_ids_existing(source=source, external_ids=[p["id"] for p in mined])
         new = [
             ParagraphPair(
                 source=source,
@@ -291,13 +289,13 @@ def recobert_train_run(*, job_id: int) -> dict[str, Any]:
         result = train_recobert(
             items,
             output,
-            model=job.model or settings.BTI_DEFAULT_MODEL or None,
+            model=model_path(job.model),
             epochs=params.get("epochs", 1),
             max_steps=params.get("max_steps"),
             batch_size=params.get("batch_size", 16),
             holdout=params.get("holdout", 0.0),
             seed=params.get("seed", 0),
-            device=settings.BTI_EXPLAIN_DEVICE or None,
+            device=explain_device(),
             on_step=on_step,
         )
     except ExplainerError as exc:

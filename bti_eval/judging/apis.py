@@ -34,17 +34,6 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-def _judge_or_404(request):
-    judge = getattr(request, "judge", None) or selectors.judge_for_user(user=request.user)  # set by IsJudge
-    if judge is None:  # IsJudge passed, so only a revoked judge gets here
-        raise ApplicationError("Your access to this round was revoked.", status=403)
-    return judge
-
-
-def _invite_url(request, token: str) -> str:
-    return request.build_absolute_uri(reverse("judging:invite-accept", kwargs={"token": token}))
-
-
 # --- researchers -----------------------------------------------------------------------------
 
 
@@ -91,7 +80,7 @@ class RoundJudgesApi(APIView):
             {
                 "id": judge.id,
                 "name": judge.name,
-                "invite": selectors.invite_status(invite=getattr(judge, "invite", None)),
+                "invite": selectors.judge_invite_status(judge=judge),
                 "rated": judge.rated,
                 "total": judge.total,
                 "last_activity": judge.last_activity,
@@ -111,11 +100,11 @@ class RoundJudgesApi(APIView):
         round = get_object_or_404(EvaluationRound, pk=round_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        judge, token = services.judge_invite(round=round, by=request.user, **data.validated_data)
+        judge, token = services.judge_invite(round=round, **data.validated_data)
         body = {
             "id": judge.id,
             "name": judge.name,
-            "invite_url": _invite_url(request, token),
+            "invite_url": selectors.invite_url(request, token),
             "expires_at": judge.invite.expires_at,
         }
         return Response(self.InvitedSerializer(body).data, status=status.HTTP_201_CREATED)
@@ -177,7 +166,7 @@ class JudgeQueueApi(APIView):
 
     @extend_schema(operation_id="judge_queue", responses={200: OutputSerializer}, tags=["judge"])
     def get(self, request):
-        judge = _judge_or_404(request)
+        judge = request.judge  # set by IsJudge
         body = {
             "progress": selectors.judge_progress(judge=judge).as_dict(),
             "round_status": judge.round.status,
@@ -212,19 +201,16 @@ class JudgeAssignmentApi(APIView):
         tags=["judge"],
     )
     def get(self, request, public_id: str):
-        judge = _judge_or_404(request)
-        item = selectors.judge_item_get(judge=judge, public_id=public_id)
+        judge = request.judge  # set by IsJudge
+        item = services.judge_item_rendered(judge=judge, public_id=public_id)
         if item is None:
             raise ApplicationError(services.ASSIGNMENT_NOT_FOUND, status=404)
-        html = item.html
-        if html is None:
-            html = services.explanation_judge_html_store(explanation_id=item.explanation_id)
         body = {
             "public_id": item.public_id,
             "position": item.position,
             "text_a": item.text_a,
             "text_b": item.text_b,
-            "html": html,
+            "html": item.html,
             "score": item.score,
             "round_status": judge.round.status,
             "previous": item.previous,
@@ -282,7 +268,7 @@ class JudgeRatingApi(APIView):
         tags=["judge"],
     )
     def put(self, request, public_id: str):
-        judge = _judge_or_404(request)
+        judge = request.judge  # set by IsJudge
         data = self.InputSerializer(data=request.data)
         if not data.is_valid():
             fields = data.errors

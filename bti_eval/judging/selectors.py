@@ -14,10 +14,13 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, F, Max, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
+from bti_eval.core.auth import JUDGE_ROUND_FIELDS
 from bti_eval.core.db import fetch_one
-from bti_eval.judging.models import Assignment, Invite, Judge, Rating
+from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
@@ -67,7 +70,6 @@ class JudgeItem:
 # A judge row in full and its round's status (the rest of the round loads on first access); the
 # judge's fields are plain columns, so no field converter is skipped by building them from_db.
 _JUDGE_FIELDS = [f.attname for f in Judge._meta.concrete_fields]
-_ROUND_FIELDS = ["id", "status"]
 _JUDGE_SQL = "SELECT {}, r.id, r.status FROM {} j JOIN {} r ON r.id = j.round_id WHERE j.user_id = %s".format(
     ", ".join(f"j.{f.column}" for f in Judge._meta.concrete_fields),
     connection.ops.quote_name(Judge._meta.db_table),
@@ -92,7 +94,7 @@ def judge_for_user(*, user) -> Judge | None:
         return None
     n_judge = len(_JUDGE_FIELDS)
     judge = Judge.from_db(connection.alias, _JUDGE_FIELDS, row[:n_judge])
-    judge.round = EvaluationRound.from_db(connection.alias, _ROUND_FIELDS, row[n_judge:])
+    judge.round = EvaluationRound.from_db(connection.alias, JUDGE_ROUND_FIELDS, row[n_judge:])
     judge.user = user  # already loaded: ``judge.user`` costs no second query
     return judge
 
@@ -110,11 +112,14 @@ def judge_queue(*, judge: Judge) -> QuerySet[Assignment]:
 
 # Hot paths of a judge (the item page and every rating): a handful of statements in plain SQL,
 # since building the equivalent ORM querysets costs more CPU than running them (issue 6's load).
-_TABLES = {
+# The quoted table names those statements use (here and in ``services``' rating statements).
+TABLES = {
     name: connection.ops.quote_name(model._meta.db_table)
     for name, model in (
+        ("round", EvaluationRound),
         ("assignment", Assignment),
         ("rating", Rating),
+        ("change", RatingChange),
         ("explanation", Explanation),
         ("pair", ParagraphPair),
     )
@@ -138,24 +143,24 @@ JOIN {explanation} e ON e.id = a.explanation_id
 JOIN {pair} p ON p.id = e.pair_id
 LEFT JOIN {rating} r ON r.assignment_id = a.id
 WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"""
-).format(**_TABLES)
+).format(**TABLES)
 # The first unrated assignment in the judge's order (at or after a position): a walk along the
 # (judge, position) index that stops at the first assignment without a rating.
 _UNRATED_FROM = (
     "(SELECT a.public_id FROM {assignment} a WHERE a.judge_id = %(judge)s AND a.position >= {start} "
     "AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.assignment_id = a.id) ORDER BY a.position LIMIT 1)"
 )
-_FIRST_UNRATED_SQL = "SELECT " + _UNRATED_FROM.format(start="0", **_TABLES)
+_FIRST_UNRATED_SQL = "SELECT " + _UNRATED_FROM.format(start="0", **TABLES)
 # The first unrated assignment after a position, wrapping round to the start, and the progress.
 _NEXT_SQL = (
     "SELECT COALESCE("
-    + _UNRATED_FROM.format(start="%(after)s + 1", **_TABLES)
+    + _UNRATED_FROM.format(start="%(after)s + 1", **TABLES)
     + ", "
-    + _UNRATED_FROM.format(start="0", **_TABLES)
+    + _UNRATED_FROM.format(start="0", **TABLES)
     + "),"
-    + _PROGRESS_SQL.format(**_TABLES)
+    + _PROGRESS_SQL.format(**TABLES)
 )
-_JUDGE_PROGRESS_SQL = "SELECT " + _PROGRESS_SQL.format(**_TABLES)
+_JUDGE_PROGRESS_SQL = "SELECT " + _PROGRESS_SQL.format(**TABLES)
 
 
 def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
@@ -291,6 +296,16 @@ def invite_status(*, invite: Invite | None, now: datetime | None = None) -> str:
     if invite.expires_at and invite.expires_at <= (now or timezone.now()):
         return "expired"
     return "pending"
+
+
+def judge_invite_status(*, judge: Judge) -> str:
+    """``invite_status`` of a judge's invite (loaded with the judge by ``round_judges_with_progress``)."""
+    return invite_status(invite=getattr(judge, "invite", None))
+
+
+def invite_url(request: HttpRequest, token: str) -> str:
+    """The absolute invite link of a raw token (shown to the researcher once, never stored)."""
+    return request.build_absolute_uri(reverse("judging:invite-accept", kwargs={"token": token}))
 
 
 def round_judges_with_progress(*, round: EvaluationRound) -> QuerySet[Judge]:

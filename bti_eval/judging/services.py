@@ -6,12 +6,12 @@ the API answers) for anything a user can cause.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import random
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -27,8 +27,11 @@ from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingCha
 from bti_eval.judging.ordering import spread_by_pair
 from bti_eval.judging.selectors import (
     JUDGE_HTML_VERSION,
+    TABLES,
+    JudgeItem,
     Progress,
     explanation_judge_html,
+    judge_item_get,
     judge_next_and_progress,
     round_pair_similarities,
 )
@@ -64,7 +67,7 @@ def _blind_public_id() -> str:
 
 
 @transaction.atomic
-def judge_invite(*, round: EvaluationRound, name: str, by=None, expires_in_hours: int | None = 72) -> tuple[Judge, str]:
+def judge_invite(*, round: EvaluationRound, name: str, expires_in_hours: int | None = 72) -> tuple[Judge, str]:
     """Create a judge for ``round`` and a one-time invite; returns (judge, raw token).
 
     The judge's user gets a random username and an unusable password (the invite link is the only
@@ -176,8 +179,12 @@ def assignments_reassign(*, judge: Judge) -> int:
         holders.setdefault(explanation_id, set()).add(judge_id)
     needed = {e: k - len(holders.get(e, ())) for e in left if len(holders.get(e, ())) < k}
     plan = reassign(needed, holders, loads, seed=_mix(round.seed, judge.seed, "revoked"), groups=pair_of)
-    by_id = {j.pk: j for j in active.filter(pk__in=list(plan))}
-    return sum(assignments_build(judge=by_id[j], explanation_ids=items) for j, items in sorted(plan.items()))
+    # assignments_build re-reads (and row-locks) each judge by id: no need to load them here.
+    round_explanations = _round_done(round.pk)
+    return sum(
+        assignments_build(judge=Judge(pk=j), explanation_ids=items, round_explanations=round_explanations)
+        for j, items in sorted(plan.items())
+    )
 
 
 def judge_is_revoked(*, judge: Judge) -> bool:
@@ -188,7 +195,12 @@ def judge_is_revoked(*, judge: Judge) -> bool:
 
 
 @transaction.atomic
-def assignments_build(*, judge: Judge, explanation_ids: Collection[int] | None = None) -> int:
+def assignments_build(
+    *,
+    judge: Judge,
+    explanation_ids: Collection[int] | None = None,
+    round_explanations: list[tuple[int, int, bool]] | None = None,
+) -> int:
     """Build (or extend) a judge's queue from the round's DONE explanations; returns how many were added.
 
     Which explanations: ``explanation_ids`` when given (an allocation), else by the round's design:
@@ -199,17 +211,24 @@ def assignments_build(*, judge: Judge, explanation_ids: Collection[int] | None =
     Order: the new explanations (by id) shuffled with ``random.Random(judge.seed)``, then spread by
     ``spread_by_pair`` so that no two explanations of one pair are adjacent. Idempotent: explanations
     already queued are kept where they are and only missing ones are appended, continuing the spread.
+
+    ``round_explanations``: the round's ``_round_done`` list when the caller has it already
+    (``assignments_build_for_round`` reads it once for all its judges), else it is read here.
     """
     judge = Judge.objects.select_for_update().select_related("round").get(pk=judge.pk)  # one builder at a time
     existing = list(judge.assignments.order_by("position").values_list("explanation_id", "explanation__pair_id"))
     queued = {explanation_id for explanation_id, _ in existing}
-    done = Explanation.objects.filter(round_id=judge.round_id, status=Explanation.Status.DONE)
+    if round_explanations is None:
+        round_explanations = _round_done(judge.round_id)
     if explanation_ids is None:
-        explanation_ids = _design_share(judge, queued)
-    wanted = set(explanation_ids) | set(done.filter(is_control=True).values_list("id", flat=True))
+        real_ids = [explanation_id for explanation_id, _, is_control in round_explanations if not is_control]
+        explanation_ids = _design_share(judge, queued, real_ids)
+    wanted = set(explanation_ids) | {
+        explanation_id for explanation_id, _, is_control in round_explanations if is_control
+    }
     missing = [
         (explanation_id, pair_id)
-        for explanation_id, pair_id in done.order_by("id").values_list("id", "pair_id")
+        for explanation_id, pair_id, _ in round_explanations
         if explanation_id in wanted and explanation_id not in queued
     ]
     if not missing:
@@ -230,17 +249,28 @@ def _real_done(round_id: int):
     return Explanation.objects.filter(round_id=round_id, status=Explanation.Status.DONE, is_control=False)
 
 
-def _design_share(judge: Judge, queued: set[int]) -> set[int]:
-    """The real explanations a judge should have under the round's design (see assignments_build)."""
+def _round_done(round_id: int) -> list[tuple[int, int, bool]]:
+    """``(id, pair_id, is_control)`` of every DONE explanation of a round, by id (one query)."""
+    return list(
+        Explanation.objects.filter(round_id=round_id, status=Explanation.Status.DONE)
+        .order_by("id")
+        .values_list("id", "pair_id", "is_control")
+    )
+
+
+def _design_share(judge: Judge, queued: set[int], real_ids: list[int]) -> set[int]:
+    """The real explanations a judge should have under the round's design (see assignments_build);
+    ``real_ids``: the round's DONE real explanations."""
     round = judge.round
-    real = _real_done(round.pk)
     if round.design != EvaluationRound.Design.K_PER_ITEM:
-        return set(real.values_list("id", flat=True))
-    mine = set(real.filter(pk__in=queued).values_list("id", flat=True))
+        return set(real_ids)
+    mine = queued.intersection(real_ids)
     if mine:
         return mine
     coverage = dict(
-        real.annotate(n=Count("assignments", filter=Q(assignments__judge__user__is_active=True))).values_list("id", "n")
+        _real_done(round.pk)
+        .annotate(n=Count("assignments", filter=Q(assignments__judge__user__is_active=True)))
+        .values_list("id", "n")
     )
     n_judges = Judge.objects.filter(round=round, user__is_active=True).count()
     share = fair_share(len(coverage), round.judges_per_explanation or 1, max(n_judges, 1))
@@ -261,9 +291,10 @@ def assignments_build_for_round(*, round: EvaluationRound) -> int:
     created = 0
     with transaction.atomic():
         judges = list(Judge.objects.filter(round=round, user__is_active=True).order_by("id"))
+        round_explanations = _round_done(round.pk)  # read once for every judge
         allocation: dict[int, list[int]] = {}
         if round.design == EvaluationRound.Design.K_PER_ITEM:
-            real_ids = list(_real_done(round.pk).order_by("id").values_list("id", flat=True))
+            real_ids = [explanation_id for explanation_id, _, is_control in round_explanations if not is_control]
             busy = set(
                 Assignment.objects.filter(judge__in=judges, explanation__is_control=False).values_list(
                     "judge_id", flat=True
@@ -274,7 +305,9 @@ def assignments_build_for_round(*, round: EvaluationRound) -> int:
                 k = round.judges_per_explanation or 1
                 allocation = allocate_k_per_item(real_ids, fresh, k, seed=round.seed)
         for judge in judges:
-            created += assignments_build(judge=judge, explanation_ids=allocation.get(judge.pk))
+            created += assignments_build(
+                judge=judge, explanation_ids=allocation.get(judge.pk), round_explanations=round_explanations
+            )
     return created
 
 
@@ -315,7 +348,7 @@ def controls_create(*, round: EvaluationRound) -> int:
 # --- ratings ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class SubmittedRating:
     """What ``rating_submit`` did: the rating, whether it was created, and the judge's progress."""
 
@@ -343,12 +376,6 @@ def _clean_seconds(seconds) -> float | None:
 
 
 _Q = connection.ops.quote_name
-_T = {
-    "round": _Q(EvaluationRound._meta.db_table),
-    "assignment": _Q(Assignment._meta.db_table),
-    "rating": _Q(Rating._meta.db_table),
-    "change": _Q(RatingChange._meta.db_table),
-}
 # The round's status under a SHARE row lock, with the judge's assignment and its rating, in one
 # statement (PostgreSQL). Ratings of one round then run side by side, while a status change
 # (``round_close`` locks the row FOR UPDATE) waits for the ratings in flight, and every rating
@@ -359,11 +386,11 @@ _SUBMIT_ROW_SQL = (
     "LEFT JOIN {assignment} a ON a.judge_id = %(judge)s AND a.public_id = %(public_id)s "
     "LEFT JOIN {rating} r ON r.assignment_id = a.id "
     "WHERE rd.id = %(round)s FOR SHARE OF rd"
-).format(**_T)
+).format(**TABLES)
 _ASSIGNMENT_ROW_SQL = (
     "SELECT a.id, a.position, r.id FROM {assignment} a LEFT JOIN {rating} r ON r.assignment_id = a.id "
     "WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"
-).format(**_T)
+).format(**TABLES)
 
 
 def _submit_row(*, judge: Judge, public_id: str) -> tuple[str, int | None, int | None, int | None]:
@@ -383,7 +410,7 @@ def _submit_row(*, judge: Judge, public_id: str) -> tuple[str, int | None, int |
 
 _RATING_FIELDS = [f.attname for f in Rating._meta.concrete_fields]
 _RATING_LOCK_SQL = "SELECT {} FROM {} WHERE id = %s FOR UPDATE".format(
-    ", ".join(_Q(f.column) for f in Rating._meta.concrete_fields), _T["rating"]
+    ", ".join(_Q(f.column) for f in Rating._meta.concrete_fields), TABLES["rating"]
 )
 
 
@@ -405,11 +432,7 @@ WITH created AS (
 ), history AS (
   INSERT INTO {change} (rating_id, score, seconds, changed_at) SELECT id, %(score)s, %(seconds)s, %(now)s FROM created
 )
-SELECT id FROM created""".format(**_T)
-
-
-def _history_append(*, rating: Rating, score: int, seconds: float | None) -> None:
-    RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
+SELECT id FROM created""".format(**TABLES)
 
 
 def _rating_insert(*, assignment_id: int, judge_id: int, score: int, seconds: float | None) -> Rating | None:
@@ -425,7 +448,7 @@ def _rating_insert(*, assignment_id: int, judge_id: int, score: int, seconds: fl
                 )
         except IntegrityError:
             return None
-        _history_append(rating=rating, score=score, seconds=seconds)
+        RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
         return rating
     now = timezone.now()
     params = {"assignment": assignment_id, "judge": judge_id, "score": score, "seconds": seconds, "now": now}
@@ -480,13 +503,22 @@ def rating_submit(*, judge: Judge, public_id: str, score: int, seconds: float | 
         if seconds is not None:
             rating.seconds = seconds + (rating.seconds or 0.0)
         rating.save(update_fields=["score", "seconds", "updated_at"])
-        _history_append(rating=rating, score=score, seconds=seconds)
+        RatingChange.objects.create(rating=rating, score=score, seconds=seconds)
         changed = True
     following, progress = judge_next_and_progress(judge=judge, after_position=position)
     return SubmittedRating(rating=rating, created=created, changed=changed, progress=progress, next_public_id=following)
 
 
 # --- the judges' explanation HTML ------------------------------------------------------------
+
+
+def judge_item_rendered(*, judge: Judge, public_id: str) -> JudgeItem | None:
+    """``selectors.judge_item_get`` with ``html`` always filled: an explanation whose stored HTML is
+    missing or stale is rendered and stored by the first judge who opens it, for everyone after."""
+    item = judge_item_get(judge=judge, public_id=public_id)
+    if item is None or item.html is not None:
+        return item
+    return dataclasses.replace(item, html=explanation_judge_html_store(explanation_id=item.explanation_id))
 
 
 def explanation_judge_html_store(*, explanation_id: int) -> str:

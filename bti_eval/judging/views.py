@@ -12,13 +12,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles import finders
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template
-from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bti_eval.core import ratelimit
 from bti_eval.core.auth import JUDGE_BACKEND
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.core.permissions import is_researcher
+from bti_eval.core.permissions import researcher_required
 from bti_eval.judging import selectors, services
 from bti_eval.judging.models import Judge
 from bti_eval.rounds.models import EvaluationRound
@@ -105,20 +102,6 @@ def judge_required(view):
     return wrapper
 
 
-def researcher_required(view):
-    """Researcher pages: anonymous users go to the login page; signed-in non-researchers get 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_researcher(request.user):
-            raise PermissionDenied("This page is for researchers only.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def _round_state_page(request: HttpRequest, judge: Judge) -> HttpResponse | None:
     """The page to show instead of rating when the judge's round is not open yet."""
     if judge.round.status in (Status.DRAFT, Status.COMPUTING):
@@ -141,13 +124,13 @@ def round_judges(request: HttpRequest, round_id: int) -> HttpResponse:
         hours = None if raw_hours in ("", "never", "None") else raw_hours
         try:
             hours = int(hours) if hours is not None else None
-            judge, token = services.judge_invite(round=round, name=name, by=request.user, expires_in_hours=hours)
+            judge, token = services.judge_invite(round=round, name=name, expires_in_hours=hours)
         except ValueError:
             error, status = "Choose how long the invite stays valid.", 400
         except ApplicationError as exc:
             error, status = exc.message, exc.status
         else:
-            url = request.build_absolute_uri(reverse("judging:invite-accept", kwargs={"token": token}))
+            url = selectors.invite_url(request, token)
             # Kept server-side in the session and popped on the next GET: the link shows once.
             request.session[NEW_INVITE] = {"round": round.pk, "judge": judge.pk, "name": judge.name, "url": url}
             return redirect("judging:round-judges", round_id=round.pk)
@@ -155,7 +138,7 @@ def round_judges(request: HttpRequest, round_id: int) -> HttpResponse:
     if new_invite and new_invite.get("round") != round.pk:
         new_invite = None
     judges = [
-        (judge, selectors.invite_status(invite=getattr(judge, "invite", None)))
+        (judge, selectors.judge_invite_status(judge=judge))
         for judge in selectors.round_judges_with_progress(round=round)
     ]
     context = {
@@ -231,9 +214,12 @@ def rate_start(request: HttpRequest, judge: Judge) -> HttpResponse:
     waiting = _round_state_page(request, judge)
     if waiting is not None:
         return waiting
-    if request.session.get(RUBRIC_SEEN) or selectors.judge_progress(judge=judge).rated:
+    if request.session.get(RUBRIC_SEEN):
         return redirect("judging:rate-next")
-    return rate_rubric(request)
+    progress = selectors.judge_progress(judge=judge)
+    if progress.rated:
+        return redirect("judging:rate-next")
+    return _judge_render(request, "judging/rubric.html", {"progress": progress})
 
 
 @require_GET
@@ -280,18 +266,15 @@ def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
 @judge_required
 def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpResponse:
     """One explanation to rate: progress, the blind explanation, the rubric reminder, buttons 1-5."""
-    item = selectors.judge_item_get(judge=judge, public_id=public_id)
+    item = services.judge_item_rendered(judge=judge, public_id=public_id)
     if item is None:  # another judge's item looks exactly like one that does not exist
         return _judge_error(request, 404, "Not found", "There is no such item in your queue.")
-    html = item.html
-    if html is None:  # the first judge to open this explanation renders it for everyone
-        html = services.explanation_judge_html_store(explanation_id=item.explanation_id)
     context = {
         "assignment": item,
         "item_number": item.position + 1,
         "progress": item.progress,
         "score": item.score,
-        "explanation_html": html,
+        "explanation_html": item.html,
         "previous": item.previous,
         "next": item.next,
         "closed": judge.round.status == Status.CLOSED,

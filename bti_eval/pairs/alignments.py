@@ -11,7 +11,8 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.ists import WaFormatError, gold_token_pairs, parse_wa, token_spans
 from bti_eval.pairs.models import GoldAlignment, ParagraphPair
 from bti_eval.pairs.parsing import decode_utf8
-from bti_eval.pairs.services import check_upload_size
+from bti_eval.pairs.selectors import pair_external_ids_existing
+from bti_eval.pairs.services import check_upload_size, clean_source
 
 MAX_LISTED_IDS = 20
 
@@ -38,11 +39,7 @@ def pairs_import_ists(
     ``limit`` keeps the first N sentence pairs. All or nothing: a malformed file, or ids that
     already exist in ``source``, raise ApplicationError and write nothing. Returns pairs created.
     """
-    source = (source or "").strip()
-    if not source:
-        raise ApplicationError("Name the source of these pairs (e.g. 'ists-headlines').")
-    if len(source) > ParagraphPair._meta.get_field("source").max_length:
-        raise ApplicationError("The source name is too long (200 characters at most).")
+    source = clean_source(source, example="ists-headlines")
     if limit is not None and limit < 1:
         raise ApplicationError("limit must be 1 or more.")
     check_upload_size(len(content))
@@ -55,9 +52,7 @@ def pairs_import_ists(
     sentences = sentences[:limit] if limit else sentences
     dataset = ists_dataset_name(filename)
     ids = [f"{dataset}-{s.id}" for s in sentences]
-    existing = list(
-        ParagraphPair.objects.filter(source=source, external_id__in=ids).values_list("external_id", flat=True)
-    )
+    existing = pair_external_ids_existing(source=source, external_ids=ids)
     if existing:
         shown = ", ".join(sorted(existing)[:MAX_LISTED_IDS])
         raise ApplicationError(

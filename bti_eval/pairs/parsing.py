@@ -10,13 +10,13 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any
 
 from bti_eval.core.exceptions import ApplicationError
+from explainers import corpus as _corpus
+from explainers.errors import InputError
 
-FORMATS = ("csv", "jsonl")
-_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = _corpus.FORMATS
 EXTRA_CELLS = "\0extra"  # key of the cells beyond the header's columns in a CSV record
 FIELDS = ("external_id", "text_a", "text_b", "title_a", "title_b")
 REQUIRED_FIELDS = ("text_a", "text_b")
@@ -40,31 +40,32 @@ class ParsedFile:
 
 
 def detect_format(*, filename: str, fmt: str | None) -> str:
-    """``fmt`` when given, else from the file name's extension (.csv, .jsonl, .ndjson)."""
-    if fmt:
-        fmt = fmt.lower()
-        if fmt not in FORMATS:
-            raise ApplicationError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
-        return fmt
-    suffix = PurePath(filename or "").suffix.lower()
-    if suffix not in _EXTENSIONS:
-        raise ApplicationError(
-            f"Cannot tell the format of {filename!r} from its extension: name it .csv or .jsonl, "
-            "or choose the format explicitly."
-        )
-    return _EXTENSIONS[suffix]
+    """``fmt`` when given, else from the file name's extension (.csv, .jsonl, .ndjson):
+    :func:`explainers.corpus.detect_format`, its InputError as an ApplicationError."""
+    try:
+        return _corpus.detect_format(filename or "", fmt)
+    except InputError as exc:
+        hint = "" if fmt else ", or choose the format explicitly"
+        raise ApplicationError(f"{_sentence(exc)}{hint}.") from None
 
 
 def decode_utf8(content: bytes) -> str:
-    """The file's text; a UTF-8 byte-order mark is dropped. Any other encoding is refused clearly."""
+    """The file's text; a UTF-8 byte-order mark is dropped. Any other encoding is refused clearly
+    (:func:`explainers.corpus.decode_utf8`, which names the bad byte and its line)."""
     try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        return _corpus.decode_utf8(content, "the file")
+    except InputError as exc:
+        # explainers ends with "save it as UTF-8"; say how, from a spreadsheet.
         raise ApplicationError(
-            f"The file is not UTF-8 encoded (byte 0x{content[exc.start]:02x} at offset {exc.start} is not "
-            "valid UTF-8). Save it as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet) and upload it again.",
+            f"{_sentence(exc)} (e.g. 'CSV UTF-8' in a spreadsheet) and upload it again.",
             extra={"encoding": "utf-8 required"},
-        ) from exc
+        ) from None
+
+
+def _sentence(exc: InputError) -> str:
+    """An explainers message (lower-case, no full stop) as the start of a sentence."""
+    text = str(exc)
+    return text[:1].upper() + text[1:]
 
 
 def parse(*, text: str, fmt: str) -> ParsedFile:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 
 from django.db.models import Count, QuerySet
 
@@ -20,6 +21,19 @@ def pair_list(*, source: str | None = None) -> QuerySet[ParagraphPair]:
 def pair_sources() -> list[dict]:
     """``[{"source": name, "pairs": n}, ...]`` by name."""
     return list(ParagraphPair.objects.values("source").annotate(pairs=Count("id")).order_by("source"))
+
+
+def pair_external_ids_existing(*, source: str, external_ids: Iterable[str], chunk_size: int = 500) -> set[str]:
+    """Which of ``external_ids`` are taken in ``source`` already (queried ``chunk_size`` ids at a time)."""
+    ids = list(dict.fromkeys(external_ids))
+    existing: set[str] = set()
+    for start in range(0, len(ids), chunk_size):
+        existing.update(
+            ParagraphPair.objects.filter(source=source, external_id__in=ids[start : start + chunk_size]).values_list(
+                "external_id", flat=True
+            )
+        )
+    return existing
 
 
 def pair_ids_select(*, source: str | None = None, limit: int | None = None, seed: int = 0) -> list[int]:

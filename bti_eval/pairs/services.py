@@ -12,9 +12,11 @@ from django.db import IntegrityError, transaction
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs import parsing
 from bti_eval.pairs.models import ParagraphPair
+from bti_eval.pairs.selectors import pair_external_ids_existing
 
 PREVIEW_ROWS = 10
 MAX_LISTED_ERRORS = 200
+_SOURCE_MAX = ParagraphPair._meta.get_field("source").max_length
 _MAX_LENGTH = {name: ParagraphPair._meta.get_field(name).max_length for name in ("external_id", "title_a", "title_b")}
 
 
@@ -63,12 +65,22 @@ def pairs_import(
     real import with errors raises ApplicationError (400, ``extra["errors"]``). Too large a file
     raises ApplicationError(413); a non-UTF-8 one, ApplicationError(400).
     """
-    source = (source or "").strip()
-    if not source:
-        raise ApplicationError("Name the source of these pairs (e.g. 'fashion-2024').")
-    if len(source) > ParagraphPair._meta.get_field("source").max_length:
-        raise ApplicationError("The source name is too long (200 characters at most).")
+    source = clean_source(source, example="fashion-2024")
     parsed = pairs_file_read(content=content, filename=filename, fmt=fmt)
+    return pairs_import_parsed(parsed=parsed, mapping=mapping, source=source, by=by, dry_run=dry_run)
+
+
+def pairs_import_parsed(
+    *,
+    parsed: parsing.ParsedFile,
+    mapping: dict[str, str | None] | None = None,
+    source: str,
+    by: AbstractBaseUser | None = None,
+    dry_run: bool = False,
+) -> ImportResult:
+    """:func:`pairs_import` of a file read already (``pairs_file_read``): the preview page reads
+    the staged file once for its columns and rows, and imports what it read."""
+    source = clean_source(source, example="fashion-2024")
     fmt = parsed.format
     used = _resolve_mapping(parsed.columns, mapping or {}, fmt=fmt)
 
@@ -125,6 +137,16 @@ def pairs_import(
         ) from exc
     result.created = len(pairs)
     return result
+
+
+def clean_source(source: str | None, *, example: str) -> str:
+    """``source`` stripped; ApplicationError when it is empty or longer than the field allows."""
+    source = (source or "").strip()
+    if not source:
+        raise ApplicationError(f"Name the source of these pairs (e.g. {example!r}).")
+    if len(source) > _SOURCE_MAX:
+        raise ApplicationError(f"The source name is too long ({_SOURCE_MAX} characters at most).")
+    return source
 
 
 def check_upload_size(size: int) -> None:
@@ -210,12 +232,7 @@ def _map_record(row: int, values: dict[str, Any], used: dict[str, str | None]) -
 
 
 def _existing_id_errors(source: str, first_row_of_id: dict[str, int], column: str) -> list[RowError]:
-    ids = list(first_row_of_id)
-    existing: list[str] = []
-    for start in range(0, len(ids), 500):
-        existing += ParagraphPair.objects.filter(source=source, external_id__in=ids[start : start + 500]).values_list(
-            "external_id", flat=True
-        )
+    existing = sorted(pair_external_ids_existing(source=source, external_ids=first_row_of_id))
     return [
         RowError(first_row_of_id[e], column, f"external id {e!r} already exists in source {source!r}") for e in existing
     ]

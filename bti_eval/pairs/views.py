@@ -15,7 +15,7 @@ from bti_eval.core.permissions import researcher_required
 from bti_eval.pairs import parsing, staging
 from bti_eval.pairs.forms import PairMappingForm, PairUploadForm
 from bti_eval.pairs.selectors import pair_list, pair_sources
-from bti_eval.pairs.services import check_upload_size, pairs_file_read, pairs_import
+from bti_eval.pairs.services import check_upload_size, pairs_file_read, pairs_import_parsed
 
 SESSION_KEY = "pairs_import"
 RAW_PREVIEW_ROWS = 5
@@ -71,10 +71,8 @@ def pair_import_preview_view(request: HttpRequest) -> HttpResponse:
             return _render_preview(request, staged, parsed, form, status=400)
         mapping = form.mapping()
     try:
-        result = pairs_import(
-            content=content,
-            filename=staged["filename"],
-            fmt=staged["format"],
+        result = pairs_import_parsed(
+            parsed=parsed,
             mapping=mapping,
             source=staged["source"],
             by=request.user,

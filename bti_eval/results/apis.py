@@ -16,7 +16,7 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.serializers import error_responses
 from bti_eval.core.streaming import batched_text
 from bti_eval.results import auto_metrics, exports, services
-from bti_eval.results.report import round_report
+from bti_eval.results.report import parse_exclude_flagged, round_report
 from bti_eval.rounds.models import EvaluationRound
 
 EXCLUDE_FLAGGED = OpenApiParameter(
@@ -29,12 +29,7 @@ EXCLUDE_FLAGGED = OpenApiParameter(
 
 def exclude_flagged_param(request: Request) -> bool:
     """``?exclude_flagged=1|true|yes`` → True; ``0|false|no``/absent → False; anything else is a 400."""
-    value = request.query_params.get("exclude_flagged", "").strip().lower()
-    if value in ("", "0", "false", "no"):
-        return False
-    if value in ("1", "true", "yes"):
-        return True
-    raise ApplicationError("exclude_flagged must be 1 or 0.")
+    return parse_exclude_flagged(request.query_params.get("exclude_flagged"))
 
 
 class AlphaSerializer(serializers.Serializer):

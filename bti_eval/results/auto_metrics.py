@@ -22,10 +22,9 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.conf import settings
-
 from bti_eval.results import statistics
 from bti_eval.results.models import AutoEvaluation
+from bti_eval.rounds.compute import explain_device, model_path
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 METRICS = ("plausibility", "faithfulness", "sanity")
@@ -133,11 +132,9 @@ def compute(
         import explainers
 
         chosen = _sample(pair_ids, int(options["sanity_pairs"]), round.seed)
-        texts = dict(round.pairs.filter(pk__in=chosen).values_list("id", "text_a"))
-        texts_b = dict(round.pairs.filter(pk__in=chosen).values_list("id", "text_b"))
-        pairs = [(texts[i], texts_b[i]) for i in chosen]
-        model = round.model or settings.BTI_DEFAULT_MODEL or None
-        device = settings.BTI_EXPLAIN_DEVICE or None
+        loaded = {e.pair_id: e.pair for rows in by_method.values() for e in rows}  # select_related("pair")
+        pairs = [(loaded[i].text_a, loaded[i].text_b) for i in chosen]
+        model, device = model_path(round.model), explain_device()
         for method in by_method:
             report = explainers.sanity_check(
                 pairs, method, model=model, device=device, seed=round.seed, top_k=round.top_k

@@ -29,9 +29,8 @@ from django.db.models import CharField, Count, F, Func
 from bti_eval.judging.models import Assignment
 from bti_eval.results import tables
 from bti_eval.results.plots import means_plot_svg
-from bti_eval.results.report import round_report
+from bti_eval.results.report import flagged_judges, round_report
 from bti_eval.results.selectors import round_ratings
-from bti_eval.results.tables import latex_escape, mos_cell, round_equal  # noqa: F401  (re-exported)
 from bti_eval.rounds.models import EvaluationRound
 
 FORMATS = ("csv", "json", "markdown", "latex", "svg", "methods-csv", "judges-csv")
@@ -257,15 +256,11 @@ def _csv_lines(columns: list[str], rows) -> Iterator[str]:
     return _csv_pieces(columns, ([row.get(c) for c in columns] for row in rows))
 
 
-def _flagged(round: EvaluationRound) -> set[int]:
-    return {row["id"] for row in round_report(round=round)["judges"] if row["flagged"]}
-
-
 def export_csv(round: EvaluationRound, *, exclude_flagged: bool = False) -> Iterator[str]:
     """CSV long form, one row per rating, header first; streamed in pieces of ``CSV_CHUNK_ROWS``
     lines. Control items are rows with method "control" and control=1; with ``exclude_flagged``
     the flagged judges' rows are left out (every remaining row has judge_flagged=0)."""
-    rows = rating_tuples(round, flagged=_flagged(round), drop_flagged=exclude_flagged)
+    rows = rating_tuples(round, flagged=flagged_judges(round=round), drop_flagged=exclude_flagged)
     return _csv_pieces(CSV_COLUMNS, rows, text_cells=_TEXT_CELLS)
 
 
@@ -334,11 +329,3 @@ def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report
         "queues": judge_queues(round),
     }
     return json.dumps(document, indent=1, ensure_ascii=False)
-
-
-def export_markdown(round: EvaluationRound, *, decimals: int = 2, exclude_flagged: bool = False) -> str:
-    return tables.markdown(round, round_report(round=round, exclude_flagged=exclude_flagged), decimals=decimals)
-
-
-def export_latex(round: EvaluationRound, *, decimals: int = 2, exclude_flagged: bool = False) -> str:
-    return tables.latex(round, round_report(round=round, exclude_flagged=exclude_flagged), decimals=decimals)

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, F
 
+from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging.models import Assignment, Judge
 from bti_eval.results import statistics
 from bti_eval.results.auto_metrics import auto_report
@@ -49,6 +50,20 @@ def report_settings(round: EvaluationRound) -> dict[str, Any]:
     }
 
 
+EXCLUDE_FLAGGED_ERROR = "exclude_flagged must be 1 or 0."
+
+
+def parse_exclude_flagged(value: str | None) -> bool:
+    """The ``exclude_flagged`` query parameter (API and page alike): ``1|true|yes`` → True,
+    ``0|false|no``/absent → False; anything else raises ApplicationError (a 400)."""
+    value = (value or "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ApplicationError(EXCLUDE_FLAGGED_ERROR)
+
+
 def round_report(*, round: EvaluationRound, exclude_flagged: bool = False, use_cache: bool = True) -> dict[str, Any]:
     """Everything the results page, the API and the exports show (JSON-safe dict).
 
@@ -72,12 +87,32 @@ def _cache_key(round: EvaluationRound, exclude_flagged: bool, options: dict[str,
     return f"bti-report:{round.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
 
 
-def _compute(round: EvaluationRound, exclude_flagged: bool, options: dict[str, Any]) -> dict[str, Any]:
-    frame = rating_frame(round=round)
+def judges_with_quality(
+    round: EvaluationRound, frame: RatingFrame, options: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The round's judges (``id``, ``name``, ``seed``, ``active``; by id) and their quality rows
+    (results.quality): the report's judge table and the flags ``exclude_flagged`` acts on."""
     judges = list(
         Judge.objects.filter(round=round).order_by("id").values("id", "name", "seed", active=F("user__is_active"))
     )
-    quality = judge_quality(frame, judges, too_fast_seconds=options["too_fast_seconds"])
+    return judges, judge_quality(frame, judges, too_fast_seconds=options["too_fast_seconds"])
+
+
+def flagged_judges(*, round: EvaluationRound) -> set[int]:
+    """The ids of the judges the report flags: from the cached report when there is one, else
+    computed alone (no bootstrap)."""
+    options = report_settings(round)
+    cached = cache.get(_cache_key(round, False, options))
+    if cached is not None:
+        quality = cached["judges"]
+    else:
+        _, quality = judges_with_quality(round, rating_frame(round=round), options)
+    return {row["id"] for row in quality if row["flagged"]}
+
+
+def _compute(round: EvaluationRound, exclude_flagged: bool, options: dict[str, Any]) -> dict[str, Any]:
+    frame = rating_frame(round=round)
+    judges, quality = judges_with_quality(round, frame, options)
     excluded = sorted(row["id"] for row in quality if row["flagged"]) if exclude_flagged else []
     for row in quality:
         row["excluded"] = row["id"] in excluded

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Sequence
+from datetime import datetime
 from time import perf_counter
 from typing import Any
 
@@ -62,12 +63,31 @@ def auto_evaluation_request(
 
         broker_check()
     with transaction.atomic():
-        row, _ = AutoEvaluation.objects.select_for_update().get_or_create(round=round)
-        row.status, row.metrics, row.options, row.error = AStatus.PENDING, metrics, options, ""
-        row.requested_at, row.started_at, row.finished_at = timezone.now(), None, None
-        row.save()
+        now = timezone.now()
+        row = _reset(round, status=AStatus.PENDING, metrics=metrics, options=options, started_at=None, requested_at=now)
         row_id = row.pk
         transaction.on_commit(lambda: _enqueue(row_id, round.pk))
+    return row
+
+
+def _reset(
+    round: EvaluationRound,
+    *,
+    status: str,
+    metrics: list[str],
+    options: dict[str, Any],
+    started_at: datetime | None,
+    requested_at: datetime | None = None,
+) -> AutoEvaluation:
+    """The round's one AutoEvaluation row, locked (created if new), set to ``status`` with ``metrics``
+    and ``options``, no error, not finished, started at ``started_at``; ``requested_at`` when given.
+    Call inside a transaction."""
+    row, _ = AutoEvaluation.objects.select_for_update().get_or_create(round=round)
+    row.status, row.metrics, row.options, row.error = status, metrics, options, ""
+    row.started_at, row.finished_at = started_at, None
+    if requested_at is not None:
+        row.requested_at = requested_at
+    row.save()
     return row
 
 
@@ -107,10 +127,7 @@ def auto_evaluation_run(
         metrics, options = pending.metrics, pending.options
     metrics, options = _clean(metrics, options)
     with transaction.atomic():
-        row, _ = AutoEvaluation.objects.select_for_update().get_or_create(round=round)
-        row.status, row.metrics, row.options, row.error = AStatus.RUNNING, metrics, options, ""
-        row.started_at, row.finished_at = timezone.now(), None
-        row.save()
+        row = _reset(round, status=AStatus.RUNNING, metrics=metrics, options=options, started_at=timezone.now())
     start = perf_counter()
     try:
         results = auto_metrics.compute(round=round, metrics=metrics, options=options, encoder=encoder)

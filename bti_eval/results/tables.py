@@ -42,7 +42,8 @@ def _num(value: float | None, decimals: int = 2) -> str:
     return "–" if value is None else f"{value:.{decimals}f}"
 
 
-def _p(value: float | None) -> str:
+def p_text(value: float | None) -> str:
+    """A p-value as text: "<0.001" rather than 0.000, "–" when undefined (tables and results page)."""
     if value is None:
         return "–"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
@@ -117,8 +118,8 @@ def markdown(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 
     lines += ["| A | B | pairs | effect (A vs B) | p | p (Holm) | significant |", "|---|---|---:|---:|---:|---:|:---:|"]
     for c in report["comparisons"]:
         lines.append(
-            f"| {_md(labels[c['a']])} | {_md(labels[c['b']])} | {c['n']} | {_num(c['effect'])} | {_p(c['p'])} | "
-            f"{_p(c['p_holm'])} | {'yes' if c['significant'] else 'no'} |"
+            f"| {_md(labels[c['a']])} | {_md(labels[c['b']])} | {c['n']} | {_num(c['effect'])} | {p_text(c['p'])} | "
+            f"{p_text(c['p_holm'])} | {'yes' if c['significant'] else 'no'} |"
         )
     lines += ["", f"## Judges (too fast: median < {options['too_fast_seconds']:g} s per rating)", ""]
     lines += [
@@ -131,7 +132,8 @@ def markdown(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 
             flag += " (excluded)"
         lines.append(
             f"| {_md(j['name'])} | {j['n']} | {_num(j['mean'])} | {_num(j['z'])} | {_num(j['agreement'])} | "
-            f"{_num(j['median_seconds'], 1)} | {j['n_control']} | {_num(j['control_mean'])} | {_p(j['control_p'])} | "
+            f"{_num(j['median_seconds'], 1)} | {j['n_control']} | {_num(j['control_mean'])} | "
+            f"{p_text(j['control_p'])} | "
             f"{_md(flag)} |"
         )
     design = report["design"]
@@ -161,7 +163,7 @@ def _markdown_auto(report: dict[str, Any], decimals: int) -> list[str]:
     lines += ["", "| Metric | better | Spearman rho with MOS | p | methods |", "|---|---|---:|---:|---:|"]
     for c in auto["correlations"]:
         better = "higher" if c["higher_is_better"] else "lower"
-        lines.append(f"| {_md(c['label'])} | {better} | {_num(c['rho'])} | {_p(c['p'])} | {c['n']} |")
+        lines.append(f"| {_md(c['label'])} | {better} | {_num(c['rho'])} | {p_text(c['p'])} | {c['n']} |")
     return lines
 
 

@@ -12,17 +12,22 @@ from django.views.decorators.http import require_POST
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import researcher_required
+from bti_eval.core.views import error_page
 from bti_eval.results import services
 from bti_eval.results.exports import FORMATS
 from bti_eval.results.plots import inline_svg, means_plot_svg
-from bti_eval.results.report import round_report
+from bti_eval.results.report import parse_exclude_flagged, round_report
+from bti_eval.results.tables import p_text
 from bti_eval.rounds.models import EvaluationRound
 
 
 @researcher_required
 def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
     round = get_object_or_404(EvaluationRound, pk=round_id)
-    exclude = request.GET.get("exclude_flagged", "") in ("1", "true", "yes")
+    try:
+        exclude = parse_exclude_flagged(request.GET.get("exclude_flagged"))
+    except ApplicationError as exc:
+        return error_page(request, 400, "Invalid option", exc.message)
     report = round_report(round=round, exclude_flagged=exclude)
     labels = {row["method"]: row["label"] for row in report["methods"]}
     auto = report["auto"] or {}
@@ -40,7 +45,10 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
         "auto": auto,
         "auto_columns": columns,
         "agreement_rows": [{"label": labels[row["method"]], **row} for row in report["agreement"]["per_method"]],
-        "matrix_rows": [{"label": labels[row["method"]], "cells": row["cells"]} for row in report["matrix"]],
+        "matrix_rows": [
+            {"label": labels[row["method"]], "cells": [_with_p_text(c) for c in row["cells"]]}
+            for row in report["matrix"]
+        ],
         "header": [labels[row["method"]] for row in report["matrix"]],
         "flagged": [j for j in report["judges"] if j["flagged"]],
     }
@@ -64,5 +72,4 @@ def _with_p_text(cell: dict | None) -> dict | None:
     """A matrix cell with its Holm p-value as text ("<0.001" rather than 0.000)."""
     if cell is None:
         return None
-    p = cell["p_holm"]
-    return {**cell, "p_text": "–" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"}
+    return {**cell, "p_text": p_text(cell["p_holm"])}

@@ -32,6 +32,17 @@ _encoders: OrderedDict[tuple[str, str], Any] = OrderedDict()
 _encoders_lock = threading.Lock()
 
 
+def model_path(model: str = "") -> str | None:
+    """A round's or job's model for ``explainers.load_encoder``: the name itself, else
+    settings.BTI_DEFAULT_MODEL, else None (the packaged all-MiniLM-L6-v2)."""
+    return model or settings.BTI_DEFAULT_MODEL or None
+
+
+def explain_device() -> str | None:
+    """settings.BTI_EXPLAIN_DEVICE, or None (CUDA when available, else CPU)."""
+    return settings.BTI_EXPLAIN_DEVICE or None
+
+
 def encoder_get(*, model: str = "") -> Any:
     """The explainers Encoder for ``model`` ("" = settings.BTI_DEFAULT_MODEL, then the packaged one).
 
@@ -40,14 +51,13 @@ def encoder_get(*, model: str = "") -> Any:
     """
     import explainers
 
-    path = model or settings.BTI_DEFAULT_MODEL or ""
-    device = settings.BTI_EXPLAIN_DEVICE or ""
+    path, device = model_path(model), explain_device()
     key = (path, device)
     with _encoders_lock:
         if key in _encoders:
             _encoders.move_to_end(key)
             return _encoders[key]
-        encoder = explainers.load_encoder(path or None, device=device or None)
+        encoder = explainers.load_encoder(path, device=device)
         _encoders[key] = encoder
         while len(_encoders) > MAX_CACHED_ENCODERS:
             _encoders.popitem(last=False)

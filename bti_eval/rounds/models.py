@@ -1,8 +1,6 @@
 from django.conf import settings
 from django.db import models
 
-from bti_eval.judging.controls import CONTROL_METHOD  # noqa: F401  (control items' method name, re-exported)
-
 # The seven methods of the paper's Table 1, in the table's order.
 DEFAULT_METHODS = [
     "bti",
@@ -83,7 +81,7 @@ class Explanation(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # A control item: a degraded copy of a real explanation of ``pair`` (method CONTROL_METHOD). It
+    # A control item: a degraded copy of a real explanation of ``pair`` (method judging.controls.CONTROL_METHOD). It
     # goes blind into the queues and never counts toward a method's MOS.
     is_control = models.BooleanField(default=False)
     # The blind HTML judges see (the same for every judge), stored the first time a judge opens it,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
@@ -12,12 +13,21 @@ STATUSES = [s.value for s in Explanation.Status]
 MAX_LISTED_FAILURES = 100
 
 
+def _count(rows: QuerySet, round_field: str) -> Coalesce:
+    """The number of ``rows`` whose ``round_field`` is the outer round: a correlated subquery, so
+    each count reads its own table once (one annotate over two joined tables would count pairs ×
+    explanations rows per round); 0 for none."""
+    counted = rows.filter(**{round_field: OuterRef("pk")}).order_by().values(round_field).annotate(n=Count("*"))
+    return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0)
+
+
 def round_list() -> QuerySet[EvaluationRound]:
     """Rounds, newest first, with ``pair_count`` and ``explanation_count`` / ``done_count`` annotated."""
+    round_pairs = EvaluationRound.pairs.through.objects.all()  # unique (round, pair): rows = distinct pairs
     return EvaluationRound.objects.annotate(
-        pair_count=Count("pairs", distinct=True),
-        explanation_count=Count("explanations", distinct=True),
-        done_count=Count("explanations", filter=Q(explanations__status=Explanation.Status.DONE), distinct=True),
+        pair_count=_count(round_pairs, "evaluationround"),
+        explanation_count=_count(Explanation.objects.all(), "round"),
+        done_count=_count(Explanation.objects.filter(status=Explanation.Status.DONE), "round"),
     ).select_related("created_by")
 
 

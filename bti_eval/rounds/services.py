@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from bti_eval.core.exceptions import ApplicationError
@@ -289,10 +289,9 @@ def round_open_if_complete(*, round_id: int) -> bool:
         locked = EvaluationRound.objects.select_for_update().filter(pk=round_id).first()
         if locked is None or locked.status != Status.COMPUTING:
             return False
-        rows = Explanation.objects.filter(round=locked)
-        if not rows.exists() or rows.exclude(status=XStatus.DONE).exists():
+        if _open_blocker(locked) is not None:
             return False
-        _open_locked(locked)
+        _open_ready(locked)
         return True
 
 
@@ -308,20 +307,35 @@ def round_close(*, round: EvaluationRound) -> EvaluationRound:
     return round
 
 
-def _open_locked(locked: EvaluationRound) -> None:
-    """Open a locked round: status, control items, every judge's queue, and the automatic metrics task."""
-    from bti_eval.judging.services import assignments_build_for_round, controls_create
-
-    rows = Explanation.objects.filter(round=locked)
-    if not rows.exists():
-        raise ApplicationError("The round has no explanations to rate.", status=409)
-    not_done = rows.exclude(status=XStatus.DONE).count()
-    if not_done:
-        raise ApplicationError(
-            f"{not_done} explanation(s) are not done yet (pending, running or failed). Wait for them, "
+def _open_blocker(locked: EvaluationRound) -> ApplicationError | None:
+    """Why a locked round cannot open (a 409), or None when it has explanations and all are DONE (one query)."""
+    counts = Explanation.objects.filter(round=locked).aggregate(
+        total=Count("id"), not_done=Count("id", filter=~Q(status=XStatus.DONE))
+    )
+    if not counts["total"]:
+        return ApplicationError("The round has no explanations to rate.", status=409)
+    if counts["not_done"]:
+        return ApplicationError(
+            f"{counts['not_done']} explanation(s) are not done yet (pending, running or failed). Wait for them, "
             "or retry or drop the failed ones, then open the round.",
             status=409,
         )
+    return None
+
+
+def _open_locked(locked: EvaluationRound) -> None:
+    """Open a locked round once every explanation is DONE (else the 409 of ``_open_blocker``)."""
+    blocker = _open_blocker(locked)
+    if blocker is not None:
+        raise blocker
+    _open_ready(locked)
+
+
+def _open_ready(locked: EvaluationRound) -> None:
+    """Open a locked round whose explanations are all DONE: status, control items, every judge's
+    queue, and the automatic metrics task."""
+    from bti_eval.judging.services import assignments_build_for_round, controls_create
+
     locked.status = Status.RATING
     locked.opened_at = timezone.now()
     locked.save(update_fields=["status", "opened_at"])

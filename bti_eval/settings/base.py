@@ -83,8 +83,9 @@ DATABASES = {"default": database_tuned(env.db("DATABASE_URL", default=f"sqlite:/
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The judge-aware backend first: a judge's request loads user, judge and round in one query.
-AUTHENTICATION_BACKENDS = ["bti_eval.core.auth.JudgeAwareBackend", "django.contrib.auth.backends.ModelBackend"]
+# A ModelBackend whose get_user loads a judge's user, judge and round in one query. The only backend:
+# a second ModelBackend would check a wrong password twice.
+AUTHENTICATION_BACKENDS = ["bti_eval.core.auth.JudgeAwareBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -6,7 +6,7 @@ SECRET_KEY, when not in the environment, is generated once and kept in ``var/sec
 import secrets
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env
+from .base import VAR_DIR
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 _key_file = VAR_DIR / "secret_key"
@@ -17,11 +17,11 @@ if not SECRET_KEY:  # noqa: F405
 
 WHITENOISE_USE_FINDERS = True
 
-# kombu's filesystem transport: producer and consumer share one folder, no server needed.
+# kombu's filesystem transport (base's CELERY_BROKER_URL when REDIS_URL is unset): producer and
+# consumer share one folder, no server needed.
 _broker_dir = VAR_DIR / "broker"
 for _sub in ("queue", "processed", "control"):
     (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-CELERY_BROKER_URL = env("REDIS_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_broker_dir / "queue"),
     "data_folder_out": str(_broker_dir / "queue"),

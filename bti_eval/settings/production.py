@@ -4,7 +4,6 @@ from .base import *  # noqa: F403
 from .base import database_tuned, env
 
 SECRET_KEY = env("SECRET_KEY")  # ImproperlyConfigured when missing: no default key in production
-DEBUG = env.bool("DEBUG", default=False)
 DATABASES = {"default": database_tuned(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env("REDIS_URL")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from bti_eval.corpora.models import Corpus
+from bti_eval.corpora.models import Corpus, CorpusItem, CorpusVector
 
 
 def upload(catalog_bytes: bytes, name: str = "shop") -> dict:
@@ -63,7 +66,8 @@ def test_pages_upload_and_show_counts(researcher_client, catalog_bytes, client, 
     corpus = Corpus.objects.get()
     assert response.status_code == 302 and response.url == reverse("corpora:detail", args=[corpus.pk])
     page = researcher_client.get(response.url).content.decode()
-    assert "<strong>1</strong> skipped as empty" in page and "<strong>1</strong>" in page and "shop.csv" in page
+    assert "<strong>1</strong> skipped as empty" in page and "shop.csv" in page
+    assert re.search(r"<strong>1</strong>\s+skipped as exact duplicates", page)
     bad = researcher_client.post(reverse("corpora:list"), {**upload(catalog_bytes, "y"), "id_column": "nope"})
     assert bad.status_code == 400 and "no column" in bad.content.decode()
     missing = researcher_client.post(
@@ -72,3 +76,38 @@ def test_pages_upload_and_show_counts(researcher_client, catalog_bytes, client, 
     assert missing.status_code == 400 and "Give a number of seeds" in missing.content.decode()
     client.logout()
     assert client.get(reverse("corpora:list")).status_code == 302  # to the login page
+
+
+def _corpus_with_vectors(n: int, items: int, vectors: dict[str, int]) -> Corpus:
+    corpus = Corpus.objects.create(name=f"c{n}", id_column="id", text_column="text")
+    rows = CorpusItem.objects.bulk_create(
+        [CorpusItem(corpus=corpus, external_id=str(i), text=f"text {i}") for i in range(items)]
+    )
+    CorpusVector.objects.bulk_create(
+        [
+            CorpusVector(item=item, model=model, vector=CorpusVector.pack(np.ones(4)))
+            for model, count in vectors.items()
+            for item in rows[:count]
+        ]
+    )
+    return corpus
+
+
+def test_api_list_counts_items_and_vectors_in_a_constant_number_of_queries(
+    researcher_api_client, django_assert_max_num_queries
+):
+    first = _corpus_with_vectors(0, items=3, vectors={"": 3, "m": 1})
+    with django_assert_max_num_queries(3):
+        assert researcher_api_client.get("/api/corpora/").status_code == 200
+    for n in range(1, 6):
+        _corpus_with_vectors(n, items=n, vectors={"": n - 1} if n > 1 else {})
+    with django_assert_max_num_queries(3):  # the same bound with six corpora as with one
+        listed = researcher_api_client.get("/api/corpora/").json()
+    by_name = {c["name"]: (c["items"], c["vectors"]) for c in listed}
+    assert by_name == {
+        "c0": (3, {"": 3, "m": 1}),
+        "c1": (1, {}),
+        **{f"c{n}": (n, {"": n - 1}) for n in range(2, 6)},
+    }
+    detail = researcher_api_client.get(f"/api/corpora/{first.pk}/").json()  # a single corpus, counted alone
+    assert (detail["items"], detail["vectors"]) == (3, {"": 3, "m": 1})

@@ -86,10 +86,40 @@ def test_mask_tokens_masks_only_content(tiny_encoder):
     assert (masked[chosen] == tokenizer.mask_token_id).float().mean() > 0.6
 
 
-def test_cli_train_recobert(tmp_path, tiny_model_dir, capsys):
-    from explainers import cli, cli_corpus
+def test_title_text_recall_is_one_when_each_title_is_its_text(tiny_encoder):
+    items = [CorpusItem(id=str(i), title=text, text=text) for i, text in enumerate(GARMENTS + COLOURS)]
+    assert title_text_recall(tiny_encoder, items, k=1) == 1.0
 
-    cli_corpus.register()
+
+def test_title_text_recall_counts_own_text_in_the_top_k(monkeypatch):
+    import explainers.recobert as recobert
+
+    # Cosines of each title with texts x0..x3; its own text's rank decides the hits.
+    vectors = {
+        "t0": [1.0, 0.0, 0.0],  # x0 1.0, x3 0.71, x1 0, x2 0: own text first
+        "t1": [1.0, 0.1, 0.0],  # x0 0.99, x3 0.77, x1 0.10, x2 0: own text third
+        "t2": [1.0, 0.0, 0.9],  # x0 0.74, x2 0.67, x3 0.53, x1 0: own text second
+        "t3": [0.0, -1.0, 1.0],  # x2 0.71, x0 0, x3 -0.5, x1 -0.71: own text third
+        "x0": [1.0, 0.0, 0.0],
+        "x1": [0.0, 1.0, 0.0],
+        "x2": [0.0, 0.0, 1.0],
+        "x3": [1.0, 1.0, 0.0],
+    }
+    monkeypatch.setattr(
+        recobert, "embed_texts", lambda encoder, texts, batch_tokens: torch.tensor([vectors[t] for t in texts])
+    )
+    items = [CorpusItem(id=str(i), title=f"t{i}", text=f"x{i}") for i in range(4)]
+    assert title_text_recall(None, items, k=1) == 0.25
+    assert title_text_recall(None, items, k=2) == 0.5
+    assert title_text_recall(None, items, k=3) == 1.0
+    assert title_text_recall(None, items, k=10) == 1.0  # k past the item count: every text is in
+    with pytest.raises(InputError):
+        title_text_recall(None, [], k=1)
+
+
+def test_cli_train_recobert(tmp_path, tiny_model_dir, capsys):
+    from explainers import cli
+
     catalog = tmp_path / "catalog.jsonl"
     catalog.write_text(
         "".join(json.dumps({"sku": it.id, "name": it.title, "desc": it.text}) + "\n" for it in tiny_catalog()),

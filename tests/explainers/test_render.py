@@ -8,17 +8,10 @@ import re
 
 import pytest
 
+from explainers import available_methods
 from explainers.render import RENDER_CSS, render_html, render_page, render_text
 
-METHOD_NAMES = (
-    "bti",
-    "bti-last-layer",
-    "bti-activations",
-    "bti-gradients",
-    "vanilla-gradients",
-    "integrated-gradients",
-    "tfidf-w2v",
-)
+METHOD_NAMES = tuple(available_methods())
 
 TEXT_A = "Warm  gloves,\nfor winter."
 TEXT_B = "These gloves keep hands warm."

@@ -16,7 +16,6 @@ from explainers.errors import InputError
 from explainers.retrieval import (
     choose_seeds,
     embed_texts,
-    most_similar,
     neighbours,
     text_groups,
     token_budget_batches,
@@ -69,7 +68,7 @@ def test_neighbours_give_pair_import_dicts_with_ranks():
     assert set(first) == {"id", "a", "b", "a_id", "b_id", "title_a", "title_b", "similarity", "rank"}
     assert (first["a"], first["b"], first["title_a"], first["title_b"]) == ("x", "y", "T0", "T1")
     assert first["similarity"] == pytest.approx(0.8)
-    assert [p["b_id"] for p in most_similar(items, vectors, [3])] == ["1"]  # "x " equals "x": not a candidate
+    assert [p["b_id"] for p in neighbours(items, vectors, [3], 1)] == ["1"]  # "x " equals "x": not a candidate
 
 
 def test_choose_seeds_is_reproducible_and_checks_ids():
@@ -107,9 +106,8 @@ def test_embed_texts_matches_one_text_at_a_time(tiny_encoder):
 def test_cli_round_trip_catalog_to_pairs_to_a_round(tmp_path, tiny_model_dir, capsys):
     from bti_eval.pairs.services import pairs_import
     from bti_eval.rounds.services import round_create
-    from explainers import cli, cli_corpus
+    from explainers import cli
 
-    cli_corpus.register()
     catalog = tmp_path / "catalog.csv"
     rows = ["id,title,description"]
     rows += [
@@ -162,9 +160,8 @@ def test_cli_round_trip_catalog_to_pairs_to_a_round(tmp_path, tiny_model_dir, ca
 
 
 def test_cli_errors_exit_2(tmp_path, capsys):
-    from explainers import cli, cli_corpus
+    from explainers import cli
 
-    cli_corpus.register()
     catalog = tmp_path / "catalog.csv"
     catalog.write_text("id,description\n1,a\n", encoding="utf-8")
     code = cli.main(

@@ -197,5 +197,12 @@ def test_the_judging_api_schema_is_valid_without_warnings():
         "/api/judge/assignments/{public_id}/",
         "/api/judge/assignments/{public_id}/rating/",
     } <= set(paths)
-    rating = paths["/api/judge/assignments/{public_id}/rating/"]["put"]
-    assert {"200", "201", "400", "404", "409"} <= set(rating["responses"])
+    rating = paths["/api/judge/assignments/{public_id}/rating/"]["put"]["responses"]
+    assert {"200", "201", "400", "404", "409"} <= set(rating)
+    # What the view declares itself (the post-processing hook adds a generic 400 and 404 to every
+    # path with an id, worded otherwise, and never a 409 or a success body).
+    assert rating["409"]["description"] == "round not open or closed"
+    assert rating["404"]["description"] == "not in your queue"
+    assert rating["400"]["description"] == "bad score or seconds"
+    for code in ("200", "201"):
+        assert rating[code]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/JudgeRating"}

@@ -133,9 +133,10 @@ def test_unmappable_file_asks_for_the_text_columns(researcher):
 
 def test_non_utf8_file_is_refused_naming_the_encoding(researcher):
     content = "id,a,b\n1,café au lait,thé\n".encode("latin-1")
-    with pytest.raises(ApplicationError, match="not UTF-8 encoded.*Save it as UTF-8") as info:
+    expected = r"The file is not UTF-8 \(invalid byte 0xe9 on line 2\); save it as UTF-8 \(e\.g\. 'CSV UTF-8' in a"
+    with pytest.raises(ApplicationError, match=expected) as info:
         pairs_import(content=content, filename="p.csv", source="s", by=researcher)
-    assert info.value.status == 400
+    assert info.value.status == 400 and info.value.extra == {"encoding": "utf-8 required"}
     assert ParagraphPair.objects.count() == 0
 
 
@@ -152,7 +153,7 @@ def test_size_limit_is_413(researcher, settings):
 
 
 def test_format_comes_from_the_extension_or_is_asked_for(researcher):
-    with pytest.raises(ApplicationError, match="Cannot tell the format"):
+    with pytest.raises(ApplicationError, match="Cannot tell the format .* or choose the format explicitly"):
         pairs_import(content=b"id,a,b\n1,x,y\n", filename="pairs.txt", source="s", by=researcher)
     result = pairs_import(content=b"id,a,b\n1,x,y\n", filename="pairs.txt", fmt="csv", source="s", by=researcher)
     assert result.created == 1

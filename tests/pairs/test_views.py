@@ -61,7 +61,7 @@ def test_confirm_with_row_errors_writes_nothing_and_lists_them(researcher_client
 
 def test_non_utf8_upload_is_refused_on_the_form(researcher_client):
     response = upload(researcher_client, content="id,a,b\n1,caf\xe9,b\n".encode("latin-1"))
-    assert response.status_code == 400 and "not UTF-8 encoded" in response.content.decode()
+    assert response.status_code == 400 and "is not UTF-8 (invalid byte 0xe9 on line 2)" in response.content.decode()
 
 
 def test_too_large_upload_is_413(researcher_client, settings):

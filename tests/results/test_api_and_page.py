@@ -77,3 +77,27 @@ def test_schema_is_served_and_valid(researcher_api_client, tmp_path):
     for path in ("/api/rounds/{round_id}/launch/", "/api/pairs/import/", "/api/rounds/{round_id}/export/"):
         assert path in text
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+
+
+def test_results_page_shows_the_holm_p_value_of_each_matrix_cell(researcher_client, round_with_ratings):
+    from bti_eval.results.report import round_report
+
+    report = round_report(round=round_with_ratings)
+    cell = report["matrix"][0]["cells"][1]
+    assert cell is not None and cell["p_holm"] is not None and cell["p_holm"] >= 0.001
+    html = researcher_client.get(reverse("results:round", args=[round_with_ratings.pk])).content.decode()
+    assert f"<small>p {cell['p_holm']:.3f}</small>" in html
+    assert "<small>p </small>" not in html
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "yes please"])
+def test_results_page_answers_400_for_an_invalid_exclude_flagged(researcher_client, round_with_ratings, value):
+    response = researcher_client.get(reverse("results:round", args=[round_with_ratings.pk]), {"exclude_flagged": value})
+    assert response.status_code == 400
+    assert "exclude_flagged must be 1 or 0." in response.content.decode()
+
+
+@pytest.mark.parametrize(("value", "excluded"), [("", False), ("0", False), ("no", False), ("1", True), ("TRUE", True)])
+def test_results_page_reads_exclude_flagged_like_the_api(researcher_client, round_with_ratings, value, excluded):
+    response = researcher_client.get(reverse("results:round", args=[round_with_ratings.pk]), {"exclude_flagged": value})
+    assert response.status_code == 200 and response.context["exclude_flagged"] is excluded

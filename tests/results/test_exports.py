@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from bti_eval.judging.models import Rating
-from bti_eval.results import exports
+from bti_eval.results import exports, tables
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import AssignmentFactory, EvaluationRoundFactory, JudgeFactory, RatingFactory
 from tests.results.helpers import rated_round
@@ -89,7 +89,7 @@ def test_json_has_round_table_and_ratings(small_round):
 
 
 def test_markdown_table_in_the_papers_format(small_round):
-    text = exports.export_markdown(small_round)
+    text = "".join(exports.export(small_round, "markdown"))
     assert "| Method | n | Judges | MOS |" in text
     assert "| BTI | 2 | 2 | **4.50 ± 0.71** |" in text
     assert "| TF-IDF-W2V | 2 | 2 | 2.50 ± 0.71 |" in text
@@ -97,7 +97,7 @@ def test_markdown_table_in_the_papers_format(small_round):
 
 
 def test_latex_table_escapes_and_uses_pm(small_round):
-    text = exports.export_latex(small_round, decimals=1)
+    text = "".join(exports.export(small_round, "latex", decimals=1))
     # Method & MOS & 95% CI (bootstrap over the two pairs of each method) & letters (no pair is shared: no test)
     assert r"BTI & \textbf{4.5 $\pm$ 0.7} & [4.0, 5.0] & a \\" in text
     assert r"TF-IDF-W2V & 2.5 $\pm$ 0.7 & [2.0, 3.0] & a \\" in text
@@ -107,7 +107,7 @@ def test_latex_table_escapes_and_uses_pm(small_round):
 
 
 def test_latex_escape_covers_every_special_character():
-    assert exports.latex_escape(r"a\b&c%d$e#f_g{h}i~j^k") == (
+    assert tables.latex_escape(r"a\b&c%d$e#f_g{h}i~j^k") == (
         r"a\textbackslash{}b\&c\%d\$e\#f\_g\{h\}i\textasciitilde{}j\textasciicircum{}k"
     )
 
@@ -168,3 +168,12 @@ def test_csv_export_reads_ratings_in_bounded_batches(monkeypatch):
     monkeypatch.setattr(exports, "CSV_CHUNK_ROWS", 7)
     assert "".join(exports.export_csv(round)) == whole
     assert len(list(csv.DictReader(io.StringIO(whole)))) == len(table)
+
+
+def test_csv_export_flags_judges_without_building_the_report(small_round, monkeypatch):
+    def no_report(**kwargs):
+        raise AssertionError("the CSV export needs only the judge flags, not the whole report")
+
+    monkeypatch.setattr(exports, "round_report", no_report)
+    rows = list(csv.DictReader(io.StringIO("".join(exports.export(small_round, "csv")))))
+    assert len(rows) == 4 and {r["judge_flagged"] for r in rows} == {"0"}

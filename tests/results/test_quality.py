@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -49,10 +51,10 @@ def test_per_judge_numbers_and_the_control_test(judged_round):
     assert rows["careful A"]["control_flag"] is False and rows["careful B"]["control_flag"] is False
     assert rows["careless C"]["control_flag"] is True and rows["careless C"]["too_fast"] is True
     assert [r["flagged"] for r in report["judges"]] == [False, False, True]
-    means = [np.mean([j[0]] * 6 + [j[1]] * 6) for j in JUDGES.values()]
-    for i, row in enumerate(report["judges"]):
-        others = np.delete(means, i)
-        assert row["z"] == pytest.approx((means[i] - others.mean()) / others.std(ddof=1))
+    # Judge means 4.0, 3.5, 2.0. By hand: A vs (3.5, 2.0): 1.25 / sqrt(1.125); B vs (4.0, 2.0):
+    # 0.5 / sqrt(2); C vs (4.0, 3.5): −1.75 / sqrt(0.125).
+    expected_z = [5 / (3 * math.sqrt(2)), 1 / (2 * math.sqrt(2)), -7 / math.sqrt(2)]
+    assert [row["z"] for row in report["judges"]] == pytest.approx(expected_z)
 
 
 def test_controls_never_count_toward_a_method(judged_round):

@@ -13,7 +13,7 @@ from scipy import stats
 
 from bti_eval.judging.models import Rating
 from bti_eval.results.report import round_report
-from tests.results.helpers import rated_round
+from tests.results.helpers import holm_reject, rated_round
 
 pytestmark = pytest.mark.django_db
 METHODS = ["bti", "bti-gradients", "tfidf-w2v"]
@@ -43,17 +43,6 @@ def round_and_ratings():
     return round, ratings(round)
 
 
-def holm_by_hand(pvalues: list[float]) -> list[float]:
-    m = len(pvalues)
-    order = np.argsort(pvalues)
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted.tolist()
-
-
 def test_paired_tests_match_scipy_on_per_pair_means(round_and_ratings):
     round, rows = round_and_ratings
     report = round_report(round=round)
@@ -69,12 +58,19 @@ def test_paired_tests_match_scipy_on_per_pair_means(round_and_ratings):
         ranks = stats.rankdata(np.abs(d[d != 0]))
         effect = (ranks[d[d != 0] > 0].sum() - ranks[d[d != 0] < 0].sum()) / ranks.sum()
         expected.append((a, b, len(shared), stats.wilcoxon(x, y).pvalue, effect))
-    adjusted = holm_by_hand([e[3] for e in expected])
+    pvalues = [e[3] for e in expected]
     assert len(report["comparisons"]) == 3
-    for got, want, p_holm in zip(report["comparisons"], expected, adjusted, strict=True):
+    for got, want in zip(report["comparisons"], expected, strict=True):
         assert (got["a"], got["b"], got["n"]) == want[:3]
-        assert got["p"] == pytest.approx(want[3]) and got["p_holm"] == pytest.approx(p_holm)
-        assert got["effect"] == pytest.approx(want[4]) and got["significant"] == (p_holm < 0.05)
+        assert got["p"] == pytest.approx(want[3]) and got["effect"] == pytest.approx(want[4])
+        # Holm's adjusted p-value, closed form: the largest (m − j) p_(j), capped at 1, over the
+        # ascending p_(j) (j from 0) up to this one.
+        ranked = sorted(pvalues)
+        bound = max((len(ranked) - j) * p for j, p in enumerate(ranked) if p <= want[3])
+        assert got["p_holm"] == pytest.approx(min(1.0, bound)) and got["significant"] == (got["p_holm"] < 0.05)
+    for alpha in (0.01, 0.05, 0.1):
+        rejected = {i for i, c in enumerate(report["comparisons"]) if c["p_holm"] <= alpha}
+        assert rejected == holm_reject(pvalues, alpha)
     assert any(c["significant"] for c in report["comparisons"])
     letters = {row["method"]: row["letters"] for row in report["methods"]}
     for c in report["comparisons"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from scipy import stats
 
 from bti_eval.results import statistics as S
+from tests.results.helpers import holm_reject
 
 NAN = np.nan
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", example C: 4 observers × 12 units.
@@ -147,17 +149,6 @@ def test_paired_wilcoxon_ties_and_empty():
     assert S.paired_wilcoxon([NAN], [3])["p"] is None
 
 
-def holm_reject(pvalues: list[float], alpha: float) -> set[int]:
-    """Holm's procedure as published: reject in ascending order while p_(i) <= alpha / (m − i)."""
-    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
-    rejected = set()
-    for rank, index in enumerate(order):
-        if pvalues[index] > alpha / (len(pvalues) - rank):
-            break
-        rejected.add(index)
-    return rejected
-
-
 def test_holm_adjusted_values_and_rejections():
     assert S.holm([0.01, 0.04, 0.03, None, 0.005]) == pytest.approx([0.03, 0.06, 0.06, None, 0.02])
     rng = random.Random(0)
@@ -196,10 +187,12 @@ def test_control_test_is_a_one_sided_mann_whitney():
 
 
 def test_leave_one_out_z_and_spearman():
-    values = [3.0, 3.5, 2.5, 4.5]
-    for i, z in enumerate(S.leave_one_out_z(values)):
-        others = np.delete(values, i)
-        assert z == pytest.approx((values[i] - others.mean()) / others.std(ddof=1))
+    # By hand: the others of 3.0 are 3.5, 2.5, 4.5 (mean 3.5, sample std 1) → z = −0.5; of 3.5:
+    # mean 10/3, variance 13/12; of 2.5: mean 11/3, variance 7/12; of 4.5: mean 3, std 0.5 → z = 3.
+    expected = [-0.5, (1 / 6) / math.sqrt(13 / 12), -(7 / 6) / math.sqrt(7 / 12), 3.0]
+    assert S.leave_one_out_z([3.0, 3.5, 2.5, 4.5]) == pytest.approx(expected)
+    assert S.leave_one_out_z([2.0, 2.0, 2.0, 5.0])[3] is None  # the others agree exactly: no spread
+    assert S.leave_one_out_z([2.0, 2.0, 2.0, 5.0])[0] == pytest.approx(-1 / math.sqrt(3))
     assert S.leave_one_out_z([3.0, 4.0]) == [None, None]
     got = S.spearman([1, 2, 3, 4], [1, 3, 2, 4])
     assert got["rho"] == pytest.approx(stats.spearmanr([1, 2, 3, 4], [1, 3, 2, 4]).statistic) and got["n"] == 4

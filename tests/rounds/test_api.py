@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from unittest import mock
-
 import pytest
 
 from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound, Explanation
@@ -12,12 +10,6 @@ from tests.factories import EvaluationRoundFactory, ExplanationFactory, JudgeFac
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status
 XStatus = Explanation.Status
-
-
-@pytest.fixture
-def delay():
-    with mock.patch("workers.tasks.explain_chunk.delay") as patched:
-        yield patched
 
 
 def test_create_with_pair_ids_defaults_to_seven_methods(researcher_api_client):

@@ -22,12 +22,6 @@ XStatus = Explanation.Status
 
 
 @pytest.fixture
-def delay():
-    with mock.patch("workers.tasks.explain_chunk.delay") as patched:
-        yield patched
-
-
-@pytest.fixture
 def draft(researcher):
     pairs = ParagraphPairFactory.create_batch(5)
     return services.round_create(name="r1", pairs=pairs, methods=["bti", "tfidf-w2v"], by=researcher)

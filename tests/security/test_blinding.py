@@ -9,11 +9,13 @@ from base64 import urlsafe_b64decode
 
 import numpy as np
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
 from scipy import stats
 
 from bti_eval.judging import services
-from bti_eval.judging.models import Assignment
+from bti_eval.judging.models import Assignment, Invite, Judge
 from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
 from tests.judging.conftest import method_words_in
@@ -41,11 +43,27 @@ def leaky_round():
     return round
 
 
+def _next_ids_from(start: int, *models) -> None:
+    """Make the next rows of ``models`` get ids from ``start`` on (one million apart per model), so
+    that the judge's, its user's, invite's and assignments' ids are long enough to look for."""
+    with connection.cursor() as cursor:
+        for n, model in enumerate(models):
+            table, first = model._meta.db_table, start + n * 1_000_000
+            if connection.vendor == "postgresql":
+                sql = "SELECT setval(pg_get_serial_sequence(%s, %s), %s, false)"
+                cursor.execute(sql, [connection.ops.quote_name(table), model._meta.pk.column, first])
+            else:  # SQLite's AUTOINCREMENT continues after sqlite_sequence's value
+                cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])
+                cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, first - 1])
+
+
 def _internal_ids(round: EvaluationRound, judge) -> list[str]:
-    ids = [str(round.pk), str(judge.pk), str(judge.user_id), *map(str, PAIR_IDS)]
+    ids = [str(round.pk), str(judge.pk), str(judge.user_id), str(judge.invite.pk), *map(str, PAIR_IDS)]
     ids += [str(pk) for pk in round.explanations.values_list("id", flat=True)]
     ids += [str(pk) for pk in Assignment.objects.filter(judge=judge).values_list("id", flat=True)]
-    return [i for i in ids if len(i) >= 5]  # short ones (a user id of 3) would match any number
+    # A short id (a user id of 3) would match any number; every id here is long, so none is skipped.
+    assert all(len(i) >= 6 for i in ids), ids
+    return ids
 
 
 def _everything(response) -> str:
@@ -56,6 +74,7 @@ def _everything(response) -> str:
 
 
 def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
+    _next_ids_from(7_100_001, get_user_model(), Judge, Invite, Assignment)
     judge, token = services.judge_invite(round=leaky_round, name="Dana")
     browser = Client()
     seen = []

@@ -146,7 +146,7 @@ def test_a_non_utf8_csv_is_refused_clearly_and_writes_nothing(world):
         "/api/pairs/import/", {"file": SimpleUploadedFile("pairs.csv", latin1, "text/csv"), "source": "latin"}
     )
     assert response.status_code == 400
-    assert "not UTF-8" in response.json()["message"] and "Save it as UTF-8" in response.json()["message"]
+    assert "not UTF-8" in response.json()["message"] and "save it as UTF-8" in response.json()["message"]
     page = client.post("/pairs/import/", {"file": SimpleUploadedFile("pairs.csv", latin1), "source": "latin"})
     assert page.status_code == 400 and "not UTF-8" in page.content.decode()
     assert ParagraphPair.objects.count() == pairs_before

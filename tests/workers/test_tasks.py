@@ -25,6 +25,22 @@ def test_task_contract():
     assert app.conf.task_serializer == "json" and app.conf.worker_prefetch_multiplier == 1
 
 
+def test_every_task_acknowledges_late():
+    """acks_late comes from settings (CELERY_TASK_ACKS_LATE), for every task: a killed worker's task
+    goes back to the queue."""
+    import workers.corpus_tasks  # noqa: F401  (registers the corpus tasks)
+
+    tasks = {name: task for name, task in app.tasks.items() if name.startswith("bti_eval.")}
+    assert {
+        "bti_eval.explain_chunk",
+        "bti_eval.evaluate_auto",
+        "bti_eval.render_judge_html",
+        "bti_eval.corpus_embed_chunk",
+        "bti_eval.corpus_train_recobert",
+    } <= set(tasks)
+    assert {name for name, task in tasks.items() if task.acks_late is not True} == set()
+
+
 def test_task_passes_ids_to_the_service():
     with mock.patch(COMPUTE, return_value={"done": 2, "failed": 0, "skipped": 0}) as compute:
         result = explain_chunk.apply(args=[[3, 4]])

@@ -34,7 +34,6 @@ class Command(BaseCommand):
         from bti_eval.judging.services import judge_invite
         from bti_eval.pairs.models import ParagraphPair
         from bti_eval.pairs.services import pairs_import
-        from bti_eval.rounds.models import DEFAULT_METHODS
         from bti_eval.rounds.services import round_create, round_launch
 
         base_url = base_url.rstrip("/")
@@ -57,7 +56,7 @@ class Command(BaseCommand):
                         dry_run=False,
                     )
                 pairs = ParagraphPair.objects.filter(source=DEMO_SOURCE)
-                chosen = [m.strip() for m in methods.split(",") if m.strip()] or list(DEFAULT_METHODS)
+                chosen = [m.strip() for m in methods.split(",") if m.strip()] or None  # None: the paper's seven
                 round_ = round_create(
                     name=f"Demo round {secrets.token_hex(2)}",
                     pairs=pairs,
@@ -67,7 +66,7 @@ class Command(BaseCommand):
                     seed=0,
                     by=researcher,
                 )
-                _, token = judge_invite(round=round_, name="Demo judge", by=researcher, expires_in_hours=72)
+                _, token = judge_invite(round=round_, name="Demo judge", expires_in_hours=72)
             round_launch(round=round_, by=researcher)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
@@ -75,7 +74,7 @@ class Command(BaseCommand):
         n_expl = round_.explanations.count()
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(
-            f"  Round:      {round_.name} - {pairs.count()} pairs x {len(chosen)} methods "
+            f"  Round:      {round_.name} - {pairs.count()} pairs x {len(round_.methods)} methods "
             f"= {n_expl} explanations, computed in the background by the worker"
         )
         self.stdout.write(f"  Researcher: {base_url}/accounts/login/  user {username!r}  password {password!r}")

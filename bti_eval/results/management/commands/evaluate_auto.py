@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.results import auto_metrics
+from bti_eval.results.auto_metrics import auto_report
 from bti_eval.results.management.commands.export_results import find_round
-from bti_eval.results.report import round_report
+from bti_eval.results.selectors import round_results
 from bti_eval.results.services import auto_evaluation_run
 
 
@@ -43,7 +44,7 @@ class Command(BaseCommand):
             )
         except ApplicationError as exc:
             raise CommandError(exc.message, returncode=2) from exc
-        auto = round_report(round=round)["auto"]
+        auto = auto_report(round=round, table=round_results(round=round)["methods"])
         self.stdout.write(f"Automatic metrics of round {round.name!r}: {row.status} in {row.results['seconds']:.1f}s")
         for note in auto["notes"].values():
             self.stdout.write(f"  note: {note}")

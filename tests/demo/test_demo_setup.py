@@ -1,0 +1,60 @@
+"""``manage.py demo_setup``: demo pairs imported once, a round launched, a researcher login and a judge link."""
+
+from __future__ import annotations
+
+import io
+import re
+from unittest import mock
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from bti_eval.demo.management.commands.demo_setup import DEMO_PAIRS, DEMO_SOURCE
+from bti_eval.pairs.models import ParagraphPair
+from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+
+BASE_URL = "http://demo.example:8123"
+
+
+def demo_setup(capture, *args: str) -> str:
+    out = io.StringIO()
+    with capture(execute=True):
+        call_command("demo_setup", f"--base-url={BASE_URL}/", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def delay():
+    with mock.patch("workers.tasks.explain_chunk.delay") as patched:
+        yield patched
+
+
+def test_demo_setup_imports_pairs_launches_a_round_and_prints_the_logins(
+    db, client, delay, django_capture_on_commit_callbacks
+):
+    output = demo_setup(django_capture_on_commit_callbacks)
+
+    n_pairs = sum(1 for line in DEMO_PAIRS.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert ParagraphPair.objects.filter(source=DEMO_SOURCE).count() == n_pairs > 0
+    round_ = EvaluationRound.objects.get()
+    assert round_.methods == list(DEFAULT_METHODS)  # no --methods: round_create's default
+    assert round_.status == EvaluationRound.Status.COMPUTING
+    assert round_.explanations.count() == n_pairs * len(DEFAULT_METHODS)
+    assert delay.call_count >= 1  # its chunks went to the broker
+    assert f"{n_pairs} pairs x {len(DEFAULT_METHODS)} methods" in output
+
+    login = re.search(rf"Researcher: {re.escape(BASE_URL)}/accounts/login/  user 'demo'  password '([^']+)'", output)
+    assert login and authenticate(username="demo", password=login.group(1)).is_staff
+    assert f"Round page: {BASE_URL}/rounds/{round_.pk}/" in output
+    link = re.search(rf"Judge link: {re.escape(BASE_URL)}(/j/[^/\s]+/)", output)
+    assert link and client.get(link.group(1)).status_code != 404
+
+
+def test_demo_setup_again_reuses_the_pairs_and_takes_methods(db, delay, django_capture_on_commit_callbacks):
+    demo_setup(django_capture_on_commit_callbacks)
+    pairs = ParagraphPair.objects.count()
+    output = demo_setup(django_capture_on_commit_callbacks, "--methods=bti, tfidf-w2v")
+    assert ParagraphPair.objects.count() == pairs
+    assert EvaluationRound.objects.order_by("-id").first().methods == ["bti", "tfidf-w2v"]
+    assert f"{pairs} pairs x 2 methods" in output
