@@ -1,7 +1,8 @@
 """Test settings: the real PostgreSQL and Redis when reachable, else SQLite and the filesystem broker.
 
 With ``CI=true`` an unreachable service fails the run instead of falling back. Override the
-addresses with ``TEST_DATABASE_URL`` and ``TEST_REDIS_URL``.
+addresses with ``TEST_DATABASE_URL`` and ``TEST_REDIS_URL``; ``TEST_DB_NAME`` names the PostgreSQL test
+database (default ``test_bti_eval``), so that two suites can run side by side on one server.
 """
 
 import os
@@ -54,7 +55,7 @@ _DB_NAME_OVERRIDE = env("TEST_DB_NAME_OVERRIDE", default="")
 
 if POSTGRES_AVAILABLE:
     DATABASES = {"default": database_tuned(env.db_url_config(_DB_URL))}
-    DATABASES["default"]["TEST"] = {"NAME": "test_bti_eval"}
+    DATABASES["default"]["TEST"] = {"NAME": env("TEST_DB_NAME", default="test_bti_eval")}
 else:
     # A file, not :memory:, so that a worker subprocess can open the same test database.
     DATABASES = {
