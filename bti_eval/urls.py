@@ -6,7 +6,7 @@ Judge-facing URLs carry only random public ids, never a method or a sequential i
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from bti_eval.core.views import login_rate_limited
 
@@ -14,7 +14,14 @@ urlpatterns = [
     path("admin/login/", login_rate_limited(admin.site.login), name="admin-login"),  # the admin's own log-in, limited
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI from drf-spectacular-sidecar's static files (no CDN), its init script a file of its
+    # own (/api/docs/?script=), so that the page needs no inline script.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
+    path("api/", include("bti_eval.accounts.api_urls")),
     # Judging first in each group: the resolver tries patterns in order, and judges' requests are
     # most of the traffic (their paths are their own, so the order changes no match).
     path("api/", include("bti_eval.judging.api_urls")),
@@ -29,6 +36,7 @@ urlpatterns = [
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("", include("bti_eval.judging.urls")),
+    path("", include("bti_eval.accounts.urls")),
     path("", include("bti_eval.core.urls")),
     path("", include("bti_eval.pairs.urls")),
     path("", include("bti_eval.rounds.urls")),

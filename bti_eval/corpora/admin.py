@@ -1,13 +1,14 @@
 from django.contrib import admin
 
+from bti_eval.accounts.admin import ResearcherViewMixin
 from bti_eval.corpora.models import Corpus, CorpusJob
 
 
 @admin.register(Corpus)
-class CorpusAdmin(admin.ModelAdmin):
+class CorpusAdmin(ResearcherViewMixin, admin.ModelAdmin):
     list_display = ["name", "rows", "skipped_empty", "skipped_duplicate", "created_at"]
 
 
 @admin.register(CorpusJob)
-class CorpusJobAdmin(admin.ModelAdmin):
+class CorpusJobAdmin(ResearcherViewMixin, admin.ModelAdmin):
     list_display = ["id", "corpus", "kind", "status", "done", "total", "created_at"]

@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from bti_eval.accounts.admin import ResearcherViewMixin
 from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange
 
 
 @admin.register(Judge)
-class JudgeAdmin(admin.ModelAdmin):
+class JudgeAdmin(ResearcherViewMixin, admin.ModelAdmin):
     list_display = ("id", "name", "round", "user", "created_at")
     list_filter = ("round",)
     search_fields = ("name",)
@@ -14,19 +15,19 @@ class JudgeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invite)
-class InviteAdmin(admin.ModelAdmin):
+class InviteAdmin(ResearcherViewMixin, admin.ModelAdmin):
     list_display = ("id", "judge", "created_at", "expires_at", "used_at", "revoked_at")
     readonly_fields = ("judge", "token_hash", "created_at", "used_at")
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ResearcherViewMixin, admin.ModelAdmin):
     list_display = ("id", "judge", "position", "public_id", "explanation")
     list_filter = ("judge__round",)
     readonly_fields = ("judge", "explanation", "position", "public_id")
 
 
-class RatingChangeInline(admin.TabularInline):
+class RatingChangeInline(ResearcherViewMixin, admin.TabularInline):
     model = RatingChange
     extra = 0
     can_delete = False
@@ -34,7 +35,7 @@ class RatingChangeInline(admin.TabularInline):
 
 
 @admin.register(Rating)
-class RatingAdmin(admin.ModelAdmin):
+class RatingAdmin(ResearcherViewMixin, admin.ModelAdmin):
     list_display = ("id", "assignment", "score", "seconds", "updated_at")
     list_filter = ("assignment__judge__round",)
     readonly_fields = ("assignment", "score", "seconds", "created_at", "updated_at")

@@ -6,7 +6,9 @@ from bti_eval.judging import apis
 
 urlpatterns = [
     path("rounds/<int:round_id>/judges/", apis.RoundJudgesApi.as_view(), name="api-round-judges"),
+    path("rounds/<int:round_id>/judges/bulk/", apis.RoundJudgesBulkApi.as_view(), name="api-round-judges-bulk"),
     path("judges/<int:judge_id>/revoke/", apis.JudgeRevokeApi.as_view(), name="api-judge-revoke"),
+    path("judges/<int:judge_id>/reissue/", apis.JudgeReissueApi.as_view(), name="api-judge-reissue"),
     path("judge/queue/", apis.JudgeQueueApi.as_view(), name="api-judge-queue"),
     path("judge/assignments/<str:public_id>/", apis.JudgeAssignmentApi.as_view(), name="api-judge-assignment"),
     path("judge/assignments/<str:public_id>/rating/", apis.JudgeRatingApi.as_view(), name="api-judge-rating"),

@@ -12,6 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from bti_eval.core.exceptions import ApplicationError
@@ -34,6 +35,52 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
+def _validated(serializer: serializers.Serializer) -> dict:
+    """The serializer's data, or a 400 whose message names the first bad field and says what is wrong
+    (e.g. "name: Null characters are not allowed.")."""
+    if not serializer.is_valid():
+        fields = serializer.errors
+        field, errors = next(iter(fields.items()))
+        first = errors[0] if isinstance(errors, list) else next(iter(errors.values()))[0]
+        message = str(first) if field == api_settings.NON_FIELD_ERRORS_KEY else f"{field}: {first}"
+        raise ApplicationError(message, extra={"fields": fields})
+    return serializer.validated_data
+
+
+NAME_HELP = "The judge's name (researchers only see it). Empty: “Judge N”, N counting the round's judges."
+EXPIRY_HELP = "Hours the link stays valid (1 hour to 1 year); null: it never expires."
+
+
+def _name_field(**kwargs) -> serializers.CharField:
+    # DRF's CharField refuses NUL characters ("Null characters are not allowed.").
+    return serializers.CharField(max_length=services.MAX_NAME_LENGTH, allow_blank=True, help_text=NAME_HELP, **kwargs)
+
+
+def _expiry_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1, max_value=24 * 365, allow_null=True, required=False, default=72, help_text=EXPIRY_HELP
+    )
+
+
+class InvitedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    invite_url = serializers.URLField(help_text="Shown once: only a hash of its token is stored.")
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        ref_name = "JudgeInvited"
+
+
+def _invited(request, judge: Judge, token: str) -> dict:
+    return {
+        "id": judge.id,
+        "name": judge.name,
+        "invite_url": selectors.invite_url(request, token),
+        "expires_at": judge.invite.expires_at,
+    }
+
+
 # --- researchers -----------------------------------------------------------------------------
 
 
@@ -43,10 +90,8 @@ class RoundJudgesApi(APIView):
     permission_classes = [IsResearcher]
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-        expires_in_hours = serializers.IntegerField(
-            min_value=1, max_value=24 * 365, allow_null=True, required=False, default=72
-        )
+        name = _name_field(required=False, default="")
+        expires_in_hours = _expiry_field()
 
         class Meta:
             ref_name = "JudgeInviteInput"
@@ -62,15 +107,6 @@ class RoundJudgesApi(APIView):
 
         class Meta:
             ref_name = "RoundJudge"
-
-    class InvitedSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        name = serializers.CharField()
-        invite_url = serializers.URLField(help_text="Shown once: only a hash of its token is stored.")
-        expires_at = serializers.DateTimeField(allow_null=True)
-
-        class Meta:
-            ref_name = "JudgeInvited"
 
     @extend_schema(operation_id="round_judges_list", responses={200: OutputSerializer(many=True)}, tags=["judging"])
     def get(self, request, round_id: int):
@@ -98,16 +134,64 @@ class RoundJudgesApi(APIView):
     )
     def post(self, request, round_id: int):
         round = get_object_or_404(EvaluationRound, pk=round_id)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        judge, token = services.judge_invite(round=round, **data.validated_data)
-        body = {
-            "id": judge.id,
-            "name": judge.name,
-            "invite_url": selectors.invite_url(request, token),
-            "expires_at": judge.invite.expires_at,
-        }
-        return Response(self.InvitedSerializer(body).data, status=status.HTTP_201_CREATED)
+        judge, token = services.judge_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
+        return Response(InvitedSerializer(_invited(request, judge, token)).data, status=status.HTTP_201_CREATED)
+
+
+class RoundJudgesBulkApi(APIView):
+    """Invite several judges at once: all or none. The invite links are returned once, in order."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        names = serializers.ListField(
+            child=_name_field(),
+            min_length=1,
+            max_length=services.MAX_BULK_INVITES,
+            help_text=f"One entry per judge (at most {services.MAX_BULK_INVITES}); an empty name becomes “Judge N”.",
+        )
+        expires_in_hours = _expiry_field()
+
+        class Meta:
+            ref_name = "JudgesBulkInviteInput"
+
+    @extend_schema(
+        operation_id="round_judges_bulk_invite",
+        request=InputSerializer,
+        responses={201: InvitedSerializer(many=True), 400: _error("bad input"), 409: _error("round closed")},
+        tags=["judging"],
+    )
+    def post(self, request, round_id: int):
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        issued = services.judges_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
+        rows = [_invited(request, judge, token) for judge, token in issued]
+        return Response(InvitedSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class JudgeReissueApi(APIView):
+    """A new invite link for the same judge (returned once). The old link, and every session it
+    opened, stop working; the judge's queue, order and ratings stay, so the judge continues from
+    the new link where they left off, e.g. on a second device. 409 for a revoked judge (invite
+    them again) or a closed round."""
+
+    permission_classes = [IsResearcher]
+
+    class InputSerializer(serializers.Serializer):
+        expires_in_hours = _expiry_field()
+
+        class Meta:
+            ref_name = "JudgeReissueInput"
+
+    @extend_schema(
+        operation_id="judge_reissue",
+        request=InputSerializer,
+        responses={200: InvitedSerializer, 400: _error("bad input"), 409: _error("judge revoked or round closed")},
+        tags=["judging"],
+    )
+    def post(self, request, judge_id: int):
+        judge = get_object_or_404(Judge, pk=judge_id)
+        judge, token = services.invite_reissue(judge=judge, **_validated(self.InputSerializer(data=request.data)))
+        return Response(InvitedSerializer(_invited(request, judge, token)).data)
 
 
 class JudgeRevokeApi(APIView):

@@ -10,27 +10,23 @@ from functools import wraps
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from bti_eval.core import ratelimit
 from bti_eval.core.auth import JUDGE_BACKEND
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.core.permissions import researcher_required
 from bti_eval.judging import selectors, services
 from bti_eval.judging.models import Judge
 from bti_eval.rounds.models import EvaluationRound
 
 RUBRIC_SEEN = "judging_rubric_seen"
-NEW_INVITE = "judging_new_invite"
-EXPIRY_CHOICES = [(24, "1 day"), (72, "3 days"), (168, "1 week"), (720, "30 days"), (None, "never")]
 Status = EvaluationRound.Status
 
 
@@ -107,64 +103,6 @@ def _round_state_page(request: HttpRequest, judge: Judge) -> HttpResponse | None
     if judge.round.status in (Status.DRAFT, Status.COMPUTING):
         return _judge_render(request, "judging/waiting.html", {"progress": selectors.judge_progress(judge=judge)})
     return None
-
-
-# --- invites (researchers) -------------------------------------------------------------------
-
-
-@researcher_required
-@require_http_methods(["GET", "POST"])
-def round_judges(request: HttpRequest, round_id: int) -> HttpResponse:
-    """A round's judges with progress; POST invites one and shows the invite link once."""
-    round = get_object_or_404(EvaluationRound, pk=round_id)
-    error, status, name = "", 200, ""
-    if request.method == "POST":
-        name = request.POST.get("name", "")
-        raw_hours = request.POST.get("expires_in_hours", "72")
-        hours = None if raw_hours in ("", "never", "None") else raw_hours
-        try:
-            hours = int(hours) if hours is not None else None
-            judge, token = services.judge_invite(round=round, name=name, expires_in_hours=hours)
-        except ValueError:
-            error, status = "Choose how long the invite stays valid.", 400
-        except ApplicationError as exc:
-            error, status = exc.message, exc.status
-        else:
-            url = selectors.invite_url(request, token)
-            # Kept server-side in the session and popped on the next GET: the link shows once.
-            request.session[NEW_INVITE] = {"round": round.pk, "judge": judge.pk, "name": judge.name, "url": url}
-            return redirect("judging:round-judges", round_id=round.pk)
-    new_invite = request.session.pop(NEW_INVITE, None)
-    if new_invite and new_invite.get("round") != round.pk:
-        new_invite = None
-    judges = [
-        (judge, selectors.judge_invite_status(judge=judge))
-        for judge in selectors.round_judges_with_progress(round=round)
-    ]
-    context = {
-        "round": round,
-        "judges": judges,
-        "new_invite": new_invite,
-        "error": error,
-        "name": name,
-        "expiry_choices": EXPIRY_CHOICES,
-        "can_invite": round.status != Status.CLOSED,
-    }
-    return render(request, "judging/round_judges.html", context, status=status)
-
-
-@researcher_required
-@require_POST
-def judge_revoke(request: HttpRequest, round_id: int, judge_id: int) -> HttpResponse:
-    judge = get_object_or_404(Judge, pk=judge_id, round_id=round_id)
-    revoked = services.invite_revoke(judge=judge)
-    if revoked.reassigned:
-        messages.info(
-            request,
-            f"{revoked} can no longer rate. {revoked.reassigned} of their unrated items went to other "
-            "judges, so that each item keeps its number of judges.",
-        )
-    return redirect("judging:round-judges", round_id=round_id)
 
 
 # --- invites (judges) ------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from bti_eval.accounts.admin import ResearcherViewMixin
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 
 @admin.register(EvaluationRound)
-class EvaluationRoundAdmin(admin.ModelAdmin):
+class EvaluationRoundAdmin(ResearcherViewMixin, admin.ModelAdmin):
     list_display = ("id", "name", "status", "model", "top_k", "created_by", "created_at")
     list_filter = ("status",)
     search_fields = ("name",)
@@ -13,7 +14,7 @@ class EvaluationRoundAdmin(admin.ModelAdmin):
 
 
 @admin.register(Explanation)
-class ExplanationAdmin(admin.ModelAdmin):
+class ExplanationAdmin(ResearcherViewMixin, admin.ModelAdmin):
     list_display = ("id", "round", "pair", "method", "status", "attempts", "compute_seconds")
     list_filter = ("status", "method")
     search_fields = ("pair__external_id", "error")

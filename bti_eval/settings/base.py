@@ -23,7 +23,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files: /api/docs/ works offline
     "bti_eval.core",
+    "bti_eval.accounts",
     "bti_eval.pairs",
     "bti_eval.rounds",
     "bti_eval.judging",
@@ -121,7 +123,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "bti_eval.accounts.authentication.ApiTokenAuthentication",  # hashed tokens, then DRF's
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["bti_eval.core.permissions.IsResearcher"],
@@ -135,6 +137,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Import pairs, launch evaluation rounds, watch progress, rate blind, export MOS.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "bti_eval.core.schema.document_error_responses",

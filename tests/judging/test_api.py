@@ -171,7 +171,7 @@ def test_researcher_invites_lists_and_revokes(researcher_client, rating_round):
 def test_researcher_invite_never_expiring_and_closed_round(researcher_client, rating_round):
     url = reverse("api-round-judges", kwargs={"round_id": rating_round.pk})
     body = researcher_client.post(url, data={"expires_in_hours": None}, content_type="application/json").json()
-    assert body["expires_at"] is None and body["name"] == ""
+    assert body["expires_at"] is None and body["name"] == "Judge 1"  # an empty name is numbered
     EvaluationRound.objects.filter(pk=rating_round.pk).update(status=Status.CLOSED)
     refused = researcher_client.post(url, data={"name": "Eve"}, content_type="application/json")
     assert refused.status_code == 409 and "closed" in refused.json()["message"]

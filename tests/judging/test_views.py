@@ -209,7 +209,7 @@ def researcher_client(client):
     return client
 
 
-def test_researcher_invites_and_sees_the_link_once(researcher_client, rating_round):
+def test_researcher_invites_and_the_link_stays_listed_until_it_is_used(researcher_client, rating_round):
     url = reverse("judging:round-judges", kwargs={"round_id": rating_round.pk})
     response = researcher_client.post(url, {"name": "Cleo", "expires_in_hours": "24"})
     assert response.status_code == 302
@@ -217,8 +217,9 @@ def test_researcher_invites_and_sees_the_link_once(researcher_client, rating_rou
     judge = Judge.objects.get(name="Cleo")
     assert "http://testserver/j/" in page and "Cleo" in page
     link = page.split('value="http://testserver')[1].split('"')[0]
-    assert researcher_client.get(url).content.decode().count("http://testserver/j/") == 0  # shown once
+    assert researcher_client.get(url).content.decode().count("http://testserver/j/") == 1  # not yet copied: kept
     assert Client().post(link)["Location"] == reverse("judging:rate")
+    assert researcher_client.get(url).content.decode().count("http://testserver/j/") == 0  # used: of no use now
     assert timedelta(hours=23) < judge.invite.expires_at - timezone.now() <= timedelta(hours=24)
 
 

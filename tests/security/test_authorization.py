@@ -68,6 +68,25 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     },
     ("judging:judge-revoke", "GET"): RESEARCHER_GET_ON_POST_ONLY,
     ("judging:judge-revoke", "POST"): RESEARCHER_ACTION,
+    ("judging:judge-reissue", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("judging:judge-reissue", "POST"): RESEARCHER_ACTION,
+    ("judging:round-judges-bulk", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("judging:round-judges-bulk", "POST"): (302, 403, 403, 400),  # no names: the form again
+    ("judging:round-judges-links-csv", "GET"): RESEARCHER_PAGE,
+    ("judging:round-judges-links-dismiss", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("judging:round-judges-links-dismiss", "POST"): RESEARCHER_ACTION,
+    ("judging:round-preview", "GET"): (302, 403, 403, 302),  # to the first explanation's preview
+    ("judging:explanation-preview", "GET"): RESEARCHER_PAGE,
+    ("judging:explanation-preview", "POST"): (302, 403, 403, 405),
+    ("accounts:tokens", "GET"): RESEARCHER_PAGE,
+    ("accounts:tokens", "POST"): (302, 403, 403, 302),  # a token is made; the page shows it once
+    ("accounts:token-revoke", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("accounts:token-revoke", "POST"): RESEARCHER_ACTION,  # no such token: back with a message
+    ("accounts:legacy-token-revoke", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("accounts:legacy-token-revoke", "POST"): RESEARCHER_ACTION,
+    # the token endpoint: credentials in the body, no session (judges have no password)
+    ("api-auth-token", "GET"): (405, 405, 405, 405),
+    ("api-auth-token", "POST"): (400, 400, 400, 400),
     # researcher API
     ("api-pairs", "GET"): API[200],
     ("api-pairs-import", "GET"): API[405],
@@ -88,6 +107,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("api-round-judges", "GET"): API[200],
     ("api-round-judges", "POST"): API[201],
     ("api-judge-revoke", "POST"): API[200],
+    ("api-judge-reissue", "POST"): API[200],
+    ("api-round-judges-bulk", "POST"): API[400],  # no names
     ("api-corpora", "GET"): API[200],
     ("api-corpus", "GET"): API[404],
     ("api-corpus-embed", "POST"): API[404],
@@ -111,7 +132,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
 }
 # Queries some routes need to do their job.
 QUERY = {"api-round-export": "?format=csv"}
-# The admin site: every pattern is checked by rule (staff without model permissions may see the index only).
+# The admin site: every pattern is checked by rule (researchers, staff without model permissions, may
+# view the platform's rows, read-only).
 ADMIN_ANONYMOUS_OR_JUDGE = 302  # to the admin login page
 ADMIN_RESEARCHER = {200, 302, 403, 404, 405}
 
@@ -153,6 +175,8 @@ def _kwargs(world: World, params: list[str]) -> dict:
         "judge_id": world.judge.pk,
         "public_id": world.judge.assignments.order_by("position").first().public_id,
         "token": world.judge_token,
+        "explanation_id": world.round.explanations.order_by("id").first().pk,
+        "token_id": NO_SUCH_ID,
         "corpus_id": NO_SUCH_ID,
         "job_id": NO_SUCH_ID,
     }
@@ -217,12 +241,14 @@ def test_every_admin_route_is_closed_to_anonymous_users_and_judges():
         for name, route in routes.items():
             url = _admin_url(route)
             status = client.get(url).status_code
-            if role == "researcher":  # staff without model permissions: the index, never a model page
+            if role == "researcher":  # staff without model permissions: view pages only
                 assert status in ADMIN_RESEARCHER, (url, status)
             else:
                 assert status == open_to_all.get(name, ADMIN_ANONYMOUS_OR_JUDGE), (url, role, status)
     researcher = world.client("researcher")
-    assert researcher.get("/admin/judging/rating/").status_code == 403
+    assert researcher.get("/admin/judging/rating/").status_code == 200  # viewing, read-only
+    assert researcher.get("/admin/judging/rating/add/").status_code == 403
+    assert researcher.get("/admin/auth/user/").status_code == 403  # not the users (password hashes)
     assert world.client("judge").get("/admin/judging/rating/")["Location"].startswith("/admin/login/")
 
 
