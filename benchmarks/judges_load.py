@@ -1,4 +1,4 @@
-"""Load benchmark: N judges rating at once against gunicorn + PostgreSQL, on loopback only.
+"""Load benchmark: N judges rating at once against gunicorn + PostgreSQL (or the embedded SQLite mode), on loopback.
 
 What it does, and what it prints:
 
@@ -20,6 +20,14 @@ What it does, and what it prints:
 Usage: ``python benchmarks/judges_load.py [--judges 50] [--duration 30]``. Needs PostgreSQL at
 ``--postgres`` (trust auth) and ``python -m gunicorn``; REDIS_URL is only named (nothing is queued).
 Exit code 1 when a rating was lost or doubled or a request failed.
+
+- ``--database sqlite``: the embedded settings (what ``make demo`` serves: ``manage.py runserver``,
+  SQLite, no Redis) on a scratch SQLite file in a temporary folder, e.g.
+  ``--database sqlite --judges 30 --duration 15 --results-ratings 0``. The summary counts the
+  responses by status (a locked database answers 503).
+- ``--busy N``: N other processes keep N cores busy (a CPU-bound loop each, stopped at the end)
+  while the load and the results are measured, as on a machine that does other work.
+- ``--results-only``: skip the judges' load; build the results round and time its page and export.
 """
 
 from __future__ import annotations
@@ -31,12 +39,15 @@ import os
 import random
 import re
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -63,7 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-class", default=None, choices=["sync", "gthread"], help="default: gunicorn.conf.py")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
-    parser.add_argument("--database", default="bti_load", help="scratch database, created and dropped")
+    parser.add_argument(
+        "--database",
+        default="bti_load",
+        help="scratch PostgreSQL database (created and dropped), or 'sqlite': the embedded settings on a scratch file",
+    )
+    parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes loading the machine meanwhile")
+    parser.add_argument("--results-only", action="store_true", help="skip the load; time the results round only")
     parser.add_argument("--results-ratings", type=int, default=100_000, help="ratings in the results round (0: skip)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database at the end")
     parser.add_argument("--seed", type=int, default=0)
@@ -72,6 +89,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--judges, --duration and --pairs must be positive")
     if args.duration > 3600:
         parser.error("--duration is at most 3600 seconds")
+    if not 0 <= args.busy <= 64:
+        parser.error("--busy is between 0 and 64")
+    if args.results_only and not args.results_ratings:
+        parser.error("--results-only needs --results-ratings > 0")
+    args.sqlite = args.database == "sqlite"
+    args.scratch = Path(tempfile.mkdtemp(prefix="bti-load-")) if args.sqlite else None
     return args
 
 
@@ -82,6 +105,18 @@ def free_port() -> int:
 
 
 def server_env(args: argparse.Namespace) -> dict[str, str]:
+    if args.sqlite:  # the embedded settings, as make demo runs them (no Redis: nothing is queued here)
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY")}
+        return {
+            **env,
+            "DJANGO_SETTINGS_MODULE": "bti_eval.settings.embedded",
+            "DATABASE_URL": f"sqlite:///{args.scratch / 'bti_load.sqlite3'}",
+            "BTI_VAR_DIR": str(args.scratch / "var"),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bti_eval.settings.production",
@@ -98,6 +133,10 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
 
 
 def recreate_database(args: argparse.Namespace, *, drop_only: bool = False) -> None:
+    if args.sqlite:  # a fresh temporary folder; removed at the end
+        if drop_only:
+            shutil.rmtree(args.scratch, ignore_errors=True)
+        return
     import psycopg
 
     with psycopg.connect(f"{args.postgres.rstrip('/')}/postgres", autocommit=True) as conn:
@@ -232,6 +271,9 @@ def gunicorn_settings(args: argparse.Namespace) -> str:
     """What gunicorn will run with: the flags given, else gunicorn.conf.py's values."""
     import importlib.util
 
+    if args.sqlite:
+        return "manage.py runserver (threaded), embedded settings"
+
     spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "gunicorn.conf.py")
     conf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conf)
@@ -241,20 +283,26 @@ def gunicorn_settings(args: argparse.Namespace) -> str:
     return f"gunicorn {worker_class} {workers} workers{threads}"
 
 
-def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> subprocess.Popen:
-    # gunicorn.conf.py (production's settings) is read from ROOT; flags given here override it.
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-    if args.workers is not None:
-        command += ["--workers", str(args.workers)]
-    if args.worker_class is not None:
-        command += ["--worker-class", args.worker_class]
-    if args.worker_class == "gthread":
-        command += ["--threads", str(args.threads), "--keep-alive", "30"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+def start_server(args: argparse.Namespace, env: dict[str, str], port: int) -> subprocess.Popen:
+    """gunicorn as in production, or (``--database sqlite``) ``manage.py runserver`` as make demo runs it."""
+    if args.sqlite:
+        command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+        log = (args.scratch / "server.log").open("w")  # runserver logs every request
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    else:
+        # gunicorn.conf.py (production's settings) is read from ROOT; flags given here override it.
+        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+        if args.workers is not None:
+            command += ["--workers", str(args.workers)]
+        if args.worker_class is not None:
+            command += ["--worker-class", args.worker_class]
+        if args.worker_class == "gthread":
+            command += ["--threads", str(args.threads), "--keep-alive", "30"]
+        server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
+            raise RuntimeError(f"{command[1]} exited with {server.returncode}")
         try:
             status, _, _ = Browser(port).request("GET", "/accounts/login/")
             if status == 200:
@@ -263,7 +311,7 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> 
             pass
         time.sleep(0.3)
     server.terminate()
-    raise RuntimeError("gunicorn did not answer within 60 s")
+    raise RuntimeError("the server did not answer within 60 s")
 
 
 # --- the load --------------------------------------------------------------------------------
@@ -275,6 +323,7 @@ class JudgeRun:
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"next-item": [], "rate": []})
     acked: dict[str, int] = field(default_factory=dict)  # public id -> last acknowledged score
+    statuses: Counter = field(default_factory=Counter)  # HTTP status -> responses
     acks: int = 0
     created: int = 0
     changed: int = 0
@@ -297,6 +346,7 @@ def judge_loop(
             if status == 302:  # /rate/next/ redirects to the first unrated item
                 status, headers, html = browser.request("GET", urlparse(headers["Location"]).path)
             run.latencies["next-item"].append(time.perf_counter() - began)
+            run.statuses[status] += 1
             url_match = re.search(rb'data-rating-url="([^"]+)"', html)
             id_match = re.search(rb'data-item="([^"]+)"', html)
             if status != 200 or url_match is None or id_match is None:
@@ -313,6 +363,7 @@ def judge_loop(
                 began = time.perf_counter()
                 status, _, answer = browser.request("PUT", rating_url, body=body, headers=headers)
                 run.latencies["rate"].append(time.perf_counter() - began)
+                run.statuses[status] += 1
                 if status not in (200, 201):
                     run.errors.append(f"rate: {status} {answer[:200]!r}")
                     break
@@ -437,15 +488,14 @@ def check_database(round_id: int, runs: list[JudgeRun]) -> dict[str, int]:
 # --- results of a big round ------------------------------------------------------------------
 
 
-def build_results_round(n_ratings: int, rng: random.Random):
-    """A closed round with ``n_ratings`` ratings: 100 judges × explanations, bulk-created."""
+def build_results_round(n_ratings: int, rng: random.Random, *, n_judges: int = 100):
+    """A closed round with ``n_ratings`` ratings: ``n_judges`` judges × explanations, bulk-created."""
     from django.contrib.auth import get_user_model
 
     from bti_eval.judging.models import Assignment, Judge, Rating
     from bti_eval.rounds.models import DEFAULT_METHODS as METHODS
     from bti_eval.rounds.models import Explanation
 
-    n_judges = 100
     per_judge = -(-n_ratings // n_judges)
     pairs = -(-per_judge // len(METHODS))
     round = make_round(name=f"results-{n_ratings}", pairs=pairs, status="closed", rng=rng)
@@ -485,7 +535,24 @@ def time_get(browser: Browser, path: str, repeats: int = 3) -> tuple[list[float]
 # --- main ------------------------------------------------------------------------------------
 
 
-def print_load_report(runs: list[JudgeRun], elapsed: float, cpu: dict[str, float], load: float, round_id: int) -> bool:
+BUSY_LOOP = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
+
+
+def start_busy(count: int, seconds: float) -> list[subprocess.Popen]:
+    """``count`` processes that each keep a core busy (a CPU-bound loop) for at most ``seconds``."""
+    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(seconds)]) for _ in range(count)]
+
+
+def stop_busy(busy: list[subprocess.Popen]) -> None:
+    for process in busy:
+        process.terminate()
+    for process in busy:
+        process.wait(timeout=10)
+
+
+def print_load_report(
+    runs: list[JudgeRun], elapsed: float, cpu: dict[str, float], load: float, round_id: int, *, database: str
+) -> bool:
     """Print throughput, latency percentiles, CPU per request and the database check; True if all is well."""
     requests = sum(len(v) for run in runs for v in run.latencies.values())
     errors = [e for run in runs for e in run.errors]
@@ -496,9 +563,12 @@ def print_load_report(runs: list[JudgeRun], elapsed: float, cpu: dict[str, float
     )
     for sample in errors[:5]:
         print(f"  error: {sample}")
+    statuses = sum((run.statuses for run in runs), Counter())
+    print("responses by status: " + ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items())))
+    print(f"503 (unavailable, e.g. database locked): {statuses.get(503, 0)}")
     per_request = {name: seconds / max(requests, 1) * 1000 for name, seconds in cpu.items()}
     print(
-        f"CPU per request: app {per_request['app']:.1f} ms, PostgreSQL {per_request['db']:.1f} ms, "
+        f"CPU per request: app {per_request['app']:.1f} ms, {database} {per_request['db']:.1f} ms, "
         f"load client {per_request['client']:.1f} ms; this benchmark kept {sum(cpu.values()) / elapsed:.2f} of "
         f"{os.cpu_count()} cores busy; load average before {load:.1f}"
     )
@@ -531,7 +601,7 @@ def print_load_report(runs: list[JudgeRun], elapsed: float, cpu: dict[str, float
     return not errors and not check["lost"] and not check["doubled"]
 
 
-def time_results(args: argparse.Namespace, port: int, password: str, rng: random.Random) -> bool:
+def time_results(args: argparse.Namespace, port: int, password: str, rng: random.Random, start_busy_now) -> bool:
     """Build the big round, then time its results page and full CSV export over HTTP (cold, then warm)."""
     from django.db import connections
 
@@ -539,6 +609,7 @@ def time_results(args: argparse.Namespace, port: int, password: str, rng: random
     big = build_results_round(args.results_ratings, rng)
     print(f"\nresults round: {args.results_ratings} ratings built in {time.perf_counter() - began:.1f} s")
     connections.close_all()
+    start_busy_now()
     researcher = sign_in_researcher(port, "bench-researcher", password)
     ok = True
     for label, path in (
@@ -559,6 +630,9 @@ def clear_cache(env: dict[str, str]) -> None:
     """Drop cached reports of earlier runs (the production cache's keys in the benchmark's Redis db)."""
     import redis
 
+    if "REDIS_URL" not in env:  # the embedded settings: a fresh var folder, nothing cached
+        return
+
     client = redis.Redis.from_url(env["REDIS_URL"])
     for key in client.scan_iter("bti-cache:*"):
         client.delete(key)
@@ -571,10 +645,21 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     serving = gunicorn_settings(args)
-    print(f"judges_load: {args.judges} judges, {args.duration:.0f} s, {serving}, database {args.database}", flush=True)
+    busy_note = f", {args.busy} busy process(es) loading the machine" if args.busy else ""
+    print(
+        f"judges_load: {args.judges} judges, {args.duration:.0f} s, {serving}, database {args.database}{busy_note}",
+        flush=True,
+    )
     recreate_database(args)
     clear_cache(env)
     server = None
+    busy: list[subprocess.Popen] = []
+
+    def start_busy_now() -> None:  # once, just before the first measurement; bounded in time anyway
+        if args.busy and not busy:
+            busy.extend(start_busy(args.busy, args.duration + 1800))
+            time.sleep(0.5)
+
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         import django
@@ -585,33 +670,42 @@ def main(argv: list[str] | None = None) -> int:
 
         from bti_eval.judging import services
 
-        round = make_round(name="load", pairs=args.pairs, status="rating", rng=rng)
-        began = time.perf_counter()
-        rendered = services.round_judge_html_render(round_id=round.pk)  # as the worker does when a round opens
-        print(f"judge HTML of {rendered} explanations rendered in {time.perf_counter() - began:.1f} s", flush=True)
-        tokens = [
-            services.judge_invite(round=round, name=f"Judge {i}", expires_in_hours=2)[1] for i in range(args.judges)
-        ]
         password = secrets.token_urlsafe(16)
         get_user_model().objects.create_user("bench-researcher", password=password, is_staff=True)
-        connections.close_all()
-
+        ok = True
         port = free_port()
-        server = start_gunicorn(args, env, port)
-        app_pids = server_pids(server)
-        browsers = [sign_in_judge(port, token) for token in tokens]  # before the CPU count: not part of the load
-        before = (cpu_seconds(app_pids), cpu_seconds(postgres_pids()), time.process_time(), os.getloadavg()[0])
-        runs, elapsed = run_load(args, browsers)
-        cpu = {
-            "app": cpu_used(before[0], cpu_seconds(app_pids)),
-            "db": cpu_used(before[1], cpu_seconds(postgres_pids())),
-            "client": time.process_time() - before[2],
-        }
-        ok = print_load_report(runs, elapsed, cpu, before[3], round.pk)
+        if args.results_only:
+            connections.close_all()
+            server = start_server(args, env, port)
+        else:
+            round = make_round(name="load", pairs=args.pairs, status="rating", rng=rng)
+            began = time.perf_counter()
+            rendered = services.round_judge_html_render(round_id=round.pk)  # as the worker does when a round opens
+            print(f"judge HTML of {rendered} explanations rendered in {time.perf_counter() - began:.1f} s", flush=True)
+            tokens = [
+                services.judge_invite(round=round, name=f"Judge {i}", expires_in_hours=2)[1] for i in range(args.judges)
+            ]
+            connections.close_all()
+
+            server = start_server(args, env, port)
+            app_pids = server_pids(server)
+            browsers = [sign_in_judge(port, token) for token in tokens]  # before the CPU count: not part of the load
+            db_pids = [] if args.sqlite else postgres_pids()  # SQLite runs inside the app's process
+            start_busy_now()
+            before = (cpu_seconds(app_pids), cpu_seconds(db_pids), time.process_time(), os.getloadavg()[0])
+            runs, elapsed = run_load(args, browsers)
+            cpu = {
+                "app": cpu_used(before[0], cpu_seconds(app_pids)),
+                "db": cpu_used(before[1], cpu_seconds(db_pids)),
+                "client": time.process_time() - before[2],
+            }
+            database = "SQLite (in the app)" if args.sqlite else "PostgreSQL"
+            ok = print_load_report(runs, elapsed, cpu, before[3], round.pk, database=database)
         if args.results_ratings:
-            ok = time_results(args, port, password, rng) and ok
+            ok = time_results(args, port, password, rng, start_busy_now) and ok
         return 0 if ok else 1
     finally:
+        stop_busy(busy)
         if server is not None:
             server.terminate()
             server.wait(timeout=30)

@@ -8,9 +8,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
-from rest_framework import exceptions as drf_exceptions
-from rest_framework.serializers import as_serializer_error
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ApplicationError(Exception):
@@ -30,6 +27,11 @@ class ApplicationError(Exception):
 def exception_handler(exc: Exception, ctx: dict[str, Any]):
     """DRF exception handler: ``{"message": ..., "extra": {...}}`` for every 4xx, and 503 when the
     database is unreachable."""
+    # DRF is imported here: services and commands raise ApplicationError without loading DRF.
+    from rest_framework import exceptions as drf_exceptions
+    from rest_framework.serializers import as_serializer_error
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, Http404):

@@ -1,6 +1,6 @@
 """The means plot: each method's MOS with its bootstrap 95% CI as error bars, as an SVG document.
 
-Rendered on the server with matplotlib (the non-interactive Agg backend, SVG output: no display,
+Rendered on the server with matplotlib (a bare Figure, SVG output: no pyplot, no display,
 no CDN, no JavaScript); text stays text (``svg.fonttype = none``) and the output is deterministic for the
 same numbers (fixed hash salt, no date), so it can be inlined in the page and exported as a file.
 """
@@ -10,18 +10,18 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
-
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "bti-eval"}
 
 
 def means_plot_svg(report: dict[str, Any]) -> str:
     """SVG text of the means plot: one row per method with ratings (round order, first at the top),
-    a dot at the mean, error bars from ci_low to ci_high, the letter groups beside it."""
+    a dot at the mean, error bars from ci_low to ci_high, the letter groups beside it.
+
+    matplotlib is imported here, not at module level: it takes about a second to import, and
+    only drawing needs it. ``Figure`` draws without pyplot or a backend switch (Agg canvas)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
     rows = [r for r in report["methods"] if r["mean"] is not None]
     height = 1.2 + 0.45 * max(len(rows), 1)
     figure = Figure(figsize=(6.4, height))

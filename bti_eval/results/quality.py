@@ -46,13 +46,14 @@ class _Consensus:
 
 
 def judge_quality(
-    frame: RatingFrame, judges: Sequence[dict[str, Any]], *, too_fast_seconds: float
+    frame: RatingFrame, judges: Sequence[dict[str, Any]], *, too_fast_seconds: float, agreement: bool = True
 ) -> list[dict[str, Any]]:
     """One row per judge of ``judges`` (dicts with ``id``, ``name``, ``seed``, ``active``), in that order.
 
-    In: every rating of the round (controls included). Out: the judge's row (see module docstring).
+    In: every rating of the round (controls included). Out: the judge's row (see module docstring);
+    with ``agreement=False`` its ``agreement`` is None (not computed: no flag depends on it).
     """
-    consensus = _Consensus(frame)
+    consensus = _Consensus(frame) if agreement else None
     rows = []
     for judge in judges:
         mine = frame.judge == judge["id"]
@@ -77,7 +78,7 @@ def judge_quality(
                 "n": int(real.size),
                 "mean": float(real.mean()) if real.size else None,
                 "z": None,
-                "agreement": consensus.rho(judge["id"]) if real.size else None,
+                "agreement": consensus.rho(judge["id"]) if consensus is not None and real.size else None,
                 "median_seconds": median_seconds,
                 "too_fast": too_fast,
                 "n_control": int(control.size),

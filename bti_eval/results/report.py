@@ -1,10 +1,12 @@
 """The full results of a round (a selector): the paper's table with bootstrap CIs and letters,
 agreement, paired tests, judge quality, control items, the design, and the automatic metrics.
 
-``round_report`` reads; it writes nothing. Its sums and means come from SQL aggregates
-(``round_results``, ``pair_method_sums``); agreement and judge statistics need the individual
-ratings (``rating_frame``, one query). The report is cached (Django's cache) under a key that
-changes with every rating, judge, round option or automatic-metrics run.
+``round_report`` reads; it writes nothing. Every number comes from one read of the ratings
+(``rating_frame``): the table and the per-pair sums (``round_results``, ``pair_method_sums``), the
+agreement and the judges' statistics. The report is cached under a key that changes with every
+rating, judge, round option or automatic-metrics run, in the cache ``settings.BTI_RESULTS_CACHE``
+names (default: "default"; production's is Redis, the embedded one a folder in var/), so that the
+web server, the worker and ``manage.py export_results`` share one computation of a report.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
 from django.db.models import Count, F
 
 from bti_eval.core.exceptions import ApplicationError
@@ -34,6 +36,11 @@ from bti_eval.results.selectors import (
 from bti_eval.rounds.models import EvaluationRound
 
 CACHE_SECONDS = 3600
+
+
+def results_cache() -> BaseCache:
+    """The cache that holds reports (``settings.BTI_RESULTS_CACHE``, default "default")."""
+    return caches[getattr(settings, "BTI_RESULTS_CACHE", "default")]
 
 
 def report_settings(round: EvaluationRound) -> dict[str, Any]:
@@ -73,12 +80,12 @@ def round_report(*, round: EvaluationRound, exclude_flagged: bool = False, use_c
     options = report_settings(round)
     key = _cache_key(round, exclude_flagged, options)
     if use_cache:
-        cached = cache.get(key)
+        cached = results_cache().get(key)
         if cached is not None:
             return cached
     report = _compute(round, exclude_flagged, options)
     if use_cache:
-        cache.set(key, report, CACHE_SECONDS)
+        results_cache().set(key, report, CACHE_SECONDS)
     return report
 
 
@@ -88,25 +95,26 @@ def _cache_key(round: EvaluationRound, exclude_flagged: bool, options: dict[str,
 
 
 def judges_with_quality(
-    round: EvaluationRound, frame: RatingFrame, options: dict[str, Any]
+    round: EvaluationRound, frame: RatingFrame, options: dict[str, Any], *, agreement: bool = True
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The round's judges (``id``, ``name``, ``seed``, ``active``; by id) and their quality rows
-    (results.quality): the report's judge table and the flags ``exclude_flagged`` acts on."""
+    (results.quality): the report's judge table and the flags ``exclude_flagged`` acts on.
+    ``agreement=False`` leaves each judge's agreement out (None): the flags do not use it."""
     judges = list(
         Judge.objects.filter(round=round).order_by("id").values("id", "name", "seed", active=F("user__is_active"))
     )
-    return judges, judge_quality(frame, judges, too_fast_seconds=options["too_fast_seconds"])
+    return judges, judge_quality(frame, judges, too_fast_seconds=options["too_fast_seconds"], agreement=agreement)
 
 
 def flagged_judges(*, round: EvaluationRound) -> set[int]:
     """The ids of the judges the report flags: from the cached report when there is one, else
-    computed alone (no bootstrap)."""
+    computed alone (no bootstrap, no agreement: only what the flags need)."""
     options = report_settings(round)
-    cached = cache.get(_cache_key(round, False, options))
+    cached = results_cache().get(_cache_key(round, False, options))
     if cached is not None:
         quality = cached["judges"]
     else:
-        _, quality = judges_with_quality(round, rating_frame(round=round), options)
+        _, quality = judges_with_quality(round, rating_frame(round=round), options, agreement=False)
     return {row["id"] for row in quality if row["flagged"]}
 
 
@@ -117,9 +125,9 @@ def _compute(round: EvaluationRound, exclude_flagged: bool, options: dict[str, A
     for row in quality:
         row["excluded"] = row["id"] in excluded
 
-    table = round_results(round=round, exclude_judges=excluded)
+    table = round_results(round=round, exclude_judges=excluded, frame=frame)
     methods = [row["method"] for row in table["methods"]]
-    per_pair = _per_pair(pair_method_sums(round=round, exclude_judges=excluded))
+    per_pair = _per_pair(pair_method_sums(round=round, exclude_judges=excluded, frame=frame))
     for row in table["methods"]:
         _add_ci(row, per_pair.get(row["method"], {}), options)
     comparisons = _comparisons(methods, per_pair, options)

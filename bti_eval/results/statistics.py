@@ -15,6 +15,9 @@
 
 Every random draw comes from ``rng_for(seed, label)``, so results depend on the seed only, not
 on the order in which statistics are computed.
+
+scipy.stats and krippendorff are imported by the functions that use them (scipy.stats alone takes
+about half a second to import): a page or command that reads a cached report never loads them.
 """
 
 from __future__ import annotations
@@ -24,13 +27,12 @@ import zlib
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-import krippendorff
 import numpy as np
-from scipy import stats
 
 SCORE_DOMAIN = np.arange(1, 6)  # the 1-5 MOS scale
 LEVEL = 0.95
 SIGNIFICANCE = 0.05
+MIN_ALPHA_UNITS = 2  # pairable units (explanations rated twice or more) alpha needs
 
 
 def rng_for(seed: int, *labels: Hashable) -> np.random.Generator:
@@ -65,6 +67,8 @@ def bootstrap_mean_ci(
     if np.allclose(sums_arr / counts_arr, sums_arr[0] / counts_arr[0]):
         value = float(sums_arr.sum() / counts_arr.sum())
         return value, value  # every pair has the same mean: no sampling variation to show
+    from scipy import stats
+
     result = stats.bootstrap(
         (sums_arr, counts_arr),
         ratio,
@@ -94,6 +98,8 @@ def krippendorff_alpha(counts: np.ndarray, level: str) -> float | None:
     ("ordinal" or "interval"); None when undefined (no pairable units, or a single value used)."""
     if counts.shape[0] == 0 or np.count_nonzero(counts.sum(axis=0)) < 2:
         return None
+    import krippendorff
+
     with np.errstate(divide="ignore", invalid="ignore"):
         value = krippendorff.alpha(value_counts=counts, value_domain=SCORE_DOMAIN, level_of_measurement=level)
     return _finite(value)
@@ -146,8 +152,9 @@ def alpha_with_ci(
     """Alpha of a (judges, units) score matrix (NaN = not rated) and its bootstrap CI over units.
 
     Out: ``{"alpha", "low", "high", "units", "values", "undefined_resamples"}``: units = pairable
-    units (rated at least twice), values = the ratings in them. CI bounds are None when alpha or
-    the CI is undefined.
+    units (rated at least twice), values = the ratings in them. Alpha is None (shown as "–") with
+    fewer than ``MIN_ALPHA_UNITS`` pairable units; CI bounds are None when alpha or the CI is
+    undefined.
 
     The point estimate is ``krippendorff.alpha``. The bootstrap resamples units with replacement;
     since o is a sum over units, a resample's o is the unit coincidences weighted by how often each
@@ -157,7 +164,9 @@ def alpha_with_ci(
     percentiles and counted, rather than turning the CI into NaN.
     """
     counts = value_counts(np.asarray(matrix, dtype=float))
-    point = krippendorff_alpha(counts, level)
+    # One pairable unit is all of the data: its observed disagreement is its expected one, so
+    # alpha would be 0 whatever the judges did. Undefined, as with none.
+    point = krippendorff_alpha(counts, level) if counts.shape[0] >= MIN_ALPHA_UNITS else None
     out = {
         "alpha": point,
         "low": None,
@@ -201,6 +210,8 @@ def rank_biserial(differences: np.ndarray) -> float:
     d = d[d != 0]
     if d.size == 0:
         return 0.0
+    from scipy import stats
+
     ranks = stats.rankdata(np.abs(d))
     return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
 
@@ -217,6 +228,8 @@ def paired_wilcoxon(x: Sequence[float], y: Sequence[float]) -> dict[str, Any]:
         return {"n": 0, "statistic": None, "p": None, "effect": None}
     if not np.any(d != 0):
         return {"n": n, "statistic": 0.0, "p": 1.0, "effect": 0.0}
+    from scipy import stats
+
     result = stats.wilcoxon(x_arr[both], y_arr[both])
     return {"n": n, "statistic": _finite(result.statistic), "p": _finite(result.pvalue), "effect": rank_biserial(d)}
 
@@ -280,6 +293,8 @@ def control_test(real: Sequence[float], control: Sequence[float]) -> dict[str, A
     real_arr, control_arr = np.asarray(real, dtype=float), np.asarray(control, dtype=float)
     if real_arr.size == 0 or control_arr.size == 0:
         return {"u": None, "p": None, "flag": None}
+    from scipy import stats
+
     result = stats.mannwhitneyu(real_arr, control_arr, alternative="greater")
     p = _finite(result.pvalue)
     flag = p is None or p >= SIGNIFICANCE or control_arr.mean() >= real_arr.mean()
@@ -304,5 +319,7 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> dict[str, Any]:
     x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x_arr.size < 3 or np.ptp(x_arr) == 0 or np.ptp(y_arr) == 0:
         return {"rho": None, "p": None, "n": int(x_arr.size)}
+    from scipy import stats
+
     result = stats.spearmanr(x_arr, y_arr)
     return {"rho": _finite(result.statistic), "p": _finite(result.pvalue), "n": int(x_arr.size)}

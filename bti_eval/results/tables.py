@@ -1,5 +1,10 @@
 """A round's report as Markdown and LaTeX: the paper's table (with 95% CIs and letter groups), then
-agreement, the paired tests, the judges and the automatic metrics. Text rendering only."""
+agreement, the paired tests, the judges and the automatic metrics. Text rendering only.
+
+Every number goes through ``number``: a value that rounds to zero prints as ``0.00``, never
+``-0.00`` (nor ``+0.00`` where signs are shown), and an undefined one as ``–`` (the results page's
+``floatformat`` does the same).
+"""
 
 from __future__ import annotations
 
@@ -29,17 +34,24 @@ def round_equal(a: float, b: float, decimals: int) -> bool:
     return round(a, decimals) == round(b, decimals)
 
 
+def number(value: float | None, decimals: int = 2, *, signed: bool = False) -> str:
+    """``value`` with ``decimals`` decimals; ``–`` when None. A value that rounds to zero prints
+    unsigned (``0.00``, not ``-0.00``); ``signed`` puts a ``+`` before positive values."""
+    if value is None:
+        return "–"
+    text = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+    if float(text) == 0:
+        return f"{0:.{decimals}f}"
+    return text
+
+
 def mos_cell(row: dict[str, Any], *, decimals: int, pm: str) -> str:
     """``mean ± std`` (std across judges), ``mean`` alone with one judge, ``–`` with no ratings."""
     if row["mean"] is None:
         return "–"
     if row["std"] is None:
-        return f"{row['mean']:.{decimals}f}"
-    return f"{row['mean']:.{decimals}f}{pm}{row['std']:.{decimals}f}"
-
-
-def _num(value: float | None, decimals: int = 2) -> str:
-    return "–" if value is None else f"{value:.{decimals}f}"
+        return number(row["mean"], decimals)
+    return f"{number(row['mean'], decimals)}{pm}{number(row['std'], decimals)}"
 
 
 def p_text(value: float | None) -> str:
@@ -52,7 +64,7 @@ def p_text(value: float | None) -> str:
 def ci_cell(row: dict[str, Any], decimals: int) -> str:
     if row.get("ci_low") is None:
         return "–"
-    return f"[{row['ci_low']:.{decimals}f}, {row['ci_high']:.{decimals}f}]"
+    return f"[{number(row['ci_low'], decimals)}, {number(row['ci_high'], decimals)}]"
 
 
 def _best(report: dict[str, Any]) -> float | None:
@@ -73,10 +85,11 @@ def _state(report: dict[str, Any]) -> str:
 
 
 def _alpha(entry: dict[str, Any]) -> str:
+    """Alpha with its CI; ``–`` when undefined (``statistics.alpha_with_ci``: fewer than two rated units)."""
     if entry["alpha"] is None:
         return "–"
-    ci = f" [{entry['low']:.2f}, {entry['high']:.2f}]" if entry["low"] is not None else ""
-    return f"{entry['alpha']:.3f}{ci}"
+    ci = f" [{number(entry['low'])}, {number(entry['high'])}]" if entry["low"] is not None else ""
+    return f"{number(entry['alpha'], 3)}{ci}"
 
 
 def markdown(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 2) -> str:
@@ -95,7 +108,7 @@ def markdown(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 
             cell = f"**{cell}**"
         lines.append(
             f"| {_md(row['label'])} | {row['n']} | {row['n_judges']} | {cell} | {ci_cell(row, decimals)} | "
-            f"{row.get('letters') or '–'} | {_num(row['std_ratings'], decimals)} |"
+            f"{row.get('letters') or '–'} | {number(row['std_ratings'], decimals)} |"
         )
     lines += [
         "",
@@ -118,7 +131,7 @@ def markdown(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 
     lines += ["| A | B | pairs | effect (A vs B) | p | p (Holm) | significant |", "|---|---|---:|---:|---:|---:|:---:|"]
     for c in report["comparisons"]:
         lines.append(
-            f"| {_md(labels[c['a']])} | {_md(labels[c['b']])} | {c['n']} | {_num(c['effect'])} | {p_text(c['p'])} | "
+            f"| {_md(labels[c['a']])} | {_md(labels[c['b']])} | {c['n']} | {number(c['effect'])} | {p_text(c['p'])} | "
             f"{p_text(c['p_holm'])} | {'yes' if c['significant'] else 'no'} |"
         )
     lines += ["", f"## Judges (too fast: median < {options['too_fast_seconds']:g} s per rating)", ""]
@@ -131,8 +144,8 @@ def markdown(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 
         if j.get("excluded"):
             flag += " (excluded)"
         lines.append(
-            f"| {_md(j['name'])} | {j['n']} | {_num(j['mean'])} | {_num(j['z'])} | {_num(j['agreement'])} | "
-            f"{_num(j['median_seconds'], 1)} | {j['n_control']} | {_num(j['control_mean'])} | "
+            f"| {_md(j['name'])} | {j['n']} | {number(j['mean'])} | {number(j['z'])} | {number(j['agreement'])} | "
+            f"{number(j['median_seconds'], 1)} | {j['n_control']} | {number(j['control_mean'])} | "
             f"{p_text(j['control_p'])} | "
             f"{_md(flag)} |"
         )
@@ -141,7 +154,7 @@ def markdown(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 
     lines += [
         "",
         f"Design: {design['design']}{k}; {report['controls']['items']} control item(s), "
-        f"mean control score {_num(report['controls']['mean'])}; round seed {design['round_seed']}; "
+        f"mean control score {number(report['controls']['mean'])}; round seed {design['round_seed']}; "
         "judges' shuffle seeds and display positions are in the JSON export.",
     ]
     lines += _markdown_auto(report, decimals)
@@ -158,12 +171,12 @@ def _markdown_auto(report: dict[str, Any], decimals: int) -> list[str]:
     lines = ["", "## Automatic metrics", "", "| Method | MOS | " + " | ".join(_md(c["label"]) for c in columns) + " |"]
     lines.append("|---|---:|" + "---:|" * len(columns))
     for row in auto["methods"]:
-        values = " | ".join(_num(row[f"{c['metric']}.{c['field']}"], 3) for c in columns)
-        lines.append(f"| {_md(row['label'])} | {_num(row['mean'], decimals)} | {values} |")
+        values = " | ".join(number(row[f"{c['metric']}.{c['field']}"], 3) for c in columns)
+        lines.append(f"| {_md(row['label'])} | {number(row['mean'], decimals)} | {values} |")
     lines += ["", "| Metric | better | Spearman rho with MOS | p | methods |", "|---|---|---:|---:|---:|"]
     for c in auto["correlations"]:
         better = "higher" if c["higher_is_better"] else "lower"
-        lines.append(f"| {_md(c['label'])} | {better} | {_num(c['rho'])} | {p_text(c['p'])} | {c['n']} |")
+        lines.append(f"| {_md(c['label'])} | {better} | {number(c['rho'])} | {p_text(c['p'])} | {c['n']} |")
     return lines
 
 
@@ -185,8 +198,8 @@ def latex(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 2) 
     alpha = ""
     if overall["interval"]["alpha"] is not None:
         alpha = (
-            rf" Krippendorff's $\alpha$: ordinal {overall['ordinal']['alpha']:.2f}, "
-            rf"interval {overall['interval']['alpha']:.2f}."
+            rf" Krippendorff's $\alpha$: ordinal {number(overall['ordinal']['alpha']).replace('–', '--')}, "
+            rf"interval {number(overall['interval']['alpha'])}."
         )
     labels = {r["method"]: r["label"] for r in report["methods"]}
     methods = [r["method"] for r in report["methods"]]
@@ -194,7 +207,9 @@ def latex(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 2) 
         " & ".join(
             [latex_escape(labels[row["method"]])]
             + [
-                "--" if cell is None or cell["effect"] is None else f"{cell['effect']:+.2f}{'*' * cell['significant']}"
+                "--"
+                if cell is None or cell["effect"] is None
+                else number(cell["effect"], signed=True) + "*" * cell["significant"]
                 for cell in row["cells"]
             ]
         )

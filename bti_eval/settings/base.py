@@ -71,7 +71,18 @@ def database_tuned(database: dict) -> dict:
     plans it once per connection instead of once per execution. The judges' requests run the same
     few statements all day: prepared, they cost PostgreSQL about half the CPU (issue 6's load
     benchmark). ``DB_PREPARE_THRESHOLD=none`` keeps Django's default (client-side binding, nothing
-    prepared), e.g. behind a transaction-pooling PgBouncer older than 1.21."""
+    prepared), e.g. behind a transaction-pooling PgBouncer older than 1.21.
+
+    SQLite (the embedded default): write-ahead logging, so that readers never wait for the writer;
+    a busy timeout of ``SQLITE_BUSY_TIMEOUT`` seconds (default 20), so that a writer waits for the
+    lock instead of failing; and immediate transactions, which take the write lock at BEGIN: a
+    deferred one that reads and then writes fails at once ("database is locked", busy timeout or
+    not) when another writer went first. Together they let 30 judges rate at once with no 503."""
+    if database.get("ENGINE", "").endswith("sqlite3"):
+        options = database.setdefault("OPTIONS", {})
+        options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        options.setdefault("timeout", env.float("SQLITE_BUSY_TIMEOUT", default=20.0))
+        options.setdefault("transaction_mode", "IMMEDIATE")
     if database.get("ENGINE", "").endswith("postgresql"):
         threshold = str(env("DB_PREPARE_THRESHOLD", default="2")).strip().lower()
         if threshold not in ("", "none", "off", "false"):

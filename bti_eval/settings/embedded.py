@@ -1,12 +1,15 @@
 """The embedded default (``make demo``): SQLite and a filesystem broker, no external services.
 
+SQLite runs with write-ahead logging, a busy timeout and immediate transactions (base.database_tuned),
+so that concurrent judges wait a moment for the write lock instead of getting a 503.
+
 SECRET_KEY, when not in the environment, is generated once and kept in ``var/secret_key``.
 """
 
 import secrets
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR
+from .base import CACHES, VAR_DIR
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 _key_file = VAR_DIR / "secret_key"
@@ -29,3 +32,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "control_folder": str(_broker_dir / "control"),
     "store_processed": False,
 }
+
+# Reports of results (bti_eval.results.report) in files under var/: the server, the worker and
+# ``manage.py export_results`` share each computation (the default cache is per process).
+CACHES = {
+    **CACHES,
+    "results": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache" / "results"),
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    },
+}
+BTI_RESULTS_CACHE = "results"

@@ -58,12 +58,16 @@ if POSTGRES_AVAILABLE:
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DB_NAME", default="test_bti_eval")}
 else:
     # A file, not :memory:, so that a worker subprocess can open the same test database.
+    # Tuned as the embedded settings are (WAL, busy timeout, immediate transactions): a worker
+    # subprocess writes to it while the tests do.
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": ":memory:",
-            "TEST": {"NAME": str(Path(tempfile.mkdtemp(prefix="bti-test-db-")) / "test_bti_eval.sqlite3")},
-        }
+        "default": database_tuned(
+            {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": ":memory:",
+                "TEST": {"NAME": str(Path(tempfile.mkdtemp(prefix="bti-test-db-")) / "test_bti_eval.sqlite3")},
+            }
+        )
     }
 if _DB_NAME_OVERRIDE:
     DATABASES["default"]["NAME"] = _DB_NAME_OVERRIDE

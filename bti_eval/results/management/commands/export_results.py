@@ -16,6 +16,9 @@ class Command(BaseCommand):
         "Export a round's results (ROUND = its id or exact name): ratings CSV, JSON, Markdown, LaTeX, the means plot "
         "(SVG), or the methods/judges tables as CSV."
     )
+    # A read-only command: the system checks would import every URL and view (about a third of its
+    # time on a small round) to check nothing it uses. ``manage.py check`` runs them.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("round", help="The round's id or exact name.")
