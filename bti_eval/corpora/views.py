@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import researcher_required
@@ -35,10 +36,12 @@ def corpus_list_view(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
             return render(request, "corpora/list.html", {"form": form, "corpora": corpus_list()}, status=exc.status)
+        n_items = corpus.items.count()
         messages.success(
             request,
-            f"Imported {corpus.items.count()} items; skipped {corpus.skipped_empty} empty and "
-            f"{corpus.skipped_duplicate} duplicate texts.",
+            f"Imported {n_items} item{pluralize(n_items)}; skipped {corpus.skipped_empty} empty "
+            f"text{pluralize(corpus.skipped_empty)} and {corpus.skipped_duplicate} duplicate "
+            f"text{pluralize(corpus.skipped_duplicate)}.",
         )
         return redirect("corpora:detail", corpus_id=corpus.pk)
     return render(request, "corpora/list.html", {"form": form, "corpora": corpus_list()})
@@ -58,7 +61,7 @@ def corpus_detail_view(request: HttpRequest, corpus_id: int) -> HttpResponse:
         try:
             if action == "embed":
                 job = services.corpus_embed(corpus=corpus, model=data["model"], by=request.user)
-                messages.success(request, f"Embedding {job.total} items (job {job.pk}).")
+                messages.success(request, f"Embedding {job.total} item{pluralize(job.total)} (job {job.pk}).")
             elif action == "mine":
                 result = services.corpus_mine_pairs(corpus=corpus, by=request.user, **data)
                 messages.success(

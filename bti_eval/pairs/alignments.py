@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import pluralize
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.ists import WaFormatError, gold_token_pairs, parse_wa, token_spans
@@ -56,7 +57,8 @@ def pairs_import_ists(
     if existing:
         shown = ", ".join(sorted(existing)[:MAX_LISTED_IDS])
         raise ApplicationError(
-            f"Nothing was imported: {len(existing)} pair(s) of this file already exist in source {source!r} "
+            f"Nothing was imported: {len(existing)} pair{pluralize(len(existing))} of this file already "
+            f"exist{pluralize(len(existing), 's,')} in source {source!r} "
             f"({shown}). Import it under another --source, or not again.",
             status=409,
         )

@@ -1,9 +1,10 @@
-"""Pairs API: import a file (multipart) and list pairs."""
+"""Pairs API: import a file (multipart), list pairs, delete pairs or a source."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -13,7 +14,21 @@ from rest_framework.views import APIView
 from bti_eval.core.serializers import error_responses
 from bti_eval.pairs import parsing
 from bti_eval.pairs.selectors import pair_list
-from bti_eval.pairs.services import check_upload_size, pairs_import
+from bti_eval.pairs.services import check_upload_size, pairs_delete, pairs_import
+
+MAX_PAIR_ID = 2**63 - 1  # the database's bigint
+MAX_DELETED_IDS = 10_000
+
+
+class ImportWarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["identical", "column-twice", "too-long"])
+    message = serializers.CharField()
+    count = serializers.IntegerField(help_text="Pairs, fields or paragraphs concerned (the message says which).")
+    rows = serializers.ListField(child=serializers.IntegerField(), help_text="Lines of the first pairs concerned.")
+    row_count = serializers.IntegerField(help_text="Lines (pairs) concerned in all.")
+
+    class Meta:
+        ref_name = "PairImportWarning"
 
 
 class PairImportApi(APIView):
@@ -51,6 +66,7 @@ class PairImportApi(APIView):
         dry_run = serializers.BooleanField()
         valid = serializers.BooleanField()
         errors = serializers.SerializerMethodField()
+        warnings = ImportWarningSerializer(many=True, help_text="Worth a look; they never block the import.")
 
         class Meta:
             ref_name = "PairImportOutput"
@@ -110,3 +126,59 @@ class PairListApi(APIView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(pair_list(source=request.query_params.get("source")), request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class PairsDeletedSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField(help_text="Pairs deleted.")
+    drafts = serializers.ListField(
+        child=serializers.CharField(), help_text="Draft rounds the pairs were taken out of, by name."
+    )
+
+    class Meta:
+        ref_name = "PairsDeleted"
+
+
+class PairDeleteApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        pairs = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=MAX_PAIR_ID),
+            required=False,
+            min_length=1,
+            max_length=MAX_DELETED_IDS,
+            help_text="Pair ids to delete (or give source).",
+        )
+        source = serializers.CharField(
+            required=False, allow_blank=True, max_length=200, help_text="Delete every pair of this source."
+        )
+
+        class Meta:
+            ref_name = "PairDeleteInput"
+
+        def validate(self, data):
+            if ("pairs" in data) == ("source" in data):
+                raise serializers.ValidationError("Give exactly one of: pairs (ids), source.")
+            return data
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: PairsDeletedSerializer, **error_responses(400, 404, 409)},
+        summary="Delete pairs, or a whole source, that no launched round uses (409 names the rounds)",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = pairs_delete(pair_ids=data.get("pairs"), source=data.get("source"))
+        return Response(PairsDeletedSerializer(result).data)
+
+
+class PairDetailApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: PairsDeletedSerializer, **error_responses(404, 409)},
+        summary="Delete one pair that no launched round uses (a draft round loses it)",
+    )
+    def delete(self, request: Request, pair_id: int) -> Response:
+        if pair_id > MAX_PAIR_ID:
+            raise NotFound()
+        return Response(PairsDeletedSerializer(pairs_delete(pair_ids=[pair_id])).data)

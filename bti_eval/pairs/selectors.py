@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from bti_eval.pairs.models import ParagraphPair
 
@@ -16,6 +16,16 @@ def pair_list(*, source: str | None = None) -> QuerySet[ParagraphPair]:
     if source is not None:
         qs = qs.filter(source=source)
     return qs.order_by("id")
+
+
+def pair_list_with_use(*, source: str | None = None) -> QuerySet[ParagraphPair]:
+    """:func:`pair_list` with ``in_launched_round`` annotated: True when a launched round (not a
+    draft) selected the pair, which then cannot be deleted."""
+    Round = ParagraphPair._meta.get_field("rounds").related_model  # no import of the higher app
+    launched = ParagraphPair.rounds.through.objects.filter(
+        ~Q(evaluationround__status=Round.Status.DRAFT), paragraphpair_id=OuterRef("pk")
+    )
+    return pair_list(source=source).annotate(in_launched_round=Exists(launched))
 
 
 def pair_sources() -> list[dict]:

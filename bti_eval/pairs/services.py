@@ -1,16 +1,20 @@
-"""Pair services: importing a CSV or JSONL file of paragraph pairs, atomically."""
+"""Pair services: importing a CSV or JSONL file of paragraph pairs, atomically; deleting pairs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, Q
+from django.template.defaultfilters import pluralize
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs import parsing
+from bti_eval.pairs.import_checks import ImportWarning, import_warnings
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.pairs.selectors import pair_external_ids_existing
 
@@ -37,6 +41,7 @@ class ImportResult:
     created: int  # pairs written (0 on a dry run or when there are errors)
     errors: list[RowError] = field(default_factory=list)
     dry_run: bool = False
+    warnings: list[ImportWarning] = field(default_factory=list)  # never block the import
 
     @property
     def valid(self) -> bool:
@@ -44,6 +49,9 @@ class ImportResult:
 
     def errors_as_dicts(self) -> list[dict[str, Any]]:
         return [asdict(e) for e in self.errors[:MAX_LISTED_ERRORS]]
+
+    def warnings_as_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(w) for w in self.warnings]
 
 
 def pairs_import(
@@ -63,7 +71,9 @@ def pairs_import(
     nothing: any row error (empty text, missing cell, an external id repeated in the file or
     already in ``source``) writes nothing. A dry run returns the preview and every row error; a
     real import with errors raises ApplicationError (400, ``extra["errors"]``). Too large a file
-    raises ApplicationError(413); a non-UTF-8 one, ApplicationError(400).
+    raises ApplicationError(413); a non-UTF-8 one, ApplicationError(400). Warnings (identical
+    paragraphs, a column mapped twice, paragraphs longer than the model reads: see
+    ``import_checks``) are returned on ``result.warnings`` by a dry run and a real import alike.
     """
     source = clean_source(source, example="fashion-2024")
     parsed = pairs_file_read(content=content, filename=filename, fmt=fmt)
@@ -88,9 +98,12 @@ def pairs_import_parsed(
     pairs: list[ParagraphPair] = []
     preview: list[dict[str, Any]] = []
     first_row_of_id: dict[str, int] = {}
+    texts: list[tuple[int, str, str]] = []  # (row, text_a, text_b) of the pairs that map, for the warnings
     for row, values in parsed.records:
         fields, row_errors = _map_record(row, values, used)
         errors.extend(row_errors)
+        if "text_a" in fields and "text_b" in fields:
+            texts.append((row, fields["text_a"], fields["text_b"]))
         external_id = fields.get("external_id", "")
         if external_id and not row_errors:
             if external_id in first_row_of_id:
@@ -120,12 +133,13 @@ def pairs_import_parsed(
         created=0,
         errors=errors,
         dry_run=dry_run,
+        warnings=import_warnings(mapping=used, texts=texts),
     )
     if dry_run:
         return result
     if errors:
         raise ApplicationError(
-            f"Nothing was imported: {len(errors)} row error(s). Fix the file and upload it again.",
+            f"Nothing was imported: {len(errors)} row error{pluralize(len(errors))}. Fix the file and upload it again.",
             extra={"errors": result.errors_as_dicts(), "error_count": len(errors)},
         )
     try:
@@ -236,3 +250,70 @@ def _existing_id_errors(source: str, first_row_of_id: dict[str, int], column: st
     return [
         RowError(first_row_of_id[e], column, f"external id {e!r} already exists in source {source!r}") for e in existing
     ]
+
+
+@dataclass
+class PairsDeleted:
+    deleted: int
+    drafts: list[str]  # the draft rounds the pairs were taken out of, by name
+
+
+MAX_NAMED_ROUNDS = 10
+
+
+def pairs_delete(*, pair_ids: Iterable[int] | None = None, source: str | None = None) -> PairsDeleted:
+    """Delete the pairs ``pair_ids``, or every pair of ``source`` (give exactly one), with their
+    gold alignments, all or nothing.
+
+    A pair that a launched round (computing, rating, closed or archived) uses is never deleted:
+    ApplicationError 409 naming those rounds, and nothing is deleted. A draft round's use does not
+    block: the pairs are taken out of the draft (it keeps its other pairs) and the drafts are
+    returned by name. The rounds that use the pairs are locked first (as ``round_launch`` locks
+    its round), so a draft cannot be launched with a pair deleted under it. Unknown ids: 404.
+    """
+    if (pair_ids is None) == (source is None):
+        raise ApplicationError("Give the pair ids or the source to delete (exactly one of them).")
+    if source is not None:
+        pairs = ParagraphPair.objects.filter(source=source)
+    else:
+        ids = sorted({int(i) for i in pair_ids})
+        if not ids:
+            raise ApplicationError("Choose at least one pair to delete.")
+        pairs = ParagraphPair.objects.filter(pk__in=ids)
+    what = (
+        f"pairs of source {source!r}" if source is not None else "this pair" if len(ids) == 1 else "some of these pairs"
+    )
+    # The round and explanation models, reached through the relations: this lower app imports no higher one.
+    Round = ParagraphPair._meta.get_field("rounds").related_model
+    Explanation = ParagraphPair._meta.get_field("explanations").related_model
+    with transaction.atomic():
+        if source is None:
+            found = set(pairs.values_list("id", flat=True))
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise ApplicationError(
+                    f"No pair with id {', '.join(map(str, missing[:20]))}; nothing was deleted.", status=404
+                )
+        elif not pairs.exists():
+            raise ApplicationError(f"There are no pairs in source {source!r}.", status=404)
+        selected = ParagraphPair.rounds.through.objects.filter(paragraphpair__in=pairs.values("pk"))
+        explained = Explanation.objects.filter(pair__in=pairs.values("pk"))
+        using = Q(pk__in=selected.values("evaluationround_id")) | Q(pk__in=explained.values("round_id"))
+        rounds = list(Round.objects.select_for_update().filter(using).order_by("pk").values("name", "status"))
+        launched = [r["name"] for r in rounds if r["status"] != Round.Status.DRAFT]
+        if launched:
+            named = ", ".join(repr(n) for n in launched[:MAX_NAMED_ROUNDS])
+            more = f" and {len(launched) - MAX_NAMED_ROUNDS} more" if len(launched) > MAX_NAMED_ROUNDS else ""
+            raise ApplicationError(
+                f"Nothing was deleted: launched round{pluralize(len(launched))} {named}{more} "
+                f"use{pluralize(len(launched), 's,')} {what}. "
+                "A launched round keeps its pairs; archive the round instead once it is closed.",
+                status=409,
+                extra={"rounds": launched},
+            )
+        try:
+            _, per_model = pairs.delete()
+        except ProtectedError as exc:  # an explanation without a launched round (not expected)
+            raise ApplicationError("Nothing was deleted: explanations still use these pairs.", status=409) from exc
+    deleted = per_model.get(ParagraphPair._meta.label, 0)
+    return PairsDeleted(deleted=deleted, drafts=[r["name"] for r in rounds])

@@ -11,4 +11,6 @@ urlpatterns = [
     path("rounds/<int:round_id>/drop-failed/", apis.RoundDropFailedApi.as_view(), name="api-round-drop-failed"),
     path("rounds/<int:round_id>/open/", apis.RoundOpenApi.as_view(), name="api-round-open"),
     path("rounds/<int:round_id>/close/", apis.RoundCloseApi.as_view(), name="api-round-close"),
+    path("rounds/<int:round_id>/archive/", apis.RoundArchiveApi.as_view(), name="api-round-archive"),
+    path("rounds/<int:round_id>/restore/", apis.RoundRestoreApi.as_view(), name="api-round-restore"),
 ]

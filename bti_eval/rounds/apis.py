@@ -43,6 +43,7 @@ class RoundOutputSerializer(serializers.ModelSerializer):
             "launched_at",
             "opened_at",
             "closed_at",
+            "archived_at",
         ]
 
     def get_pair_count(self, round: EvaluationRound) -> int:
@@ -132,10 +133,24 @@ class RoundListCreateApi(APIView):
                 raise serializers.ValidationError("Give exactly one of: pairs (ids), source, all_pairs=true.")
             return data
 
-    @extend_schema(responses=RoundOutputSerializer(many=True), summary="List rounds, newest first")
+    class FilterSerializer(serializers.Serializer):
+        archived = serializers.BooleanField(
+            default=False, help_text="Show archived rounds too (by default they are left out)."
+        )
+
+        class Meta:
+            ref_name = "RoundListFilter"
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={200: RoundOutputSerializer(many=True), **error_responses(400)},
+        summary="List rounds, newest first (archived rounds too with archived=true)",
+    )
     def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(round_list(), request, view=self)
+        page = paginator.paginate_queryset(round_list(**filters.validated_data), request, view=self)
         return paginator.get_paginated_response(RoundOutputSerializer(page, many=True).data)
 
     @extend_schema(
@@ -189,6 +204,37 @@ class RoundDetailApi(APIView):
         data = self.OptionsInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         round = services.round_options_update(round=round, **data.validated_data)
+        return Response(RoundOutputSerializer(round).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, **error_responses(404, 409)},
+        summary="Delete a draft round (409 once launched, and always for a round with ratings)",
+    )
+    def delete(self, request: Request, round_id: int) -> Response:
+        services.round_delete(round=get_object_or_404(EvaluationRound, pk=round_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RoundArchiveApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: RoundOutputSerializer, **error_responses(404, 409)},
+        summary="Archive a closed round: hidden from the lists, all data kept, restorable",
+    )
+    def post(self, request: Request, round_id: int) -> Response:
+        round = services.round_archive(round=get_object_or_404(EvaluationRound, pk=round_id))
+        return Response(RoundOutputSerializer(round).data)
+
+
+class RoundRestoreApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: RoundOutputSerializer, **error_responses(404, 409)},
+        summary="Restore an archived round to the lists",
+    )
+    def post(self, request: Request, round_id: int) -> Response:
+        round = services.round_restore(round=get_object_or_404(EvaluationRound, pk=round_id))
         return Response(RoundOutputSerializer(round).data)
 
 

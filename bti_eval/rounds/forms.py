@@ -1,12 +1,26 @@
-"""The round creation form (researcher page)."""
+"""The round creation form (researcher page).
+
+The fields come in the order a researcher decides them: which pairs, which methods on which
+model, how judges are assigned, quality controls, then the optional extras (automatic metrics)
+last. The form checks what it can itself, so that each error sits beside its field, under the
+field's label, in words (never an internal field name); a service error about one input comes
+back with ``extra["field"]`` and is placed beside that field too (see ``add_service_error``).
+Only errors about no single field appear at the top.
+"""
 
 from __future__ import annotations
 
 from django import forms
+from django.template.defaultfilters import pluralize
 
+from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.selectors import pair_sources
 from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
-from bti_eval.rounds.services import MAX_TOP_K
+from bti_eval.rounds.services import MAX_JUDGES_PER_EXPLANATION, MAX_TOP_K
+
+MAX_TOO_FAST_SECONDS = 3600
+# Service field names (the API's) that this form calls differently.
+SERVICE_FIELDS = {"pairs": "source"}
 
 
 def method_choices() -> list[tuple[str, str]]:
@@ -40,7 +54,11 @@ class RoundCreateForm(forms.Form):
         help_text="Every judge rates everything (the paper's design), or k judges per explanation with balanced loads.",
     )
     judges_per_explanation = forms.IntegerField(
-        required=False, min_value=1, label="Judges per explanation (k)", help_text="For the k-per-item design."
+        required=False,
+        min_value=1,
+        max_value=MAX_JUDGES_PER_EXPLANATION,
+        label="Judges per explanation (k)",
+        help_text="For the k-per-item design.",
     )
     control_items = forms.IntegerField(
         required=False,
@@ -53,6 +71,7 @@ class RoundCreateForm(forms.Form):
     too_fast_seconds = forms.FloatField(
         required=False,
         min_value=0,
+        max_value=MAX_TOO_FAST_SECONDS,
         label="Too fast (seconds)",
         help_text="Flag judges whose median time per rating is below this; empty = the site default.",
     )
@@ -64,7 +83,33 @@ class RoundCreateForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._sources = {s["source"]: s["pairs"] for s in pair_sources()}
         self.fields["source"].choices = [("", "all pairs")] + [
-            (s["source"], f"{s['source'] or '(no source)'} ({s['pairs']} pairs)") for s in pair_sources()
+            (name, f"{name or '(no source)'} ({n} pair{pluralize(n)})") for name, n in self._sources.items()
         ]
         self.fields["methods"].choices = method_choices()
+        # Optional extras last, whatever fields are added above.
+        self.order_fields([name for name in self.fields if name != "auto_metrics"] + ["auto_metrics"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("design") == EvaluationRound.Design.K_PER_ITEM and data.get("judges_per_explanation") is None:
+            if "judges_per_explanation" not in self.errors:
+                self.add_error(
+                    "judges_per_explanation", "Give k, the number of judges per explanation, for the k-per-item design."
+                )
+        controls, source = data.get("control_items"), data.get("source")
+        if controls and source is not None and "limit" not in self.errors:
+            available = self._sources.get(source, 0) if source else sum(self._sources.values())
+            n_pairs = min(available, data["limit"]) if data.get("limit") else available
+            if controls > n_pairs:
+                self.add_error(
+                    "control_items",
+                    f"At most the number of pairs in the round ({n_pairs}): each control degrades a different pair.",
+                )
+        return data
+
+    def add_service_error(self, exc: ApplicationError) -> None:
+        """Show a service's error beside the field it names (``extra["field"]``), else at the top."""
+        field = SERVICE_FIELDS.get(exc.extra.get("field"), exc.extra.get("field"))
+        self.add_error(field if field in self.fields else None, exc.message)

@@ -23,6 +23,7 @@ class EvaluationRound(models.Model):
     Assignment design: ``all`` (every judge rates every explanation, the paper's design) or
     ``k-per-item`` (``judges_per_explanation`` judges per explanation, balanced loads). The
     ``control_items`` degraded explanations are added when the round opens and go to every judge.
+    A closed round can be archived (``archived_at``) and restored; only a draft can be deleted.
     """
 
     class Status(models.TextChoices):
@@ -54,6 +55,8 @@ class EvaluationRound(models.Model):
     control_items = models.PositiveIntegerField(default=0)
     too_fast_seconds = models.FloatField(null=True, blank=True)  # None: settings.BTI_TOO_FAST_SECONDS
     auto_metrics = models.BooleanField(default=False)  # run evaluate_auto once the explanations are done
+    # A closed round put away: hidden from the round lists, every row kept, restorable (None: not archived).
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -21,10 +21,14 @@ def _count(rows: QuerySet, round_field: str) -> Coalesce:
     return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0)
 
 
-def round_list() -> QuerySet[EvaluationRound]:
-    """Rounds, newest first, with ``pair_count`` and ``explanation_count`` / ``done_count`` annotated."""
+def round_list(*, archived: bool = False) -> QuerySet[EvaluationRound]:
+    """Rounds, newest first, with ``pair_count`` and ``explanation_count`` / ``done_count`` annotated.
+
+    Archived rounds are left out unless ``archived`` is True ("show archived": all rounds).
+    """
     round_pairs = EvaluationRound.pairs.through.objects.all()  # unique (round, pair): rows = distinct pairs
-    return EvaluationRound.objects.annotate(
+    rounds = EvaluationRound.objects.all() if archived else EvaluationRound.objects.filter(archived_at__isnull=True)
+    return rounds.annotate(
         pair_count=_count(round_pairs, "evaluationround"),
         explanation_count=_count(Explanation.objects.all(), "round"),
         done_count=_count(Explanation.objects.filter(status=Explanation.Status.DONE), "round"),

@@ -1,4 +1,5 @@
-"""Round services: create, launch (enqueue explanation chunks), retry or drop failures, open, close.
+"""Round services: create, launch (enqueue explanation chunks), retry or drop failures, open, close;
+delete a draft, archive and restore a closed round.
 
 A round moves draft → computing → rating → closed. Every transition locks the round row
 (``select_for_update``) so that concurrent requests and workers see one consistent status.
@@ -19,6 +20,7 @@ from pathlib import Path
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from bti_eval.core.exceptions import ApplicationError
@@ -56,39 +58,45 @@ def round_create(
     Options (see ``round_options_update``): the assignment ``design`` ("all" or "k-per-item" with
     ``judges_per_explanation``), ``control_items`` (degraded explanations added at opening),
     ``too_fast_seconds`` (the judges' too-fast threshold) and ``auto_metrics`` (run evaluate_auto
-    as a task once the explanations are computed).
+    as a task once the explanations are computed). An ApplicationError about one input names it
+    in ``extra["field"]`` (the API's field name), so that a form can show it beside that field.
     """
     import explainers
 
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("Give the round a name.")
+        raise ApplicationError("Give the round a name.", extra={"field": "name"})
     methods = list(DEFAULT_METHODS if methods is None else methods)
     if not methods:
-        raise ApplicationError("Choose at least one method.")
+        raise ApplicationError("Choose at least one method.", extra={"field": "methods"})
     available = explainers.available_methods()
     unknown = [m for m in methods if m not in available]
     if unknown:
-        raise ApplicationError(f"Unknown method(s) {', '.join(unknown)}. Available: {', '.join(available)}.")
+        raise ApplicationError(
+            f"Unknown method(s) {', '.join(unknown)}. Available: {', '.join(available)}.", extra={"field": "methods"}
+        )
     if len(set(methods)) != len(methods):
-        raise ApplicationError("Each method may appear once.")
+        raise ApplicationError("Each method may appear once.", extra={"field": "methods"})
     model = (model or "").strip()
     if model and not Path(model).is_dir():
         raise ApplicationError(
             f"Model directory {model!r} does not exist on the server. Give a local Hugging Face model "
-            "directory, or leave it empty for the default model."
+            "directory, or leave it empty for the default model.",
+            extra={"field": "model"},
         )
     if model and not (Path(model) / "config.json").is_file():
-        raise ApplicationError(f"{model!r} is not a Hugging Face model directory (no config.json in it).")
+        raise ApplicationError(
+            f"{model!r} is not a Hugging Face model directory (no config.json in it).", extra={"field": "model"}
+        )
     if not 1 <= int(top_k) <= MAX_TOP_K:
-        raise ApplicationError(f"top_k must be between 1 and {MAX_TOP_K}.")
+        raise ApplicationError(f"top_k must be between 1 and {MAX_TOP_K}.", extra={"field": "top_k"})
     pair_ids = sorted({p.pk if isinstance(p, ParagraphPair) else int(p) for p in pairs})
     if not pair_ids:
-        raise ApplicationError("Choose at least one pair (import pairs first).")
+        raise ApplicationError("Choose at least one pair (import pairs first).", extra={"field": "pairs"})
     found = set(ParagraphPair.objects.filter(pk__in=pair_ids).values_list("id", flat=True))
     missing = [i for i in pair_ids if i not in found]
     if missing:
-        raise ApplicationError(f"Unknown pair id(s): {', '.join(map(str, missing[:20]))}.")
+        raise ApplicationError(f"Unknown pair id(s): {', '.join(map(str, missing[:20]))}.", extra={"field": "pairs"})
     options = _clean_options(
         {
             "design": design,
@@ -141,22 +149,31 @@ def _clean_options(options: dict, *, n_pairs: int) -> dict:
     """Validated round options (ApplicationError 400 with what to do)."""
     design = options.get("design") or EvaluationRound.Design.ALL
     if design not in EvaluationRound.Design.values:
-        raise ApplicationError(f"Unknown design {design!r}: use {' or '.join(EvaluationRound.Design.values)}.")
+        raise ApplicationError(
+            f"Unknown design {design!r}: use {' or '.join(EvaluationRound.Design.values)}.", extra={"field": "design"}
+        )
     k = options.get("judges_per_explanation")
     if design == EvaluationRound.Design.K_PER_ITEM:
         if k is None or isinstance(k, bool) or not 1 <= int(k) <= MAX_JUDGES_PER_EXPLANATION:
             raise ApplicationError(
-                f"The k-per-item design needs judges_per_explanation (k) between 1 and {MAX_JUDGES_PER_EXPLANATION}."
+                f"The k-per-item design needs judges_per_explanation (k) between 1 and {MAX_JUDGES_PER_EXPLANATION}.",
+                extra={"field": "judges_per_explanation"},
             )
         k = int(k)
     else:
         k = None  # every judge rates everything
     controls = options.get("control_items") or 0
     if isinstance(controls, bool) or not 0 <= int(controls) <= n_pairs:
-        raise ApplicationError(f"control_items must be between 0 and the round's number of pairs ({n_pairs}).")
+        raise ApplicationError(
+            f"control_items must be between 0 and the round's number of pairs ({n_pairs}).",
+            extra={"field": "control_items"},
+        )
     too_fast = options.get("too_fast_seconds")
     if too_fast is not None and (isinstance(too_fast, bool) or not 0 <= float(too_fast) <= 3600):
-        raise ApplicationError("too_fast_seconds must be between 0 and 3600 seconds (or empty for the default).")
+        raise ApplicationError(
+            "too_fast_seconds must be between 0 and 3600 seconds (or empty for the default).",
+            extra={"field": "too_fast_seconds"},
+        )
     return {
         "design": design,
         "judges_per_explanation": k,
@@ -307,6 +324,68 @@ def round_close(*, round: EvaluationRound) -> EvaluationRound:
     return round
 
 
+def round_delete(*, round: EvaluationRound) -> dict[str, int | str]:
+    """Delete a draft round: its pair selection, settings and invited judges (their accounts and
+    links) go; the pairs themselves stay. Returns ``{"name", "judges"}``.
+
+    Only a draft can be deleted (409 otherwise: archive a closed round instead). Ratings are never
+    deleted: a round with any rating is refused whatever its status, checked under the round's lock.
+    """
+    from django.contrib.auth import get_user_model
+
+    with transaction.atomic():
+        locked = _lock(round)
+        rated = Explanation.objects.filter(round=locked, assignments__rating__isnull=False).exists()
+        if rated:
+            raise ApplicationError(
+                f"Round {locked.name!r} has ratings and can never be deleted; archive it once it is closed.",
+                status=409,
+            )
+        if locked.status != Status.DRAFT:
+            hint = (
+                " Archive it instead: it is hidden from the lists and can be restored."
+                if (locked.status == Status.CLOSED)
+                else ""
+            )
+            raise ApplicationError(
+                f"Cannot delete round {locked.name!r}: it is {locked.status}, and only a draft round can be.{hint}",
+                status=409,
+            )
+        judge_users = list(locked.judges.values_list("user_id", flat=True))
+        name = locked.name
+        get_user_model().objects.filter(pk__in=judge_users, is_staff=False).delete()  # their judges go with them
+        locked.delete()
+    logger.info("draft round %r deleted with %d invited judges", name, len(judge_users))
+    return {"name": name, "judges": len(judge_users)}
+
+
+def round_archive(*, round: EvaluationRound) -> EvaluationRound:
+    """Archive a closed round: hidden from the round lists (``round_list(archived=False)``), every
+    row kept (explanations, judges, ratings, results), and restorable. 409 unless closed and not
+    archived yet."""
+    with transaction.atomic():
+        locked = _lock(round)
+        _require(locked, Status.CLOSED, "archive")
+        if locked.archived_at is not None:
+            raise ApplicationError(f"Round {locked.name!r} is archived already.", status=409)
+        locked.archived_at = timezone.now()
+        locked.save(update_fields=["archived_at"])
+    round.refresh_from_db()
+    return round
+
+
+def round_restore(*, round: EvaluationRound) -> EvaluationRound:
+    """Put an archived round back in the round lists, as it was. 409 when it is not archived."""
+    with transaction.atomic():
+        locked = _lock(round)
+        if locked.archived_at is None:
+            raise ApplicationError(f"Round {locked.name!r} is not archived.", status=409)
+        locked.archived_at = None
+        locked.save(update_fields=["archived_at"])
+    round.refresh_from_db()
+    return round
+
+
 def _open_blocker(locked: EvaluationRound) -> ApplicationError | None:
     """Why a locked round cannot open (a 409), or None when it has explanations and all are DONE (one query)."""
     counts = Explanation.objects.filter(round=locked).aggregate(
@@ -315,8 +394,10 @@ def _open_blocker(locked: EvaluationRound) -> ApplicationError | None:
     if not counts["total"]:
         return ApplicationError("The round has no explanations to rate.", status=409)
     if counts["not_done"]:
+        n = counts["not_done"]
         return ApplicationError(
-            f"{counts['not_done']} explanation(s) are not done yet (pending, running or failed). Wait for them, "
+            f"{n} explanation{pluralize(n)} {pluralize(n, 'is,are')} not done yet (pending, running or failed). "
+            "Wait for them, "
             "or retry or drop the failed ones, then open the round.",
             status=409,
         )

@@ -13,4 +13,7 @@ urlpatterns = [
     path("rounds/<int:round_id>/drop-failed/", views.round_drop_failed_view, name="drop-failed"),
     path("rounds/<int:round_id>/open/", views.round_open_view, name="open"),
     path("rounds/<int:round_id>/close/", views.round_close_view, name="close"),
+    path("rounds/<int:round_id>/delete/", views.round_delete_view, name="delete"),
+    path("rounds/<int:round_id>/archive/", views.round_archive_view, name="archive"),
+    path("rounds/<int:round_id>/restore/", views.round_restore_view, name="restore"),
 ]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -21,7 +22,10 @@ from bti_eval.rounds.selectors import round_list, round_progress
 
 @researcher_required
 def round_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "rounds/list.html", {"rounds": round_list()})
+    """The rounds, newest first; archived ones only with ``?archived=1`` ("show archived")."""
+    archived = request.GET.get("archived") in ("1", "true", "yes")
+    context = {"rounds": round_list(archived=archived), "show_archived": archived}
+    return render(request, "rounds/list.html", context)
 
 
 @researcher_required
@@ -46,9 +50,10 @@ def round_create_view(request: HttpRequest) -> HttpResponse:
                 auto_metrics=data["auto_metrics"],
             )
         except ApplicationError as exc:
-            form.add_error(None, exc.message)
+            form.add_service_error(exc)
         else:
-            messages.success(request, f"Round “{round.name}” created with {len(pair_ids)} pairs. Launch it below.")
+            n = len(pair_ids)
+            messages.success(request, f"Round “{round.name}” created with {n} pair{pluralize(n)}. Launch it below.")
             return redirect(reverse("rounds:detail", args=[round.pk]))
     return render(request, "rounds/new.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -82,13 +87,14 @@ def _launch(round, request) -> str:
 
 
 def _retry(round, request) -> str:
-    return f"Retrying {services.explanations_retry_failed(round=round)} explanation(s)."
+    retried = services.explanations_retry_failed(round=round)
+    return f"Retrying {retried} explanation{pluralize(retried)}."
 
 
 def _drop(round, request) -> str:
     result = services.explanations_drop_failed(round=round)
     opened = " The round is now open for rating." if result["opened"] else ""
-    return f"Dropped {result['dropped']} failed explanation(s).{opened}"
+    return f"Dropped {result['dropped']} failed explanation{pluralize(result['dropped'])}.{opened}"
 
 
 def _open(round, request) -> str:
@@ -101,8 +107,36 @@ def _close(round, request) -> str:
     return "The round is closed: ratings are frozen."
 
 
+def _archive(round, request) -> str:
+    services.round_archive(round=round)
+    return "The round is archived: hidden from the round list, with all its data kept. Restore it any time."
+
+
+def _restore(round, request) -> str:
+    services.round_restore(round=round)
+    return "The round is restored to the round list."
+
+
+@researcher_required
+@require_POST
+def round_delete_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Delete a draft round, then back to the round list (on refusal, back to the round page)."""
+    round = get_object_or_404(EvaluationRound, pk=round_id)
+    try:
+        deleted = services.round_delete(round=round)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("rounds:detail", args=[round.pk]))
+    judges = deleted["judges"]
+    with_judges = f" with its {judges} invited judge{pluralize(judges)}" if judges else ""
+    messages.success(request, f"Draft round “{deleted['name']}” deleted{with_judges}. Its pairs are kept.")
+    return redirect(reverse("rounds:list"))
+
+
 round_launch_view = _action(_launch)
 round_retry_failed_view = _action(_retry)
 round_drop_failed_view = _action(_drop)
 round_open_view = _action(_open)
 round_close_view = _action(_close)
+round_archive_view = _action(_archive)
+round_restore_view = _action(_restore)

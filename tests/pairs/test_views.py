@@ -97,3 +97,19 @@ def test_upload_needs_csrf(researcher):
     client = Client(enforce_csrf_checks=True)
     client.force_login(researcher)
     assert upload(client).status_code == 403
+
+
+def test_the_first_look_at_the_preview_shows_no_error(researcher_client):
+    """Columns that cannot be guessed: the page asks for a mapping, in no red, before any submit."""
+    response = upload(researcher_client)
+    html = researcher_client.get(response.url).content.decode()
+    assert 'id="mapping-hint"' in html and "Choose the column" in html
+    assert 'class="error' not in html
+    checked = researcher_client.post(response.url, {"text_a": "", "text_b": "", "action": "check"})
+    assert checked.status_code == 400 and 'class="error' in checked.content.decode()  # after a submit: an error
+
+
+def test_preview_counts_are_pluralized(researcher_client):
+    upload(researcher_client, content=b"id,a,b\n1,x,y\n")
+    html = researcher_client.get(reverse("pairs:import-preview")).content.decode()
+    assert "(CSV, 1 row)" in html and "Import 1 pair</button>" in html and "1 pairs" not in html

@@ -17,11 +17,12 @@ Status = EvaluationRound.Status
 
 def test_create_form_prechecks_the_seven_methods(researcher_client):
     ParagraphPairFactory(source="fashion")
+    ParagraphPairFactory.create_batch(2, source="wine")
     html = researcher_client.get(reverse("rounds:new")).content.decode()
     for method in DEFAULT_METHODS:
         assert f'value="{method}"' in html
     assert html.count("checked") == 7
-    assert "fashion (1 pairs)" in html
+    assert "fashion (1 pair)" in html and "wine (2 pairs)" in html and "1 pairs" not in html
 
 
 def test_create_round_from_a_source_with_a_seeded_sample(researcher_client):
@@ -111,3 +112,57 @@ def test_round_list_shows_rounds(researcher_client):
     EvaluationRoundFactory(name="<i>pilot</i>")
     html = researcher_client.get(reverse("rounds:list")).content.decode()
     assert "&lt;i&gt;pilot&lt;/i&gt;" in html
+
+
+def _field_block(html: str, name: str) -> str:
+    """The HTML of one field's <div> on the round form."""
+    start = html.index(f'id="field-{name}"')
+    ends = [i for i in (html.find('id="field-', start + 1), html.find("</form>", start)) if i > 0]
+    return html[start : min(ends)]
+
+
+def _top_of_form(html: str) -> str:
+    """What the form shows before its first field (the non-field errors)."""
+    start = html.index("<form")
+    return html[start : html.index('id="field-', start)]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"design": "k-per-item"}, "judges_per_explanation", "Give k, the number of judges per explanation"),
+        (
+            {"design": "k-per-item", "judges_per_explanation": 5000},
+            "judges_per_explanation",
+            "less than or equal to 1000",
+        ),
+        ({"control_items": 3}, "control_items", "At most the number of pairs in the round (2)"),
+        ({"too_fast_seconds": 7200}, "too_fast_seconds", "less than or equal to 3600"),
+        ({"model": "/no/such/dir"}, "model", "does not exist on the server"),
+        ({"methods": []}, "methods", "This field is required"),
+    ],
+)
+def test_create_form_errors_sit_beside_their_field_in_words(researcher_client, data, field, message):
+    ParagraphPairFactory.create_batch(2)
+    base = {"name": "x", "source": "", "methods": ["bti"], "model": "", "top_k": 2, "seed": 0}
+    response = researcher_client.post(reverse("rounds:new"), {**base, **data})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert message in _field_block(html, field)
+    assert 'class="error"' not in _top_of_form(html)  # nothing at the top: it is about one field
+    assert "judges_per_explanation (k)" not in html and "control_items must" not in html
+
+
+def test_a_service_error_about_one_input_sits_beside_it(researcher_client):
+    data = {"name": "x", "source": "", "methods": ["bti"], "model": "", "top_k": 2, "seed": 0}
+    response = researcher_client.post(reverse("rounds:new"), data)  # no pairs imported yet
+    assert response.status_code == 400
+    assert "Choose at least one pair" in _field_block(response.content.decode(), "source")
+
+
+def test_create_form_ends_with_the_automatic_metrics_checkbox_and_its_help(researcher_client):
+    html = researcher_client.get(reverse("rounds:new")).content.decode()
+    fields = re.findall(r'id="field-([a-z_]+)"', html)
+    assert fields[-1] == "auto_metrics" and len(fields) > 5
+    block = _field_block(html, "auto_metrics")
+    assert 'type="checkbox"' in block and "Compute plausibility, faithfulness and sanity" in block

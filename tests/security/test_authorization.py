@@ -51,6 +51,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("pairs:import", "GET"): RESEARCHER_PAGE,
     ("pairs:import", "POST"): (302, 403, 403, 200),  # an empty form is shown again
     ("pairs:import-preview", "GET"): (302, 403, 403, 302),  # nothing uploaded yet: back to the upload
+    ("pairs:delete", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("pairs:delete", "POST"): RESEARCHER_ACTION,  # nothing chosen: back to the list with a message
     ("rounds:list", "GET"): RESEARCHER_PAGE,
     ("rounds:new", "GET"): RESEARCHER_PAGE,
     ("rounds:new", "POST"): (302, 403, 403, 200),
@@ -63,7 +65,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("corpora:detail", "GET"): (302, 403, 403, 404),
     **{
         (f"rounds:{action}", method): expected
-        for action in ("launch", "retry-failed", "drop-failed", "open", "close")
+        for action in ("launch", "retry-failed", "drop-failed", "open", "close", "delete", "archive", "restore")
         for method, expected in (("GET", RESEARCHER_GET_ON_POST_ONLY), ("POST", RESEARCHER_ACTION))
     },
     ("judging:judge-revoke", "GET"): RESEARCHER_GET_ON_POST_ONLY,
@@ -94,6 +96,13 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("api-rounds", "GET"): API[200],
     ("api-rounds", "POST"): API[400],
     ("api-round", "GET"): API[200],
+    ("api-round", "DELETE"): API[409],  # the round is open: only a draft can be deleted
+    ("api-round-archive", "POST"): API[409],  # only a closed round can be archived
+    ("api-round-archive", "GET"): API[405],
+    ("api-round-restore", "POST"): API[409],  # not archived
+    ("api-pairs-delete", "POST"): API[400],  # neither ids nor a source
+    ("api-pair", "DELETE"): API[409],  # the open round uses the pair
+    ("api-pair", "GET"): API[405],
     ("api-round-launch", "POST"): API[409],
     ("api-round-progress", "GET"): API[200],
     ("api-round-retry-failed", "POST"): API[409],
@@ -177,6 +186,7 @@ def _kwargs(world: World, params: list[str]) -> dict:
         "token": world.judge_token,
         "explanation_id": world.round.explanations.order_by("id").first().pk,
         "token_id": NO_SUCH_ID,
+        "pair_id": world.round.explanations.first().pair_id,
         "corpus_id": NO_SUCH_ID,
         "job_id": NO_SUCH_ID,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import pluralize
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.alignments import pairs_import_ists
@@ -31,4 +32,6 @@ class Command(BaseCommand):
             )
         except ApplicationError as exc:
             raise CommandError(exc.message, returncode=2) from exc
-        self.stdout.write(f"Imported {created} pairs with gold alignments into source {options['source']!r}.")
+        self.stdout.write(
+            f"Imported {created} pair{pluralize(created)} with gold alignments into source {options['source']!r}."
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import pluralize
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.results.management.commands.export_results import find_round
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message, returncode=2) from exc
         sloppy = ", ".join(j.name for j in result.sloppy) or "none"
         self.stdout.write(
-            f"Simulated {len(result.judges)} judges and {result.ratings} ratings in round {round.name!r} "
+            f"Simulated {len(result.judges)} judge{pluralize(len(result.judges))} and {result.ratings} "
+            f"rating{pluralize(result.ratings)} in round {round.name!r} "
             f"(sloppy: {sloppy}). See /rounds/{round.pk}/results/."
         )
