@@ -31,12 +31,12 @@ class RatingChangeInline(ResearcherViewMixin, admin.TabularInline):
     model = RatingChange
     extra = 0
     can_delete = False
-    readonly_fields = ("score", "seconds", "changed_at")
+    readonly_fields = ("score", "seconds", "comment", "flagged", "changed_at")
 
 
 @admin.register(Rating)
 class RatingAdmin(ResearcherViewMixin, admin.ModelAdmin):
-    list_display = ("id", "assignment", "score", "seconds", "updated_at")
-    list_filter = ("assignment__judge__round",)
-    readonly_fields = ("assignment", "score", "seconds", "created_at", "updated_at")
+    list_display = ("id", "assignment", "score", "seconds", "flagged", "updated_at")
+    list_filter = ("assignment__judge__round", "flagged")
+    readonly_fields = ("assignment", "score", "seconds", "comment", "flagged", "created_at", "updated_at")
     inlines = [RatingChangeInline]

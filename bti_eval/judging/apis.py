@@ -7,6 +7,7 @@ renderer's HTML fragment built from the blind payload.
 
 from __future__ import annotations
 
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -19,7 +20,7 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import IsJudge, IsResearcher
 from bti_eval.core.serializers import ErrorSerializer
 from bti_eval.judging import selectors, services
-from bti_eval.judging.models import Judge
+from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
 from bti_eval.rounds.models import EvaluationRound
 
 
@@ -304,12 +305,53 @@ class JudgeAssignmentApi(APIView):
         return Response(self.OutputSerializer(body).data)
 
 
+class SecondsField(serializers.FloatField):
+    """A number of seconds; unlike FloatField, ``true``/``false`` are refused (not 1 and 0 seconds)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CommentField(serializers.CharField):
+    """Free text only (no numbers); a NUL character is refused with the service's message (PostgreSQL
+    cannot store it), and the schema states it as a pattern."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+        # "+", not "*": a blank comment never reaches validators (allow_blank), and the schema's
+        # oneOf (this pattern, or the empty string) then has exactly one branch for every value.
+        self.validators.append(RegexValidator(r"^[^\x00]+$", message=services.COMMENT_NUL))
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):  # CharField would take 5 as "5"
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class JudgeRatingApi(APIView):
-    """Rate one of your assignments 1-5 (PUT or POST): 201 the first time, 200 after (a repeat is no change)."""
+    """Rate one of your assignments 1-5 (PUT or POST): 201 the first time, 200 after (a repeat is no change).
+
+    The body may carry the judge's optional ``comment`` and ``flagged`` ("this item is broken"):
+    saved with the score in the same write; left out, they stay as they are. ``item`` is the
+    public id of the item the judge's page displayed: when sent, it must be the URL's (409
+    otherwise). The judge page always sends it; it is optional for API clients, since the URL
+    names the item.
+    """
 
     permission_classes = [IsJudge]
 
     class InputSerializer(serializers.Serializer):
+        item = serializers.CharField(
+            required=False,
+            help_text=(
+                "Public id of the item the judge's page displayed when the judge rated. When sent, it must "
+                "equal the URL's public id, else the rating is refused with 409 and nothing is saved. The "
+                "judge page always sends it; optional for API clients."
+            ),
+        )
         score = serializers.IntegerField(
             min_value=services.MIN_SCORE,
             max_value=services.MAX_SCORE,
@@ -318,11 +360,27 @@ class JudgeRatingApi(APIView):
                 for key in ("invalid", "required", "null", "min_value", "max_value", "max_string_length")
             },
         )
-        seconds = serializers.FloatField(
+        seconds = SecondsField(
             required=False,
             allow_null=True,
             default=None,
+            help_text="Seconds on task: from when the item was on the judge's screen to the rating. Not a boolean.",
             error_messages={"invalid": "seconds must be a number of seconds, 0 or more."},
+        )
+        comment = CommentField(
+            required=False,
+            allow_blank=True,
+            max_length=COMMENT_MAX_LENGTH,
+            help_text=(
+                f"The judge's optional remark on the item, at most {COMMENT_MAX_LENGTH} characters, no NUL. "
+                "Left out: the stored comment stays; an empty string clears it."
+            ),
+            error_messages={"max_length": services.COMMENT_TOO_LONG, "invalid": "The comment must be text."},
+        )
+        flagged = serializers.BooleanField(
+            required=False,
+            help_text='"This item is broken", set by the judge. Left out: the stored flag stays.',
+            error_messages={"invalid": "flagged must be true or false."},
         )
 
         class Meta:
@@ -331,6 +389,8 @@ class JudgeRatingApi(APIView):
     class OutputSerializer(serializers.Serializer):
         public_id = serializers.CharField()
         score = serializers.IntegerField()
+        comment = serializers.CharField()
+        flagged = serializers.BooleanField()
         created = serializers.BooleanField()
         changed = serializers.BooleanField()
         progress = ProgressSerializer()
@@ -350,6 +410,10 @@ class JudgeRatingApi(APIView):
             409: _error("round not open or closed"),
         },
         tags=["judge"],
+        description=(
+            "Rate one of your assignments 1-5 with an optional comment and flag. 409 also when `item` "
+            "names another item than the URL (the rating is refused: nothing is saved)."
+        ),
     )
     def put(self, request, public_id: str):
         judge = request.judge  # set by IsJudge
@@ -362,6 +426,8 @@ class JudgeRatingApi(APIView):
         body = {
             "public_id": public_id,
             "score": result.rating.score,
+            "comment": result.rating.comment,
+            "flagged": result.rating.flagged,
             "created": result.created,
             "changed": result.changed,
             "progress": result.progress.as_dict(),
@@ -379,7 +445,7 @@ class JudgeRatingApi(APIView):
         responses={
             200: OutputSerializer,
             201: OutputSerializer,
-            400: _error("bad score"),
+            400: _error("bad score, seconds, comment or flag"),
             404: _error("not in your queue"),
             409: _error("round not open or closed"),
         },

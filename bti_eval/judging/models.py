@@ -52,8 +52,15 @@ class Assignment(models.Model):
         ]
 
 
+COMMENT_MAX_LENGTH = 2000  # characters of a judge's free-text comment on an item
+
+
 class Rating(models.Model):
     """A judge's 1-5 score of one assignment; one per assignment (database constraint).
+
+    ``comment`` and ``flagged`` ("this item is broken") are the judge's optional remarks on the
+    item, saved with the score in the same write; researchers see them on the results page and in
+    the exports. They never count toward a score.
 
     ``judge`` repeats ``assignment.judge`` so that a judge's progress is an index count of their
     ratings instead of a join over their whole queue (the judges' hot path); ``save`` fills it from
@@ -64,6 +71,8 @@ class Rating(models.Model):
     judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="ratings", editable=False)
     score = models.PositiveSmallIntegerField()
     seconds = models.FloatField(null=True, blank=True)
+    comment = models.TextField(blank=True, default="")
+    flagged = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,11 +88,14 @@ class Rating(models.Model):
 
 
 class RatingChange(models.Model):
-    """History: every score a rating had, including the first."""
+    """History: every state a rating had (score, comment, flag), including the first. ``seconds``
+    are those of the decision that set the score (None when only the comment or flag changed)."""
 
     rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="history")
     score = models.PositiveSmallIntegerField()
     seconds = models.FloatField(null=True, blank=True)
+    comment = models.TextField(blank=True, default="")
+    flagged = models.BooleanField(default=False)
     changed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -65,6 +65,8 @@ class JudgeItem:
     next: str | None
     progress: Progress
     html: str | None
+    comment: str = ""  # the judge's own remark and "this item is broken" flag, saved with the rating
+    flagged: bool = False
 
 
 # A judge row in full and its round's status (the rest of the round loads on first access); the
@@ -137,7 +139,7 @@ SELECT a.public_id, a.position, a.explanation_id, p.text_a, p.text_b, r.score,
    ORDER BY b.position LIMIT 1),"""
     + _PROGRESS_SQL
     + """,
-  CASE WHEN e.judge_html_version = %(version)s THEN e.judge_html END
+  CASE WHEN e.judge_html_version = %(version)s THEN e.judge_html END, r.comment, r.flagged
 FROM {assignment} a
 JOIN {explanation} e ON e.id = a.explanation_id
 JOIN {pair} p ON p.id = e.pair_id
@@ -170,7 +172,8 @@ def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
     row = fetch_one(_ITEM_SQL, params)
     if row is None:
         return None
-    public_id, position, explanation_id, text_a, text_b, score, previous, following, total, rated, html = row
+    public_id, position, explanation_id, text_a, text_b, score, previous, following, total, rated, html = row[:11]
+    comment, flagged = row[11:]
     return JudgeItem(
         public_id=public_id,
         position=position,
@@ -182,6 +185,8 @@ def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
         next=following,
         progress=Progress(rated=rated, total=total),
         html=html,
+        comment=comment or "",
+        flagged=bool(flagged),
     )
 
 

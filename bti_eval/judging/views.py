@@ -23,7 +23,7 @@ from bti_eval.core import ratelimit
 from bti_eval.core.auth import JUDGE_BACKEND
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging import selectors, services
-from bti_eval.judging.models import Judge
+from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
 from bti_eval.rounds.models import EvaluationRound
 
 RUBRIC_SEEN = "judging_rubric_seen"
@@ -218,5 +218,6 @@ def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpRespons
         "closed": judge.round.status == Status.CLOSED,
         "open": judge.round.status == Status.RATING,
         "score_buttons": _score_buttons(item.score, judge.round.status == Status.RATING),
+        "comment_max_length": COMMENT_MAX_LENGTH,
     }
     return _judge_render(request, "judging/rate.html", context)

@@ -1,7 +1,9 @@
 """Exports of a round's results.
 
 - ``csv``: long form, one row per rating (streamed), with the control flag and the judge's flag;
-  ``rated_at`` is ISO 8601 in UTC with microseconds;
+  ``rated_at`` is ISO 8601 in UTC with microseconds; ``item_flagged`` (1: the judge marked the
+  item "broken") and ``comment`` (the judge's free text, "" for none) are the judge's remarks on
+  the item, saved with the rating (``judge_flagged`` is the quality-control flag of the judge);
 - ``methods-csv`` / ``judges-csv``: the per-method table (CIs, letters, alpha, automatic metrics)
   and the per-judge quality table;
 - ``json``: the round (design, seeds, options), the full report, every rating and every judge's
@@ -57,6 +59,8 @@ CSV_COLUMNS = [
     "rated_at",
     "control",
     "judge_flagged",
+    "item_flagged",
+    "comment",
 ]
 METHOD_COLUMNS = [
     "method",
@@ -146,8 +150,11 @@ _RATING_FIELDS = (
     "assignment__position",
     "updated_at",
     "assignment__explanation__is_control",
+    "flagged",
+    "comment",
 )
-_TEXT_CELLS = tuple(CSV_COLUMNS.index(c) for c in ("round", "judge", "pair", "method"))  # cells users can type
+# The cells users can type.
+_TEXT_CELLS = tuple(CSV_COLUMNS.index(c) for c in ("round", "judge", "pair", "method", "comment"))
 
 
 class IsoUtc(Func):
@@ -207,6 +214,8 @@ def rating_tuples(round: EvaluationRound, *, flagged: Collection[int] = frozense
             position,
             rated_at,
             control,
+            item_flagged,
+            comment,
         ) in rows.values_list(*fields):
             yield [
                 name,
@@ -220,6 +229,8 @@ def rating_tuples(round: EvaluationRound, *, flagged: Collection[int] = frozense
                 _iso_utc(rated_at),
                 int(control),
                 int(judge_id in flagged),
+                int(item_flagged),
+                comment,
             ]
 
 

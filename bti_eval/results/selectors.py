@@ -216,3 +216,50 @@ def ratings_fingerprint(*, round: EvaluationRound) -> tuple:
         Assignment.objects.filter(judge__round=round).count(),
         str(auto),
     )
+
+
+# The results page lists at most this many of the judges' remarks (newest first); the exports hold them all.
+ITEM_REMARKS_SHOWN = 200
+
+
+def round_item_remarks(*, round: EvaluationRound, limit: int = ITEM_REMARKS_SHOWN) -> dict[str, Any]:
+    """The judges' remarks on items: ratings flagged "this item is broken" or carrying a comment.
+
+    Out: ``{"n", "n_flagged", "rows"}`` with ``n`` remarks in all (``n_flagged`` of them flagged)
+    and the first ``limit`` rows, flagged first, then newest first: ``{"pair", "method", "label",
+    "control", "judge_id", "judge", "score", "flagged", "comment", "rated_at"}``. For researchers
+    only (it names the method).
+    """
+    remarks = Rating.objects.filter(assignment__explanation__round=round).filter(Q(flagged=True) | ~Q(comment=""))
+    counts = remarks.aggregate(n=Count("id"), n_flagged=Count("id", filter=Q(flagged=True)))
+    rows = remarks.order_by("-flagged", "-updated_at", "-id").values_list(
+        "assignment__explanation__pair__external_id",
+        "assignment__explanation__pair_id",
+        "assignment__explanation__method",
+        "assignment__explanation__is_control",
+        "judge_id",
+        "judge__name",
+        "score",
+        "flagged",
+        "comment",
+        "updated_at",
+    )[:limit]
+    return {
+        "n": counts["n"],
+        "n_flagged": counts["n_flagged"],
+        "rows": [
+            {
+                "pair": external_id or str(pair_id),
+                "method": method,
+                "label": method_label(method),
+                "control": control,
+                "judge_id": judge_id,
+                "judge": judge_name or f"judge {judge_id}",
+                "score": score,
+                "flagged": flagged,
+                "comment": comment,
+                "rated_at": rated_at,
+            }
+            for external_id, pair_id, method, control, judge_id, judge_name, score, flagged, comment, rated_at in rows
+        ],
+    }

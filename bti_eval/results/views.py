@@ -17,6 +17,7 @@ from bti_eval.results import services
 from bti_eval.results.exports import FORMATS
 from bti_eval.results.plots import inline_svg, means_plot_svg
 from bti_eval.results.report import parse_exclude_flagged, round_report
+from bti_eval.results.selectors import round_item_remarks
 from bti_eval.results.tables import p_text
 from bti_eval.rounds.models import EvaluationRound
 
@@ -51,6 +52,7 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
         ],
         "header": [labels[row["method"]] for row in report["matrix"]],
         "flagged": [j for j in report["judges"] if j["flagged"]],
+        "remarks": round_item_remarks(round=round),
     }
     return render(request, "results/round_results.html", context)
 

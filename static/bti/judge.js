@@ -1,10 +1,29 @@
 /* Judge page: rate with buttons or the keys 1-5; save at once; keep unsent ratings and retry.
  *
- * Every rating goes into a queue in localStorage first (one entry per item: a newer score for the
- * same item replaces an unsent older one), then the queue is sent. A network error or a 5xx keeps
- * the entry and retries with backoff (1 s, 2 s, 4 s … 30 s) and at once on the browser's "online"
- * event; the queue survives reloads and is sent from any judge page. A 4xx answer (round closed,
- * bad score) is shown and the entry dropped. Seconds on task run from page load to the click.
+ * What is rated is what was seen:
+ * - Input (keys, score buttons, the "broken" box) is ignored until the item is on screen: the page
+ *   is visible (document.visibilityState) and has been painted once (two animation frames), and
+ *   then for INPUT_GUARD_MS more. A key pressed for the previous item while this one loads, or in
+ *   its first moments on screen, does nothing.
+ * - A rating press starts the guard again, and until the server has answered it no other score
+ *   is taken, so a second press right after it does nothing either; once the rating is saved and
+ *   the page is about to move on, every input is ignored until it has (a changed mind goes back
+ *   with "← Previous"). While a rating cannot be sent (offline, server busy) or was refused, a
+ *   press after the guard replaces it, as before.
+ * - Seconds on task run from the moment the item was on screen (see above, without the guard) to
+ *   the press, not from the navigation's start.
+ * - Every request names the item the page displayed (``item``), and the server refuses a rating
+ *   whose item is not the one its URL addresses.
+ *
+ * The judge's optional comment and "this item is broken" flag are sent with the rating. Edited on
+ * an item that has a rating already (after "← Previous", or while its rating waits to be sent),
+ * they are sent again with the current score, and the page stays on the item.
+ *
+ * Every rating goes into a queue in localStorage first (one entry per item: a newer score, comment
+ * or flag for the same item replaces an unsent older entry), then the queue is sent. A network
+ * error or a 5xx keeps the entry and retries with backoff (1 s, 2 s, 4 s … 30 s) and at once on the
+ * browser's "online" event; the queue survives reloads and is sent from any judge page. A 4xx
+ * answer (round closed, bad score, another item) is shown and the entry dropped.
  */
 (function () {
   "use strict";
@@ -12,15 +31,26 @@
   var STORE_KEY = "judge-pending-ratings-v1";
   var MAX_DELAY_MS = 30000;
   var ADVANCE_DELAY_MS = 350;
+  // Long enough to swallow a second key press meant for the item before (people press two keys
+  // within 200-300 ms when they correct themselves), short enough not to be felt as lag.
+  var INPUT_GUARD_MS = 450;
+  var COMMENT_SAVE_DELAY_MS = 800; // typing pauses this long before an edited comment is sent
 
   var item = document.getElementById("judge-item");
   var statusLine = document.getElementById("judge-status");
+  var commentBox = document.getElementById("judge-comment");
+  var flagBox = document.getElementById("judge-flagged");
   var memoryStore = {};
   var flushing = false;
   var flushAgain = false;
   var retryTimer = null;
   var attempt = 0;
   var advanceTimer = null;
+  var commentTimer = null;
+  var shownAt = null; // performance.now() when the item was first on screen
+  var readyAt = Infinity; // input is taken from then on
+  var leaving = false; // saved; the page is moving on to the next item
+  var answerPending = null; // seq of this item's rating whose first answer has not come back yet
 
   function readQueue() {
     try {
@@ -70,6 +100,44 @@
     return item ? item.getAttribute("data-item") : null;
   }
 
+  function isOpen() {
+    return !!item && item.getAttribute("data-open") === "1";
+  }
+
+  // --- when the item is on screen ------------------------------------------------------------
+
+  function markShown() {
+    if (shownAt !== null || document.visibilityState !== "visible") return;
+    // The first frame's callback runs before that frame is painted; the second runs after it.
+    window.requestAnimationFrame(function () {
+      window.requestAnimationFrame(function () {
+        if (shownAt !== null || document.visibilityState !== "visible") return;
+        shownAt = performance.now();
+        readyAt = shownAt + INPUT_GUARD_MS;
+        var shown = shownAt;
+        window.setTimeout(function () {
+          /* "ready for input" (for people reading the DOM, and tests); skipped if re-shown since */
+          if (item && shownAt === shown) item.setAttribute("data-ready", "1");
+        }, INPUT_GUARD_MS + 5);
+      });
+    });
+  }
+
+  function accepting() {
+    return !leaving && answerPending === null && shownAt !== null && performance.now() >= readyAt;
+  }
+
+  function setLeaving(on) {
+    leaving = on;
+    if (!item) return;
+    item.classList.toggle("is-leaving", on);
+    var open = isOpen();
+    if (commentBox) commentBox.disabled = on || !open;
+    if (flagBox) flagBox.disabled = on || !open;
+  }
+
+  // --- display ---------------------------------------------------------------------------------
+
   function showSelected(score, pending) {
     if (!item) return;
     var buttons = item.querySelectorAll("button[data-score]");
@@ -79,6 +147,11 @@
       buttons[i].classList.toggle("is-pending", on && !!pending);
       buttons[i].setAttribute("aria-pressed", on ? "true" : "false");
     }
+  }
+
+  function showRemarks(entry) {
+    if (commentBox && typeof entry.comment === "string") commentBox.value = entry.comment;
+    if (flagBox && typeof entry.flagged === "boolean") flagBox.checked = entry.flagged;
   }
 
   function showProgress(progress) {
@@ -93,6 +166,8 @@
     if (rated) rated.textContent = progress.rated;
     if (total) total.textContent = progress.total;
   }
+
+  // --- sending ---------------------------------------------------------------------------------
 
   function scheduleRetry() {
     if (retryTimer) return;
@@ -122,12 +197,16 @@
   }
 
   function send(id, entry) {
+    /* Fields an older entry lacks (comment, flagged) are left out: the server keeps what it has. */
+    var body = { item: entry.item || id, score: entry.score, seconds: entry.seconds };
+    if (typeof entry.comment === "string") body.comment = entry.comment;
+    if (typeof entry.flagged === "boolean") body.flagged = entry.flagged;
     return window
       .fetch(entry.url, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify({ score: entry.score, seconds: entry.seconds }),
+        body: JSON.stringify(body),
       })
       .then(function (response) {
         return response
@@ -181,6 +260,7 @@
       )
       .then(function (outcome) {
         flushing = false;
+        if (entry.seq === answerPending) answerPending = null; /* answered, or unreachable: scores are taken again */
         if (outcome === "retry") {
           if (flushAgain) retryNow();
           else scheduleRetry();
@@ -198,11 +278,14 @@
       return;
     }
     var queue = readQueue();
-    if (queue[id]) return; /* a newer score for this item is on its way */
+    if (queue[id]) return; /* a newer score, comment or flag for this item is on its way */
     item.setAttribute("data-score", String(body.score));
+    if (typeof body.comment === "string") item.setAttribute("data-comment", body.comment);
+    if (typeof body.flagged === "boolean") item.setAttribute("data-flagged", String(body.flagged));
     showSelected(body.score, false);
     setStatus(left ? waitingText("Saved; sending the rest") : "Saved", "saved");
-    if (body.next_url) {
+    if (entry.advance !== false && body.next_url) {
+      setLeaving(true);
       if (advanceTimer) window.clearTimeout(advanceTimer);
       advanceTimer = window.setTimeout(function () {
         window.location.assign(body.next_url);
@@ -210,28 +293,95 @@
     }
   }
 
+  function newSeq() {
+    return Date.now() + Math.random();
+  }
+
+  function remarks() {
+    return {
+      comment: commentBox ? commentBox.value.trim() : undefined,
+      flagged: flagBox ? flagBox.checked : undefined,
+    };
+  }
+
+  // --- input -----------------------------------------------------------------------------------
+
   function rate(score) {
     if (!item) return;
-    if (item.getAttribute("data-open") !== "1") {
+    if (!isOpen()) {
       setStatus("This round is not open for rating; ratings are frozen.", "error");
       return;
     }
-    if (advanceTimer) {
-      window.clearTimeout(advanceTimer);
-      advanceTimer = null;
+    if (!accepting()) return; /* not on screen long enough yet, or already moving on */
+    var now = performance.now();
+    readyAt = now + INPUT_GUARD_MS;
+    if (commentTimer) {
+      window.clearTimeout(commentTimer);
+      commentTimer = null;
     }
     var queue = readQueue();
     var id = currentId();
+    var extra = remarks();
     queue[id] = {
       url: item.getAttribute("data-rating-url"),
+      item: id,
       score: score,
-      seconds: Math.round(performance.now()) / 1000,
-      seq: Date.now() + Math.random(),
+      seconds: Math.round(now - shownAt) / 1000,
+      comment: extra.comment,
+      flagged: extra.flagged,
+      advance: true,
+      seq: newSeq(),
     };
     writeQueue(queue);
+    answerPending = queue[id].seq;
     showSelected(score, true);
     setStatus("Saving…", "saving");
     retryNow();
+  }
+
+  function remarksChanged() {
+    if (commentTimer) {
+      window.clearTimeout(commentTimer);
+      commentTimer = null;
+    }
+    if (!item || leaving || !isOpen()) return;
+    var queue = readQueue();
+    var id = currentId();
+    var extra = remarks();
+    var entry = queue[id];
+    if (entry) {
+      /* a rating of this item waits to be sent: the remarks go with it */
+      if (entry.comment === extra.comment && entry.flagged === extra.flagged) return;
+      entry.comment = extra.comment;
+      entry.flagged = extra.flagged;
+      var merged = newSeq();
+      if (answerPending === entry.seq) answerPending = merged;
+      entry.seq = merged;
+    } else {
+      var saved = item.getAttribute("data-score");
+      if (!saved) return; /* nothing rated yet: they are sent with the rating */
+      if (extra.comment === item.getAttribute("data-comment") && String(extra.flagged) === item.getAttribute("data-flagged")) return;
+      entry = {
+        url: item.getAttribute("data-rating-url"),
+        item: id,
+        score: parseInt(saved, 10),
+        seconds: null,
+        comment: extra.comment,
+        flagged: extra.flagged,
+        advance: false,
+        seq: newSeq(),
+      };
+    }
+    queue[id] = entry;
+    writeQueue(queue);
+    setStatus("Saving…", "saving");
+    retryNow();
+  }
+
+  function typesText(target) {
+    var tag = target && target.tagName ? target.tagName.toLowerCase() : "";
+    if (tag === "textarea" || tag === "select" || (target && target.isContentEditable)) return true;
+    return tag === "input" && !/^(checkbox|radio|button|submit|reset)$/.test(target.type || "");
   }
 
   if (item) {
@@ -241,16 +391,43 @@
     });
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-      var target = event.target;
-      var tag = target && target.tagName ? target.tagName.toLowerCase() : "";
-      if (tag === "input" || tag === "textarea" || tag === "select" || (target && target.isContentEditable)) return;
+      if (typesText(event.target)) return;
       if (event.key.length === 1 && event.key >= "1" && event.key <= "5") {
         event.preventDefault();
         rate(parseInt(event.key, 10));
       }
     });
+    if (flagBox) {
+      flagBox.addEventListener("click", function (event) {
+        if (!accepting()) event.preventDefault(); /* a click meant for the item before */
+      });
+      flagBox.addEventListener("change", remarksChanged);
+    }
+    if (commentBox) {
+      commentBox.addEventListener("input", function () {
+        if (commentTimer) window.clearTimeout(commentTimer);
+        commentTimer = window.setTimeout(remarksChanged, COMMENT_SAVE_DELAY_MS);
+      });
+      commentBox.addEventListener("change", remarksChanged);
+    }
     var waiting = readQueue()[currentId()];
-    if (waiting) showSelected(waiting.score, true);
+    if (waiting) {
+      showSelected(waiting.score, true);
+      showRemarks(waiting);
+    }
+    markShown();
+    document.addEventListener("visibilitychange", markShown);
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) return;
+      /* back from the browser's page cache: this item is on screen again, from now on */
+      if (advanceTimer) window.clearTimeout(advanceTimer);
+      advanceTimer = null;
+      setLeaving(false);
+      shownAt = null;
+      readyAt = Infinity;
+      item.removeAttribute("data-ready");
+      markShown();
+    });
   }
 
   window.addEventListener("online", retryNow);

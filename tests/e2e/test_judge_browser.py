@@ -1,4 +1,5 @@
-"""The judge's page in headless Chromium: invite link, rubric, keyboard rating, resume, blindness, offline retry.
+"""The judge's page in headless Chromium: invite link, rubric, keyboard rating, resume, blindness, offline retry;
+a fast second key press, the rating bar on a phone, and the judge's remarks (comment, "broken" flag).
 
 Needs Debian's chromium (/usr/bin/chromium) and Playwright for Python. Without chromium the test
 skips on a user's laptop; with CI=true it runs (and fails if chromium is missing).
@@ -86,8 +87,14 @@ def _current_item(page) -> str:
     return page.get_attribute("#judge-item", "data-item")
 
 
+def _wait_until_ready(page) -> None:
+    """The item is on screen and its input guard has passed: keys and buttons are taken from now on."""
+    page.wait_for_selector('#judge-item[data-ready="1"]', state="attached", timeout=10_000)
+
+
 def _rate_with_key(page, key: str) -> str:
     """Press a score key on the current item; return its public id once the page has moved on."""
+    _wait_until_ready(page)
     public_id = _current_item(page)
     page.keyboard.press(key)
     page.wait_for_url(lambda url: public_id not in url, timeout=10_000)  # auto-advance happens after saving
@@ -132,6 +139,7 @@ def test_judge_rates_with_the_keyboard_resumes_and_survives_offline(browser_roun
 
     # Offline: the rating waits in the browser, nothing reaches the database, then it is sent.
     offline_id = _current_item(page)
+    _wait_until_ready(page)
     context.set_offline(True)
     page.keyboard.press("3")
     expect(page.locator("#judge-status")).to_have_text("Offline — 1 rating waiting, will retry")
@@ -144,4 +152,214 @@ def test_judge_rates_with_the_keyboard_resumes_and_survives_offline(browser_roun
     assert Assignment.objects.filter(judge=judge, rating__isnull=False).count() == 4
     expect(page.locator("#judge-progress-text")).to_have_text(f"4 of {total} rated")
     _assert_blind(page)
+    context.close()
+
+
+def _eventually(check, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _open_first_item(browser, live_server, round, **context_options):
+    judge, token = services.judge_invite(round=round, name="Browser judge")
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/j/{token}/")
+    page.click("#judge-accept")
+    page.click("#judge-start")
+    page.wait_for_selector("#judge-item")
+    return judge, context, page
+
+
+def test_a_second_key_press_right_after_a_rating_never_rates_the_next_item(browser_round, live_server, browser):
+    judge, context, page = _open_first_item(browser, live_server, browser_round)
+    first, second, third = judge.assignments.order_by("position")[:3]
+    assert _current_item(page) == first.public_id
+    page.keyboard.press("1")  # at once, before the item was on screen long enough: nothing happens
+
+    # 4, then 2 within 200 ms: item 1 is 4, and the 2 lands nowhere (not on item 1, not on item 2).
+    _wait_until_ready(page)
+    page.keyboard.press("4")
+    page.wait_for_timeout(150)
+    page.keyboard.press("2")
+    page.wait_for_url(lambda url: first.public_id not in url, timeout=10_000)
+    assert _current_item(page) == second.public_id
+    page.wait_for_timeout(1500)  # long enough for any stray rating to arrive
+    assert Rating.objects.get(assignment=first).score == 4
+    assert Rating.objects.get(assignment=first).history.count() == 1
+    assert not Rating.objects.filter(assignment=second).exists()
+
+    # The issue's case: 2 pressed half a second after the 4, while the page moves on to item 2.
+    _wait_until_ready(page)
+    page.keyboard.press("4")
+    page.wait_for_timeout(500)
+    page.keyboard.press("2")
+    page.wait_for_url(lambda url: second.public_id not in url, timeout=10_000)
+    assert _current_item(page) == third.public_id
+    page.wait_for_timeout(1500)
+    assert Rating.objects.get(assignment=second).score == 4
+    assert not Rating.objects.filter(assignment=third).exists()
+
+    # Seconds on task run from the moment the item was on screen, not from the navigation's start:
+    # item 4 loads in a hidden tab (keys pressed there do nothing), is shown 2 s later, and is rated
+    # 1 s after that.
+    fourth = judge.assignments.get(position=3)
+    page.add_init_script(
+        "Object.defineProperty(document, 'visibilityState', {get: () => window.__shown ? 'visible' : 'hidden'});"
+    )
+    page.goto(f"{live_server.url}/rate/{fourth.public_id}/")
+    page.wait_for_timeout(1000)
+    page.keyboard.press("1")
+    page.wait_for_timeout(1000)
+    assert page.get_attribute("#judge-item", "data-ready") is None
+    assert not Rating.objects.filter(assignment=fourth).exists()
+    page.evaluate("window.__shown = true; document.dispatchEvent(new Event('visibilitychange'))")
+    _wait_until_ready(page)
+    page.wait_for_timeout(1000)
+    page.keyboard.press("5")
+    page.wait_for_url(lambda url: fourth.public_id not in url, timeout=10_000)
+    seconds = Rating.objects.get(assignment=fourth).seconds
+    assert Rating.objects.get(assignment=fourth).score == 5
+    assert 1.0 + 0.4 <= seconds < 1.0 + 0.45 + 0.9, seconds  # not the 3+ s since the page loaded
+    for rating in Rating.objects.filter(assignment__judge=judge):
+        assert rating.seconds >= 0.4  # never the 0.1 s of a press that came before the item was seen
+    context.close()
+
+
+def _screenshot(page, tmp_path, name: str) -> None:
+    """Screenshots of the item page go to BTI_SCREENSHOT_DIR when set (to look at), else tmp_path."""
+    folder = Path(os.environ.get("BTI_SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / name))
+
+
+def _assert_rating_bar_in_view(page, width: int, height: int) -> None:
+    bar = page.locator("#judge-bar").bounding_box()
+    assert bar is not None and bar["height"] > 0
+    assert 0 <= bar["y"] and bar["y"] + bar["height"] <= height + 0.5, bar
+    assert 0 <= bar["x"] and bar["x"] + bar["width"] <= width + 0.5, bar
+    labels = page.locator("#judge-bar .judge-score-label")
+    assert labels.count() == 5
+    for index in range(5):
+        label = labels.nth(index)
+        assert label.is_visible(), index
+        box = label.bounding_box()
+        button = page.locator("#judge-bar .judge-score").nth(index).bounding_box()
+        assert box["width"] > 0 and box["height"] > 0
+        assert bar["y"] <= box["y"] and box["y"] + box["height"] <= min(bar["y"] + bar["height"], height) + 0.5
+        assert button["x"] <= box["x"] + 0.5 and box["x"] + box["width"] <= button["x"] + button["width"] + 0.5
+        # the whole word is drawn: nothing clipped or spilling over
+        assert label.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), label.inner_text()
+
+
+def test_on_a_phone_the_rating_bar_and_its_labels_are_in_view_without_scrolling(
+    browser_round, live_server, browser, tmp_path
+):
+    # The longest explanation of the round, so that the page is taller than the screen.
+    longest = max(browser_round.explanations.select_related("pair"), key=lambda e: len(e.pair.text_a))
+    judge, context, page = _open_first_item(
+        browser, live_server, browser_round, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    item = judge.assignments.filter(explanation__pair=longest.pair).order_by("position").first()
+    page.goto(f"{live_server.url}/rate/{item.public_id}/")
+    page.wait_for_selector("#judge-item")
+    assert page.evaluate("window.scrollY") == 0
+    assert page.evaluate("document.documentElement.scrollHeight") > 844  # the item is taller than the screen
+    _assert_rating_bar_in_view(page, 390, 844)
+    _assert_blind(page)
+    _screenshot(page, tmp_path, "judge-item-390x844.png")
+
+    # At the end of the page the bar takes its own place: it covers none of the last content.
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_timeout(100)
+    bar = page.locator("#judge-bar").bounding_box()
+    for selector in ("#judge-comment", ".judge-nav"):
+        box = page.locator(selector).bounding_box()
+        assert box["y"] + box["height"] <= bar["y"] + 0.5 or box["y"] >= bar["y"] + bar["height"] - 0.5, selector
+    _assert_rating_bar_in_view(page, 390, 844)
+    _screenshot(page, tmp_path, "judge-item-390x844-end.png")
+
+    # A tap on a button rates the item on screen.
+    _wait_until_ready(page)
+    page.locator('#judge-bar button[data-score="3"]').tap()
+    page.wait_for_url(lambda url: item.public_id not in url, timeout=10_000)
+    assert Rating.objects.get(assignment=item).score == 3
+    context.close()
+
+    desktop = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = desktop.new_page()
+    _, token = services.judge_invite(round=browser_round, name="Desktop judge")
+    page.goto(f"{live_server.url}/j/{token}/")
+    page.click("#judge-accept")
+    page.click("#judge-start")
+    page.wait_for_selector("#judge-item")
+    _assert_rating_bar_in_view(page, 1280, 800)
+    _screenshot(page, tmp_path, "judge-item-1280x800.png")
+    desktop.close()
+
+
+def test_a_judge_flags_an_item_and_comments_and_it_is_saved_with_the_rating(browser_round, live_server, browser):
+    from playwright.sync_api import expect
+
+    judge, context, page = _open_first_item(browser, live_server, browser_round)
+    first, second = judge.assignments.order_by("position")[:2]
+
+    # Rating without touching the remarks: nothing is flagged, no comment.
+    _rate_with_key(page, "3")
+    rating = Rating.objects.get(assignment=first)
+    assert (rating.score, rating.flagged, rating.comment) == (3, False, "")
+
+    # Before rating: tick "broken", type a comment; they go with the rating.
+    assert _current_item(page) == second.public_id
+    _wait_until_ready(page)
+    page.check("#judge-flagged")
+    page.fill("#judge-comment", "The second paragraph is cut off <b>here</b>")
+    assert not Rating.objects.filter(assignment=second).exists()  # nothing to attach them to yet
+    page.click('button[data-score="2"]')
+    page.wait_for_url(lambda url: second.public_id not in url, timeout=10_000)
+    rating = Rating.objects.get(assignment=second)
+    assert (rating.score, rating.flagged, rating.comment) == (2, True, "The second paragraph is cut off <b>here</b>")
+    assert rating.history.count() == 1
+
+    # After rating: back on the item, edit the remarks; they are sent with the current score, and the
+    # page stays on the item.
+    page.goto(f"{live_server.url}/rate/{second.public_id}/")
+    expect(page.locator("#judge-comment")).to_have_value("The second paragraph is cut off <b>here</b>")
+    expect(page.locator("#judge-flagged")).to_be_checked()
+    _assert_blind(page)
+    _wait_until_ready(page)
+    page.uncheck("#judge-flagged")
+    _eventually(lambda: Rating.objects.get(pk=rating.pk).flagged is False)
+    page.fill("#judge-comment", "Fine after all")
+    page.locator("#judge-comment").blur()
+    _eventually(lambda: Rating.objects.get(pk=rating.pk).comment == "Fine after all")
+    expect(page.locator("#judge-status")).to_have_text("Saved")
+    rating.refresh_from_db()
+    assert (rating.score, rating.flagged, rating.comment) == (2, False, "Fine after all")
+    assert _current_item(page) == second.public_id  # no advance for a remark
+    page.wait_for_timeout(700)
+    assert _current_item(page) == second.public_id
+
+    # Offline: the remark waits in the retry queue like a rating, and is sent when the network is back.
+    context.set_offline(True)
+    page.check("#judge-flagged")
+    expect(page.locator("#judge-status")).to_have_text("Offline — 1 rating waiting, will retry")
+    rating.refresh_from_db()
+    assert rating.flagged is False
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#judge-status")).to_have_text("Saved", timeout=15_000)
+    rating.refresh_from_db()
+    assert (rating.score, rating.flagged, rating.comment) == (2, True, "Fine after all")
+    assert list(rating.history.values_list("score", "flagged", "comment")) == [
+        (2, True, "The second paragraph is cut off <b>here</b>"),
+        (2, False, "The second paragraph is cut off <b>here</b>"),
+        (2, False, "Fine after all"),
+        (2, True, "Fine after all"),
+    ]
+    assert rating.seconds == rating.history.first().seconds  # remarks add no seconds on task
     context.close()

@@ -44,6 +44,7 @@ def _open_first_item(browser, live_server, round):  # noqa: F811
     page.click("#judge-start")
     page.wait_for_selector("#judge-item")
     expect(page.locator("#judge-status")).to_have_text("")
+    page.wait_for_selector('#judge-item[data-ready="1"]', state="attached")  # keys are taken from now on
     return judge, context, page
 
 
