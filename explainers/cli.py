@@ -24,6 +24,7 @@ from .argtypes import positive_int
 from .corpus import read_utf8
 from .errors import ExplainerError, InputError, ModelLoadError
 from .registry import available_methods, get_method
+from .render import DEFAULT_PAIRS_SHOWN
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -213,7 +214,13 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for --random-init weights (default 0)")
     parser.add_argument("--device", help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available)")
-    parser.add_argument("--top-k", type=positive_int, default=2, help="keep the pairs of the top K score clusters")
+    parser.add_argument(
+        "--top-k",
+        type=positive_int,
+        default=2,
+        help="MeanShift clusters of pair scores kept by TopWords (the paper's top_k; default 2): "
+        "the selection keeps every pair of the K best clusters, so it is not a number of pairs",
+    )
     parser.add_argument("--steps", type=positive_int, default=50, help="integrated-gradients path steps")
     parser.add_argument("--batch-size", type=positive_int, help="pairs per forward/backward batch")
 
@@ -232,6 +239,14 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("json", "text", "html"),
         default="json",
         help="json (JSONL with --input), text, or html (a standalone page)",
+    )
+    parser.add_argument(
+        "--pairs-shown",
+        type=positive_int,
+        default=DEFAULT_PAIRS_SHOWN,
+        metavar="N",
+        help=f"text/html: rows of the matched-words table shown at most, best first (default {DEFAULT_PAIRS_SHOWN}, "
+        "as judges see them); json always holds the full selection",
     )
 
 
@@ -265,7 +280,7 @@ def _explain_run(args: argparse.Namespace) -> int:
 
     # One record per (pair, method), pair-major, "id" first.
     records = [(pair, method, results[method][i]) for i, pair in enumerate(pairs) for method in methods]
-    _emit(_format_explanations(records, args.format, single=args.input is None), output)
+    _emit(_format_explanations(records, args.format, single=args.input is None, pairs_shown=args.pairs_shown), output)
     return 0
 
 
@@ -288,7 +303,9 @@ def _explain_one_method(
     )
 
 
-def _format_explanations(records: list[tuple[Pair, str, Any]], fmt: str, *, single: bool) -> str:
+def _format_explanations(
+    records: list[tuple[Pair, str, Any]], fmt: str, *, single: bool, pairs_shown: int = DEFAULT_PAIRS_SHOWN
+) -> str:
     from .render import render_page, render_text
 
     if fmt == "json":
@@ -303,7 +320,7 @@ def _format_explanations(records: list[tuple[Pair, str, Any]], fmt: str, *, sing
     ]
     if fmt == "text":
         return "\n".join(
-            f"== {caption}\n{render_text(expl, (pair.a, pair.b))}"
+            f"== {caption}\n{render_text(expl, (pair.a, pair.b), max_pairs=pairs_shown)}"
             for caption, (pair, _, expl) in zip(captions, records, strict=True)
         )
     return render_page(
@@ -311,6 +328,7 @@ def _format_explanations(records: list[tuple[Pair, str, Any]], fmt: str, *, sing
         title="Explanations",
         texts=[(pair.a, pair.b) for pair, _, _ in records],
         captions=captions,
+        max_pairs=pairs_shown,
     )
 
 

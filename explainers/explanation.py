@@ -46,7 +46,10 @@ class Explanation:
 
     ``similarity`` is always the encoder's cosine of the two mean-pooled paragraphs (Eq. 1), for
     every method; ``words`` holds both paragraphs' words; ``pairs`` the selected pairs sorted by
-    score, highest first; ``truncated`` is true when either paragraph exceeded the model's limit.
+    score, highest first; ``truncated`` is true when either paragraph exceeded the model's limit,
+    and then ``words_read`` holds, per paragraph, how many of its words the model read (the words
+    before the tokenizer's cut; a word is read when any of its tokens is). The cut depends only on
+    the text and the tokenizer, so every method of a pair has the same ``words_read``.
     """
 
     method: str
@@ -56,14 +59,17 @@ class Explanation:
     words: tuple[list[Word], list[Word]]
     pairs: list[WordPair]
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    words_read: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-safe dict of the contract (plain Python floats, ints, bools, strings)."""
+        """The JSON-safe dict of the contract (plain Python floats, ints, bools, strings);
+        ``words_read`` only when set (a truncated explanation)."""
         out: dict[str, Any] = {
             "method": self.method,
             "model": self.model,
             "similarity": float(self.similarity),
             "truncated": bool(self.truncated),
+            **({"words_read": [int(n) for n in self.words_read]} if self.words_read is not None else {}),
             "words": [[w.to_dict() for w in side] for side in self.words],
             "pairs": [p.to_dict() for p in self.pairs],
         }
@@ -91,4 +97,5 @@ class Explanation:
                 for p in data["pairs"]
             ],
             diagnostics=dict(data.get("diagnostics") or {}),
+            words_read=tuple(int(n) for n in data["words_read"]) if data.get("words_read") else None,
         )

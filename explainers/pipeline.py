@@ -11,7 +11,8 @@ Words: a word's saliency is the max of its tokens' saliencies and its vector the
 tokens' last-layer vectors, computed for a whole batch with ``reduceat`` over a flat token index;
 word saliencies are then min-max normalised per paragraph (Eq. 4), which equals normalising the
 tokens first and taking the max. Words with no token (past a truncation cut) get saliency 0 and
-are not matched.
+are not matched; a truncated explanation records in ``words_read`` how many words of each
+paragraph come before the cut (from the tokenizer alone, so the same for every method).
 """
 
 from __future__ import annotations
@@ -42,6 +43,20 @@ class _Side:
     words: Words
     token: np.ndarray  # (m,) content-token index, sorted by word
     word: np.ndarray  # (m,) word index, ascending
+
+    @property
+    def words_read(self) -> int:
+        """How many words come before the tokenizer's cut: all of them unless truncated, else up to
+        the last word that has a token (a word cut in the middle counts as read)."""
+        if not self.paragraph.truncated:
+            return len(self.words)
+        return int(self.word[-1]) + 1 if self.word.size else 0
+
+
+def _words_read(side_a: _Side, side_b: _Side) -> tuple[int, int] | None:
+    if not (side_a.paragraph.truncated or side_b.paragraph.truncated):
+        return None
+    return side_a.words_read, side_b.words_read
 
 
 def make_batches(lengths: Sequence[int], *, token_budget: int, batch_size: int | None = None) -> list[list[int]]:
@@ -226,6 +241,7 @@ def _explain_encoder_words(spec: Method, encoder: Encoder, rows: list[_Side], sc
                 words=(_words(side_a, full_a), _words(side_b, full_b)),
                 pairs=pairs,
                 diagnostics=scores.diagnostics[k] if scores.diagnostics else {},
+                words_read=_words_read(side_a, side_b),
             )
         )
     return built
@@ -257,6 +273,7 @@ def _explain_tfidf(spec, encoder, rows, row_weights, similarity, tfidf, top_k) -
                 truncated=sides[0].paragraph.truncated or sides[1].paragraph.truncated,
                 words=(_words(sides[0], saliencies[0]), _words(sides[1], saliencies[1])),
                 pairs=pairs,
+                words_read=_words_read(sides[0], sides[1]),
             )
         )
     return built

@@ -4,9 +4,31 @@ In: an explanation as the JSON contract's dict (or an ``Explanation``) and, opti
 paragraph texts. Out: an HTML fragment, a standalone HTML page, or text for a terminal.
 
 Judges must stay blind, so the output depends only on the paragraphs, the similarity, the word
-saliencies and the selected pairs: the method name, the model name, ``diagnostics`` and any other
-field are never read. Every method gets the same structure and the same CSS classes; the only
-inline style is each word's highlight alpha. All text is escaped.
+saliencies, the selected pairs and where the model stopped reading (``words_read``): the method
+name, the model name, ``diagnostics`` and any other field are never read. Presentation is the same
+for every method; only what the method selects and how strongly it highlights may differ:
+
+- **One row budget.** Pairs whose two words read the same (case-folded; "a ↔ a" six times, or
+  "Wool ↔ wool" and "wool ↔ wool") become one row that emphasises every word of its pairs and
+  shows its best pair's numbers. Rows are then ordered best first and at most ``max_pairs`` are
+  shown (``DEFAULT_PAIRS_SHOWN``); only the words of the shown rows are emphasised. The stored
+  explanation (the method's full selection) is not changed.
+- **One number scale.** A row's score ("Importance") is shown relative to the explanation's best
+  pair (best = 1.00); saliencies are already min-max normalised per paragraph (Eq. 4). A pair's
+  word similarity is not shown: it is a cosine in the method's own word space (the encoder's
+  vectors, or word2vec for tfidf-w2v, whose cosines on a round's paragraphs sit above 0.9), so its
+  scale alone named tfidf-w2v (``benchmarks/blinding_side_channel.py``); the score shown already
+  folds it in (U = c · s1 · s2, Eq. 6). Every number has two decimals ("-0.00" never appears).
+  Raw scores and word similarities stay in the stored JSON and the exports.
+- **One structure.** Every method gets the same elements, attributes and CSS classes; a word's
+  highlight strength is a class from a fixed set (``expl-a000`` … ``expl-a100``, saliency in
+  hundredths), so the HTML has no ``style`` attribute (a Content-Security-Policy without
+  'unsafe-inline' allows it) and its size does not depend on the scale of a method's numbers.
+- **Truncation.** Where the model read only the start of a paragraph (``words_read``, filled by
+  the pipeline from the tokenizer's cut, so the same for every method of a pair), a marker sits
+  after the last word it read and the unread rest is dimmed.
+
+All text is escaped.
 """
 
 from __future__ import annotations
@@ -16,13 +38,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RENDER_CSS", "render_html", "render_page", "render_text"]
+__all__ = ["DEFAULT_PAIRS_SHOWN", "RENDER_CSS", "render_html", "render_page", "render_text"]
 
 PARAGRAPH_TITLES = ("Paragraph A", "Paragraph B")
+# Rows of the pairs table shown at most: the paper's Fig. 3 shows 2-4 rows per explanation; 3 is
+# its middle, and with TopWords' top_k = 2 clusters most methods select at least 3 distinct rows.
+DEFAULT_PAIRS_SHOWN = 3
+COLUMN_TITLES = ("Word pair", "Importance")
+CUT_MARKER = "the model read only up to here"
 
-# Highlight alpha = MAX_ALPHA * saliency, so that the darkest word stays readable.
+# Highlight alpha = MAX_ALPHA * saliency, so that the darkest word stays readable; ALPHA_LEVELS + 1
+# classes (saliency rounded to hundredths) carry it.
 MAX_ALPHA = 0.85
+ALPHA_LEVELS = 100
 
+
+def _alpha_css() -> str:
+    return "".join(
+        f".expl-a{level:03d} {{ --expl-alpha: {MAX_ALPHA * level / ALPHA_LEVELS:.4f}; }}\n"
+        for level in range(ALPHA_LEVELS + 1)
+    )
+
+
+# The saliency numbers sit beside the emphasised word, outside its border and highlight, in a
+# colour with 11:1 contrast on the paragraph's white (WCAG AA asks 4.5:1 for small text).
 RENDER_CSS = """\
 .expl-explanation { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f;
   line-height: 1.5; max-width: 72rem; }
@@ -34,16 +73,20 @@ RENDER_CSS = """\
 .expl-text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; line-height: 2.1; }
 .expl-word { --expl-alpha: 0; background-color: rgba(255, 166, 0, var(--expl-alpha)); border-radius: .2rem;
   padding: 0 .05rem; }
-.expl-selected { font-weight: 700; box-shadow: inset 0 0 0 1.5px #c2410c; }
-.expl-saliency { font-size: .68em; font-weight: 400; color: #6e6e73; margin-left: .1em;
-  font-variant-numeric: tabular-nums; }
+.expl-selected { font-weight: 700; box-shadow: inset 0 0 0 1.5px #c2410c; padding: 0 .15rem; }
+.expl-saliency { font-size: .7em; font-weight: 600; color: #3a3a3c; margin: 0 .2em 0 .15em;
+  font-variant-numeric: tabular-nums; vertical-align: super; line-height: 0; }
+.expl-unread { color: #6e6e73; }
+.expl-cut { display: inline-block; margin: 0 .3em; padding: 0 .4em; border: 1px dashed #c2410c;
+  border-radius: .25rem; background: #fff7ed; color: #7c2d12; font-size: .8em; font-weight: 600;
+  line-height: 1.5; white-space: nowrap; }
 .expl-pairs { margin-top: 1rem; border-collapse: collapse; font-size: .95rem; }
 .expl-pairs caption { text-align: left; font-weight: 600; padding-bottom: .35rem; }
 .expl-pairs th, .expl-pairs td { border-bottom: 1px solid #e5e5ea; padding: .3rem .75rem; text-align: left; }
 .expl-pairs .expl-num { text-align: right; font-variant-numeric: tabular-nums; }
 .expl-arrow { color: #6e6e73; padding: 0 .3em; }
 .expl-empty { color: #6e6e73; font-style: italic; }
-"""
+""" + _alpha_css()
 
 
 @dataclass(frozen=True)
@@ -60,6 +103,17 @@ class _Pair:
     b: int
     word_similarity: float
     score: float
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of the pairs table: its best pair (shown), the words of all its pairs, and the best
+    pair's score relative to the explanation's best pair."""
+
+    best: _Pair
+    a: frozenset[int]
+    b: frozenset[int]
+    relative: float
 
 
 def _as_dict(explanation: Mapping[str, Any] | Any) -> Mapping[str, Any]:
@@ -89,8 +143,42 @@ def _pairs(explanation: Mapping[str, Any], n_a: int, n_b: int) -> list[_Pair]:
     for p in pairs:
         if not (0 <= p.a < n_a and 0 <= p.b < n_b):
             raise ValueError(f"pair ({p.a}, {p.b}) indexes past the words ({n_a}, {n_b})")
-    # Highest score first; ties in a fixed order so that equal inputs give equal bytes.
-    return sorted(pairs, key=lambda p: (-p.score, p.a, p.b))
+    # Highest score first (NaN last); ties in a fixed order so that equal inputs give equal bytes.
+    return sorted(pairs, key=lambda p: (-p.score if p.score == p.score else float("inf"), p.a, p.b))
+
+
+def _rows(pairs: list[_Pair], words_a: list[_Word], words_b: list[_Word], max_pairs: int | None) -> list[_Row]:
+    """The table's rows: pairs merged by their two words' case-folded texts, best first, at most
+    ``max_pairs`` (None: all). ``pairs`` come sorted best first, so a row's first pair is its best."""
+    if max_pairs is not None and (isinstance(max_pairs, bool) or not isinstance(max_pairs, int) or max_pairs < 1):
+        raise ValueError(f"max_pairs must be an integer >= 1 or None, got {max_pairs!r}")
+    groups: dict[tuple[str, str], list[_Pair]] = {}
+    for p in pairs:
+        groups.setdefault((words_a[p.a].text.casefold(), words_b[p.b].text.casefold()), []).append(p)
+    best = pairs[0].score if pairs else 0.0
+    rows = [
+        _Row(
+            best=members[0],
+            a=frozenset(p.a for p in members),
+            b=frozenset(p.b for p in members),
+            relative=_clip01(members[0].score / best) if best > 0 else 0.0,
+        )
+        for members in groups.values()  # insertion order = best pair first
+    ]
+    return rows if max_pairs is None else rows[:max_pairs]
+
+
+def _cuts(explanation: Mapping[str, Any], sides: Sequence[list[_Word]]) -> tuple[int | None, int | None]:
+    """Per paragraph, the index of the first word the model did not read (None: it read them all),
+    from ``words_read`` (present when the explanation is truncated)."""
+    read = explanation.get("words_read")
+    if not read or len(read) != 2:
+        return None, None
+    cuts = []
+    for n, words in zip(read, sides, strict=True):
+        n = int(n)
+        cuts.append(n if 0 <= n < len(words) else None)
+    return cuts[0], cuts[1]
 
 
 def _clip01(x: float) -> float:
@@ -98,7 +186,13 @@ def _clip01(x: float) -> float:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.2f}"
+    """Two decimals, never "-0.00" (and NaN as 0.00): every number has one format."""
+    text = f"{x:.2f}" if x == x else "0.00"
+    return "0.00" if text == "-0.00" else text
+
+
+def _level(saliency: float) -> str:
+    return f"expl-a{round(ALPHA_LEVELS * saliency):03d}"
 
 
 def _reconstruct(words: list[_Word]) -> tuple[str, list[_Word]]:
@@ -131,22 +225,22 @@ def _aligned(text: str | None, words: list[_Word]) -> tuple[str, list[_Word]]:
     return _reconstruct(words)
 
 
-def _paragraph_html(title: str, text: str, words: list[_Word], selected: set[int]) -> str:
+def _paragraph_html(title: str, text: str, words: list[_Word], selected: frozenset[int], cut: int | None) -> str:
     out: list[str] = []
     pos = 0
     for i, w in enumerate(words):
+        if i == cut:
+            out.append(f'<span class="expl-cut" role="note">{CUT_MARKER}</span><span class="expl-unread">')
         out.append(html.escape(text[pos : w.start]))
         cls = "expl-word expl-selected" if i in selected else "expl-word"
         sal = _fmt(w.saliency)
-        out.append(
-            f'<span class="{cls}" style="--expl-alpha: {MAX_ALPHA * w.saliency:.3f}" title="saliency {sal}">'
-            f"{html.escape(w.text)}"
-        )
+        out.append(f'<span class="{cls} {_level(w.saliency)}" title="saliency {sal}">{html.escape(w.text)}</span>')
         if i in selected:
             out.append(f'<sup class="expl-saliency">{sal}</sup>')
-        out.append("</span>")
         pos = w.end
     out.append(html.escape(text[pos:]))
+    if cut is not None:
+        out.append("</span>")
     return (
         '<section class="expl-paragraph">'
         f'<h3 class="expl-paragraph-title">{html.escape(title)}</h3>'
@@ -155,29 +249,38 @@ def _paragraph_html(title: str, text: str, words: list[_Word], selected: set[int
     )
 
 
-def _pairs_html(pairs: list[_Pair], words_a: list[_Word], words_b: list[_Word]) -> str:
-    rows = [
+def _pairs_html(rows: list[_Row], words_a: list[_Word], words_b: list[_Word]) -> str:
+    cells = [
         "<tr>"
-        f'<td class="expl-pair"><span class="expl-pair-a">{html.escape(words_a[p.a].text)}</span>'
-        f'<span class="expl-arrow">\u2194</span><span class="expl-pair-b">{html.escape(words_b[p.b].text)}</span></td>'
-        f'<td class="expl-num">{_fmt(p.word_similarity)}</td>'
-        f'<td class="expl-num">{_fmt(p.score)}</td>'
+        f'<td class="expl-pair"><span class="expl-pair-a">{html.escape(words_a[r.best.a].text)}</span>'
+        f'<span class="expl-arrow">\u2194</span>'
+        f'<span class="expl-pair-b">{html.escape(words_b[r.best.b].text)}</span></td>'
+        f'<td class="expl-num">{_fmt(r.relative)}</td>'
         "</tr>"
-        for p in pairs
+        for r in rows
     ]
-    if not rows:
-        rows = ['<tr><td class="expl-empty" colspan="3">No matched words</td></tr>']
+    if not cells:
+        cells = ['<tr><td class="expl-empty" colspan="2">No matched words</td></tr>']
+    pair, score = COLUMN_TITLES
     return (
         '<table class="expl-pairs"><caption>Matched words</caption>'
-        '<thead><tr><th scope="col">Word pair</th><th scope="col" class="expl-num">Word similarity</th>'
-        '<th scope="col" class="expl-num">Score</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<thead><tr><th scope="col">{pair}</th><th scope="col" class="expl-num">{score}</th></tr></thead>'
+        f"<tbody>{''.join(cells)}</tbody></table>"
     )
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    similarity: float
+    sides: list[tuple[str, list[_Word]]]
+    rows: list[_Row]
+    selected: tuple[frozenset[int], frozenset[int]]
+    cuts: tuple[int | None, int | None]
+
+
 def _prepare(
-    explanation: Mapping[str, Any] | Any, texts: Sequence[str | None] | None
-) -> tuple[float, list[tuple[str, list[_Word]]], list[_Pair]]:
+    explanation: Mapping[str, Any] | Any, texts: Sequence[str | None] | None, max_pairs: int | None
+) -> _Prepared:
     d = _as_dict(explanation)
     words = _words(d)
     pairs = _pairs(d, len(words[0]), len(words[1]))
@@ -185,30 +288,40 @@ def _prepare(
     if len(given) != 2:
         raise ValueError(f"texts must hold the 2 paragraphs, got {len(given)}")
     sides = [_aligned(t, w) for t, w in zip(given, words, strict=True)]
-    return float(d["similarity"]), sides, pairs
+    rows = _rows(pairs, sides[0][1], sides[1][1], max_pairs)
+    selected = (frozenset().union(*(r.a for r in rows)), frozenset().union(*(r.b for r in rows)))
+    return _Prepared(float(d["similarity"]), sides, rows, selected, _cuts(d, words))
 
 
-def render_html(explanation: Mapping[str, Any] | Any, texts: Sequence[str | None] | None = None) -> str:
+def render_html(
+    explanation: Mapping[str, Any] | Any,
+    texts: Sequence[str | None] | None = None,
+    *,
+    max_pairs: int | None = DEFAULT_PAIRS_SHOWN,
+) -> str:
     """One explanation -> an HTML fragment (a ``div.expl-explanation``) styled by ``RENDER_CSS``.
 
     ``explanation``: the JSON contract's dict or an ``Explanation``. ``texts``: the two paragraphs
     as given to the explainer, so that the text between words (spaces, newlines) is shown exactly;
     without them (or where a text does not match the word offsets) the text is rebuilt from the
-    words. Each word's highlight alpha is proportional to its saliency; words of the selected pairs
-    are emphasised with their saliency beside them; then the matched-words table, highest score first.
+    words. ``max_pairs``: rows of the pairs table shown at most (None: all; see the module
+    docstring for merging and the relative scale). Each word's highlight follows its saliency; the
+    words of the shown rows are emphasised with their saliency beside them; a truncated paragraph
+    is marked where the model stopped reading; then the matched-words table, best row first.
     """
-    similarity, sides, pairs = _prepare(explanation, texts)
-    selected = ({p.a for p in pairs}, {p.b for p in pairs})
+    shown = _prepare(explanation, texts, max_pairs)
     paragraphs = "".join(
-        _paragraph_html(title, text, words, chosen)
-        for title, (text, words), chosen in zip(PARAGRAPH_TITLES, sides, selected, strict=True)
+        _paragraph_html(title, text, words, chosen, cut)
+        for title, (text, words), chosen, cut in zip(
+            PARAGRAPH_TITLES, shown.sides, shown.selected, shown.cuts, strict=True
+        )
     )
     return (
         '<div class="expl-explanation">'
         '<p class="expl-similarity">Model similarity: '
-        f'<span class="expl-similarity-value">{_fmt(similarity)}</span></p>'
+        f'<span class="expl-similarity-value">{_fmt(shown.similarity)}</span></p>'
         f'<div class="expl-paragraphs">{paragraphs}</div>'
-        f"{_pairs_html(pairs, sides[0][1], sides[1][1])}"
+        f"{_pairs_html(shown.rows, shown.sides[0][1], shown.sides[1][1])}"
         "</div>"
     )
 
@@ -219,11 +332,13 @@ def render_page(
     title: str = "Explanations",
     texts: Sequence[Sequence[str | None] | None] | None = None,
     captions: Sequence[str] | None = None,
+    max_pairs: int | None = DEFAULT_PAIRS_SHOWN,
 ) -> str:
     """Explanations -> a standalone HTML document (``RENDER_CSS`` inlined, no external resources).
 
     ``texts[i]`` holds explanation i's two paragraphs (or None); ``captions[i]`` an optional heading
-    for it (the CLI puts the pair id and method there; the blind judge UI uses ``render_html``).
+    for it (the CLI puts the pair id and method there; the blind judge UI uses ``render_html``);
+    ``max_pairs`` as in ``render_html``.
     """
     n = len(explanations)
     texts = list(texts) if texts is not None else [None] * n
@@ -233,7 +348,8 @@ def render_page(
     items = []
     for explanation, pair_texts, caption in zip(explanations, texts, captions, strict=True):
         heading = f'<h2 class="expl-caption">{html.escape(caption)}</h2>' if caption else ""
-        items.append(f'<article class="expl-item">{heading}{render_html(explanation, pair_texts)}</article>')
+        body = render_html(explanation, pair_texts, max_pairs=max_pairs)
+        items.append(f'<article class="expl-item">{heading}{body}</article>')
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -246,24 +362,34 @@ def render_page(
     )
 
 
-def render_text(explanation: Mapping[str, Any] | Any, texts: Sequence[str | None] | None = None) -> str:
+def render_text(
+    explanation: Mapping[str, Any] | Any,
+    texts: Sequence[str | None] | None = None,
+    *,
+    max_pairs: int | None = DEFAULT_PAIRS_SHOWN,
+) -> str:
     """One explanation -> plain text for a terminal: the similarity, each paragraph with the
-    selected words marked ``[word 0.87]``, and the matched-words table, highest score first."""
-    similarity, sides, pairs = _prepare(explanation, texts)
-    selected = ({p.a for p in pairs}, {p.b for p in pairs})
-    lines = [f"Model similarity: {_fmt(similarity)}", ""]
-    for title, (text, words), chosen in zip(PARAGRAPH_TITLES, sides, selected, strict=True):
+    emphasised words marked ``[word 0.87]`` (and ``[...the model read only up to here]`` at a
+    truncation cut), and the matched-words table, as ``render_html`` shows them."""
+    shown = _prepare(explanation, texts, max_pairs)
+    lines = [f"Model similarity: {_fmt(shown.similarity)}", ""]
+    for title, (text, words), chosen, cut in zip(
+        PARAGRAPH_TITLES, shown.sides, shown.selected, shown.cuts, strict=True
+    ):
         out, pos = [], 0
         for i, w in enumerate(words):
+            out.append(f" [...{CUT_MARKER}]" if i == cut else "")
             out.append(text[pos : w.start])
             out.append(f"[{w.text} {_fmt(w.saliency)}]" if i in chosen else w.text)
             pos = w.end
         out.append(text[pos:])
         lines += [f"{title}:", "  " + "".join(out).replace("\n", "\n  "), ""]
-    cells = [(f"{sides[0][1][p.a].text} \u2194 {sides[1][1][p.b].text}", p) for p in pairs]
-    width = max([len("Word pair"), *(len(c) for c, _ in cells)])
-    lines.append(f"{'Word pair':<{width}}  {'Word similarity':>15}  {'Score':>6}")
-    lines += [f"{c:<{width}}  {_fmt(p.word_similarity):>15}  {_fmt(p.score):>6}" for c, p in cells]
+    words_a, words_b = shown.sides[0][1], shown.sides[1][1]
+    cells = [(f"{words_a[r.best.a].text} \u2194 {words_b[r.best.b].text}", r) for r in shown.rows]
+    pair, score = COLUMN_TITLES
+    width = max([len(pair), *(len(c) for c, _ in cells)])
+    lines.append(f"{pair:<{width}}  {score:>10}")
+    lines += [f"{c:<{width}}  {_fmt(r.relative):>10}" for c, r in cells]
     if not cells:
         lines.append("(no matched words)")
     return "\n".join(lines) + "\n"

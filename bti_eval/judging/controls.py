@@ -61,6 +61,7 @@ def degrade(payload: Mapping[str, Any], *, rng: random.Random) -> dict[str, Any]
         "model": payload.get("model", ""),
         "similarity": payload.get("similarity"),
         "truncated": bool(payload.get("truncated", False)),
+        **({"words_read": payload["words_read"]} if payload.get("words_read") else {}),  # the same cut as the real one
         "words": words,
         "pairs": pairs,
     }

@@ -25,11 +25,12 @@ from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 # The explanation contract's method-neutral fields (DESIGN.md) that the renderer draws; "method",
-# "model", "diagnostics" (and anything a method adds) never reach a judge.
-BLIND_TOP_LEVEL = ("similarity", "words", "pairs")
+# "model", "diagnostics" (and anything a method adds) never reach a judge. "words_read" (where the
+# model's tokenizer cut a long paragraph) depends on the pair and the round's model only.
+BLIND_TOP_LEVEL = ("similarity", "truncated", "words_read", "words", "pairs")
 BLIND_WORD_FIELDS = ("text", "start", "end", "saliency")
 BLIND_PAIR_FIELDS = ("a", "b", "word_similarity", "score")
-JUDGE_HTML_FORMAT = 1
+JUDGE_HTML_FORMAT = 2  # 2: the round's row budget (pairs_shown) and the truncation cut
 
 
 @dataclass(frozen=True)
@@ -207,8 +208,9 @@ def blind_payload(payload: dict[str, Any] | None, *, similarity: float | None = 
     """Copy of an explanation payload with only method-neutral fields (see BLIND_*).
 
     In: the stored explanation JSON and, optionally, the pair's similarity to show instead of the
-    payload's. Out: ``{"similarity", "words", "pairs"}`` with words and pairs reduced to their
-    contract fields; method, model, diagnostics and anything else are dropped.
+    payload's. Out: ``{"similarity", "truncated", "words_read", "words", "pairs"}`` (the first three
+    when present) with words and pairs reduced to their contract fields; method, model,
+    diagnostics and anything else are dropped.
     """
     payload = payload or {}
     blind: dict[str, Any] = {key: payload[key] for key in BLIND_TOP_LEVEL if key in payload}
@@ -251,18 +253,31 @@ def _judge_html_version() -> int:
     return zlib.crc32(source.encode()) & 0x7FFFFFFF or 1  # 0 is the column's "never rendered"
 
 
-def explanation_judge_html(*, explanation: Explanation, similarity: float | None = None) -> str:
+def explanation_judge_html(
+    *, explanation: Explanation, similarity: float | None = None, pairs_shown: int | None = None
+) -> str:
     """The explanation as the explainers' HTML fragment (escaped, the paragraphs included), built
     from the blind payload only. The same for every judge: stored once per explanation
     (``services.explanation_judge_html_store`` and ``services.round_judge_html_render``).
-    ``similarity``: the pair's shown similarity when the caller knows it (else ``pair_similarity``)."""
+    ``similarity``: the pair's shown similarity when the caller knows it (else ``pair_similarity``);
+    ``pairs_shown``: the round's row budget when the caller knows it (else read from the round).
+
+    Every method of the round goes through the same budget, merging and relative scale (see
+    ``explainers.render``); the stored payload keeps the method's full selection."""
     from explainers.render import render_html
 
     pair = explanation.pair
     if similarity is None:
         similarity = pair_similarity(explanation=explanation)
+    if pairs_shown is None:
+        pairs_shown = round_pairs_shown(round_id=explanation.round_id)
     payload = blind_payload(explanation.payload, similarity=similarity)
-    return render_html(payload, texts=(pair.text_a, pair.text_b))
+    return render_html(payload, texts=(pair.text_a, pair.text_b), max_pairs=pairs_shown)
+
+
+def round_pairs_shown(*, round_id: int) -> int:
+    """The round's row budget: how many rows of matched words a judge sees at most."""
+    return EvaluationRound.objects.values_list("pairs_shown", flat=True).get(pk=round_id)
 
 
 def round_pair_similarities(*, round_id: int) -> dict[int, float | None]:

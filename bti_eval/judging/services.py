@@ -34,6 +34,7 @@ from bti_eval.judging.selectors import (
     judge_item_get,
     judge_next_and_progress,
     round_pair_similarities,
+    round_pairs_shown,
 )
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
@@ -701,8 +702,8 @@ def explanation_judge_html_store(*, explanation_id: int) -> str:
     Called the first time a judge opens the explanation; every later judge reads the stored HTML
     (``selectors.judge_item_get``). Two judges racing here store the same HTML.
     """
-    explanation = Explanation.objects.select_related("pair").get(pk=explanation_id)
-    html = explanation_judge_html(explanation=explanation)
+    explanation = Explanation.objects.select_related("pair", "round").get(pk=explanation_id)
+    html = explanation_judge_html(explanation=explanation, pairs_shown=explanation.round.pairs_shown)
     Explanation.objects.filter(pk=explanation_id).update(judge_html=html, judge_html_version=JUDGE_HTML_VERSION)
     return html
 
@@ -716,6 +717,7 @@ def round_judge_html_render(*, round_id: int) -> int:
     (``bti_eval.render_judge_html``), so that no judge's request pays for a first render; an
     explanation it has not reached yet is rendered by the first judge who opens it. Idempotent."""
     similarity = round_pair_similarities(round_id=round_id)
+    pairs_shown = round_pairs_shown(round_id=round_id)
     todo = (
         Explanation.objects.filter(round_id=round_id, status=Explanation.Status.DONE)
         .exclude(judge_html_version=JUDGE_HTML_VERSION)
@@ -727,7 +729,7 @@ def round_judge_html_render(*, round_id: int) -> int:
     batch: list[Explanation] = []
     for explanation in todo.iterator(chunk_size=RENDER_BATCH):
         explanation.judge_html = explanation_judge_html(
-            explanation=explanation, similarity=similarity.get(explanation.pair_id)
+            explanation=explanation, similarity=similarity.get(explanation.pair_id), pairs_shown=pairs_shown
         )
         explanation.judge_html_version = JUDGE_HTML_VERSION
         batch.append(explanation)

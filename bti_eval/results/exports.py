@@ -4,10 +4,11 @@
   ``rated_at`` is ISO 8601 in UTC with microseconds; ``item_flagged`` (1: the judge marked the
   item "broken") and ``comment`` (the judge's free text, "" for none) are the judge's remarks on
   the item, saved with the rating (``judge_flagged`` is the quality-control flag of the judge);
-- ``methods-csv`` / ``judges-csv``: the per-method table (CIs, letters, alpha, automatic metrics)
-  and the per-judge quality table;
-- ``json``: the round (design, seeds, options), the full report, every rating and every judge's
-  queue (display positions); numbers only, nothing binary;
+- ``methods-csv`` / ``judges-csv``: the per-method table (CIs, letters, alpha, automatic metrics,
+  how many of the method's explanations are truncated) and the per-judge quality table;
+- ``json``: the round (design, seeds, options, the judges' row budget ``pairs_shown``, the
+  truncated explanations), the full report, every rating and every judge's queue (display
+  positions); numbers only, nothing binary;
 - ``markdown`` / ``latex``: the paper's table with CIs and letters, then agreement, the paired
   tests, the judges and the automatic metrics (``bti_eval.results.tables``);
 - ``svg``: the means plot with CI error bars.
@@ -34,6 +35,7 @@ from bti_eval.results.plots import means_plot_svg
 from bti_eval.results.report import flagged_judges, round_report
 from bti_eval.results.selectors import round_ratings
 from bti_eval.rounds.models import EvaluationRound
+from bti_eval.rounds.selectors import round_truncation
 
 FORMATS = ("csv", "json", "markdown", "latex", "svg", "methods-csv", "judges-csv")
 CONTENT_TYPES = {
@@ -77,6 +79,7 @@ METHOD_COLUMNS = [
     "letters",
     "alpha_ordinal",
     "alpha_interval",
+    "truncated",
     "exclude_flagged",
 ]
 JUDGE_COLUMNS = [
@@ -123,7 +126,8 @@ def export(round: EvaluationRound, fmt: str, *, decimals: int = 2, exclude_flagg
     if fmt == "svg":
         return iter([means_plot_svg(report)])
     if fmt == "methods-csv":
-        return _csv_lines(METHOD_COLUMNS, method_rows(report))
+        truncated = round_truncation(round=round)["per_method"]
+        return _csv_lines(METHOD_COLUMNS, method_rows(report, truncated=truncated))
     return _csv_lines(JUDGE_COLUMNS, judge_rows(report))
 
 
@@ -275,8 +279,9 @@ def export_csv(round: EvaluationRound, *, exclude_flagged: bool = False) -> Iter
     return _csv_pieces(CSV_COLUMNS, rows, text_cells=_TEXT_CELLS)
 
 
-def method_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The per-method table with alpha and automatic metrics, flattened for CSV."""
+def method_rows(report: dict[str, Any], *, truncated: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """The per-method table with alpha and automatic metrics, flattened for CSV; ``truncated``:
+    the number of each method's truncated explanations (``rounds.selectors.round_truncation``)."""
     alpha = {row["method"]: row for row in report["agreement"]["per_method"]}
     auto = {row["method"]: row for row in (report.get("auto") or {}).get("methods", [])}
     rows = []
@@ -287,6 +292,7 @@ def method_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                 **row,
                 "alpha_ordinal": alpha.get(row["method"], {}).get("ordinal", {}).get("alpha"),
                 "alpha_interval": alpha.get(row["method"], {}).get("interval", {}).get("alpha"),
+                "truncated": (truncated or {}).get(row["method"], 0),
                 "exclude_flagged": int(report["options"]["exclude_flagged"]),
                 **extra,
             }
@@ -325,6 +331,12 @@ def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report
             "model": round.model,
             "methods": round.methods,
             "top_k": round.top_k,
+            "top_k_means": "MeanShift clusters of pair scores kept by TopWords (the paper's top_k)",
+            "pairs_shown": round.pairs_shown,
+            "pairs_shown_means": "rows of matched words a judge saw at most per explanation, the same for every "
+            "method: pairs of the same two words (case-folded) merged into one row, best rows first, scores "
+            "shown relative to the explanation's best pair; stored explanations keep the full selection",
+            "truncated": round_truncation(round=round),
             "seed": round.seed,
             "pairs": round.pairs.count(),
             "design": round.design,

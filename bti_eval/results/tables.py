@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bti_eval.rounds.models import EvaluationRound
+from bti_eval.rounds.selectors import round_truncation
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -156,9 +157,23 @@ def markdown(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 
         f"Design: {design['design']}{k}; {report['controls']['items']} control item(s), "
         f"mean control score {number(report['controls']['mean'])}; round seed {design['round_seed']}; "
         "judges' shuffle seeds and display positions are in the JSON export.",
+        "",
+        _presentation(round),
     ]
     lines += _markdown_auto(report, decimals)
     return "\n".join(lines) + "\n"
+
+
+def _presentation(round: EvaluationRound) -> str:
+    """What judges saw of each explanation, and how many were truncated (Markdown and LaTeX)."""
+    truncated = round_truncation(round=round)
+    n, pairs = truncated["explanations"], truncated["pairs"]
+    cut = f"{n} explanation(s) of {pairs} pair(s) truncated" if n else "no explanation truncated"
+    return (
+        f"Explanations: top_k = {round.top_k} score clusters kept; judges saw at most {round.pairs_shown} "
+        f"word pair(s) per explanation (the same for every method, scores relative to the best pair); "
+        f"{cut} (paragraphs over the model's token limit)."
+    )
 
 
 def _markdown_auto(report: dict[str, Any], decimals: int) -> list[str]:
@@ -231,7 +246,8 @@ def latex(round: EvaluationRound, report: dict[str, Any], *, decimals: int = 2) 
             rf"\caption{{Mean opinion score (mean $\pm$ std across judges) per method, "
             rf"round ``{latex_escape(round.name)}''{state}. 95\% CI: bootstrap over pairs "
             rf"({options['resamples']} resamples). Methods sharing a letter do not differ significantly "
-            rf"(Wilcoxon signed-rank, Holm-corrected, $p < {options['significance']}$).{alpha}}}",
+            rf"(Wilcoxon signed-rank, Holm-corrected, $p < {options['significance']}$).{alpha} "
+            rf"{latex_escape(_presentation(round))}}}",
             r"\end{table}",
             "",
             r"\begin{table}[t]",

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from bti_eval.core.serializers import error_responses
 from bti_eval.pairs.selectors import pair_ids_select
 from bti_eval.rounds import services
-from bti_eval.rounds.models import EvaluationRound
+from bti_eval.rounds.models import DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound
 from bti_eval.rounds.selectors import round_list, round_progress
 
 
@@ -31,6 +31,7 @@ class RoundOutputSerializer(serializers.ModelSerializer):
             "model",
             "methods",
             "top_k",
+            "pairs_shown",
             "seed",
             "design",
             "judges_per_explanation",
@@ -103,7 +104,20 @@ class RoundListCreateApi(APIView):
             child=serializers.CharField(), required=False, help_text="Default: the paper's seven methods."
         )
         model = serializers.CharField(required=False, allow_blank=True, default="")
-        top_k = serializers.IntegerField(required=False, default=2)
+        top_k = serializers.IntegerField(
+            required=False,
+            default=2,
+            help_text="MeanShift clusters of pair scores kept by TopWords (the paper's top_k = 2), "
+            "not a number of pairs.",
+        )
+        pairs_shown = serializers.IntegerField(
+            required=False,
+            default=DEFAULT_PAIRS_SHOWN,
+            min_value=1,
+            max_value=MAX_PAIRS_SHOWN,
+            help_text="Rows of matched words a judge sees at most per explanation, the same for every method "
+            "(same-word pairs merged, best first); the stored explanations keep the full selection.",
+        )
         seed = serializers.IntegerField(required=False, default=0)
         design = serializers.ChoiceField(
             choices=EvaluationRound.Design.choices,
@@ -172,6 +186,7 @@ class RoundListCreateApi(APIView):
             methods=data.get("methods"),
             model=data["model"],
             top_k=data["top_k"],
+            pairs_shown=data["pairs_shown"],
             seed=data["seed"],
             by=request.user,
             **{name: data[name] for name in services.OPTIONS},

@@ -15,7 +15,7 @@ from django.template.defaultfilters import pluralize
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.selectors import pair_sources
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.rounds.models import DEFAULT_METHODS, DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound
 from bti_eval.rounds.services import MAX_JUDGES_PER_EXPLANATION, MAX_TOP_K
 
 MAX_TOO_FAST_SECONDS = 3600
@@ -44,7 +44,24 @@ class RoundCreateForm(forms.Form):
         max_length=500,
         help_text="A model directory on the server; empty = the default model (all-MiniLM-L6-v2).",
     )
-    top_k = forms.IntegerField(initial=2, min_value=1, max_value=MAX_TOP_K, help_text="Word pairs per explanation.")
+    top_k = forms.IntegerField(
+        initial=2,
+        min_value=1,
+        max_value=MAX_TOP_K,
+        label="Score clusters kept (top_k)",
+        help_text="TopWords keeps every word pair of the k best MeanShift clusters of pair scores (the paper's "
+        "top_k = 2); not a number of pairs.",
+    )
+    pairs_shown = forms.IntegerField(
+        required=False,
+        initial=DEFAULT_PAIRS_SHOWN,
+        min_value=1,
+        max_value=MAX_PAIRS_SHOWN,
+        label="Pairs shown at most",
+        help_text="Rows of matched words a judge sees per explanation, best first, the same for every method "
+        "(the paper's Fig. 3 shows 2-4); the full selection is kept and exported. "
+        f"Empty = {DEFAULT_PAIRS_SHOWN}.",
+    )
     seed = forms.IntegerField(initial=0)
     design = forms.ChoiceField(
         required=False,

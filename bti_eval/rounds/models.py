@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from explainers.render import DEFAULT_PAIRS_SHOWN
+
 # The seven methods of the paper's Table 1, in the table's order.
 DEFAULT_METHODS = [
     "bti",
@@ -11,6 +13,11 @@ DEFAULT_METHODS = [
     "integrated-gradients",
     "tfidf-w2v",
 ]
+
+
+# Rows of matched words a judge sees at most per explanation; the default (3) is the middle of the
+# paper's Fig. 3 (2-4 rows), see explainers.render. A light import: no torch.
+MAX_PAIRS_SHOWN = 50
 
 
 def default_methods() -> list[str]:
@@ -24,6 +31,11 @@ class EvaluationRound(models.Model):
     ``k-per-item`` (``judges_per_explanation`` judges per explanation, balanced loads). The
     ``control_items`` degraded explanations are added when the round opens and go to every judge.
     A closed round can be archived (``archived_at``) and restored; only a draft can be deleted.
+
+    ``top_k`` is TopWords' number of MeanShift clusters of pair scores kept (the paper's top_k = 2),
+    not a number of pairs. ``pairs_shown`` is the row budget of the judges' matched-words table,
+    applied the same way to every method when the explanation is shown (same-word pairs merged
+    first, best rows first); the stored explanation keeps the method's full selection.
     """
 
     class Status(models.TextChoices):
@@ -39,7 +51,8 @@ class EvaluationRound(models.Model):
     name = models.CharField(max_length=200)
     model = models.CharField(max_length=500, blank=True, default="")  # "" = the packaged default
     methods = models.JSONField(default=default_methods)
-    top_k = models.PositiveSmallIntegerField(default=2)
+    top_k = models.PositiveSmallIntegerField(default=2)  # MeanShift clusters kept (TopWords)
+    pairs_shown = models.PositiveSmallIntegerField(default=DEFAULT_PAIRS_SHOWN)  # judges' table rows at most
     seed = models.BigIntegerField(default=0)
     pairs = models.ManyToManyField("pairs.ParagraphPair", related_name="rounds", blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)

@@ -79,5 +79,25 @@ def round_progress(*, round: EvaluationRound) -> dict[str, Any]:
     }
 
 
+def round_truncation(*, round: EvaluationRound) -> dict[str, Any]:
+    """How many of the round's computed explanations read only the start of a long paragraph
+    (``truncated`` in the payload: a paragraph over the model's token limit; the words past the
+    cut get saliency 0). ``{"explanations": n, "pairs": n, "per_method": {method: n}}``; control
+    items are not counted. One query, which reads every payload once: for pages and exports, not
+    for a judge's hot path."""
+    rows = (
+        Explanation.objects.filter(round=round, status=Explanation.Status.DONE, is_control=False)
+        .filter(payload__truncated=True)
+        .order_by()
+        .values_list("method", "pair_id")
+    )
+    per_method: dict[str, int] = {m: 0 for m in round.methods}
+    pairs: set[int] = set()
+    for method, pair_id in rows:
+        per_method[method] = per_method.get(method, 0) + 1
+        pairs.add(pair_id)
+    return {"explanations": sum(per_method.values()), "pairs": len(pairs), "per_method": per_method}
+
+
 def _zero() -> dict[str, int]:
     return {"total": 0, **{s: 0 for s in STATUSES}}

@@ -27,7 +27,7 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import queueing
 from bti_eval.rounds.constants import STALE_RUNNING_AFTER
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound, Explanation
+from bti_eval.rounds.models import DEFAULT_METHODS, DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound, Explanation
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def round_create(
     methods: list[str] | None = None,
     model: str = "",
     top_k: int = 2,
+    pairs_shown: int = DEFAULT_PAIRS_SHOWN,
     seed: int = 0,
     by: AbstractBaseUser | None = None,
     design: str = EvaluationRound.Design.ALL,
@@ -55,6 +56,9 @@ def round_create(
 
     ``methods`` defaults to the paper's seven (DEFAULT_METHODS) and must be names from
     ``explainers.available_methods()``; ``model`` is "" (the default model) or a local model dir.
+    ``top_k``: MeanShift clusters of pair scores kept by TopWords (the paper's top_k = 2);
+    ``pairs_shown``: rows of matched words a judge sees at most, the same budget for every method
+    (the stored explanations keep the full selection).
     Options (see ``round_options_update``): the assignment ``design`` ("all" or "k-per-item" with
     ``judges_per_explanation``), ``control_items`` (degraded explanations added at opening),
     ``too_fast_seconds`` (the judges' too-fast threshold) and ``auto_metrics`` (run evaluate_auto
@@ -89,7 +93,15 @@ def round_create(
             f"{model!r} is not a Hugging Face model directory (no config.json in it).", extra={"field": "model"}
         )
     if not 1 <= int(top_k) <= MAX_TOP_K:
-        raise ApplicationError(f"top_k must be between 1 and {MAX_TOP_K}.", extra={"field": "top_k"})
+        raise ApplicationError(
+            f"top_k must be between 1 and {MAX_TOP_K} (MeanShift score clusters kept, not pairs).",
+            extra={"field": "top_k"},
+        )
+    if isinstance(pairs_shown, bool) or not 1 <= int(pairs_shown) <= MAX_PAIRS_SHOWN:
+        raise ApplicationError(
+            f"pairs_shown (rows of matched words a judge sees) must be between 1 and {MAX_PAIRS_SHOWN}.",
+            extra={"field": "pairs_shown"},
+        )
     pair_ids = sorted({p.pk if isinstance(p, ParagraphPair) else int(p) for p in pairs})
     if not pair_ids:
         raise ApplicationError("Choose at least one pair (import pairs first).", extra={"field": "pairs"})
@@ -110,7 +122,14 @@ def round_create(
 
     with transaction.atomic():
         round = EvaluationRound.objects.create(
-            name=name, model=model, methods=methods, top_k=int(top_k), seed=int(seed), created_by=by, **options
+            name=name,
+            model=model,
+            methods=methods,
+            top_k=int(top_k),
+            pairs_shown=int(pairs_shown),
+            seed=int(seed),
+            created_by=by,
+            **options,
         )
         round.pairs.set(pair_ids)
     return round

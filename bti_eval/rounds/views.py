@@ -16,8 +16,8 @@ from bti_eval.core.permissions import researcher_required
 from bti_eval.pairs.selectors import pair_ids_select
 from bti_eval.rounds import services
 from bti_eval.rounds.forms import RoundCreateForm
-from bti_eval.rounds.models import EvaluationRound
-from bti_eval.rounds.selectors import round_list, round_progress
+from bti_eval.rounds.models import DEFAULT_PAIRS_SHOWN, EvaluationRound
+from bti_eval.rounds.selectors import round_list, round_progress, round_truncation
 
 
 @researcher_required
@@ -41,6 +41,7 @@ def round_create_view(request: HttpRequest) -> HttpResponse:
                 methods=data["methods"],
                 model=data["model"],
                 top_k=data["top_k"],
+                pairs_shown=data["pairs_shown"] or DEFAULT_PAIRS_SHOWN,
                 seed=data["seed"],
                 by=request.user,
                 design=data["design"] or EvaluationRound.Design.ALL,
@@ -61,7 +62,12 @@ def round_create_view(request: HttpRequest) -> HttpResponse:
 @researcher_required
 def round_detail_view(request: HttpRequest, round_id: int) -> HttpResponse:
     round = get_object_or_404(EvaluationRound, pk=round_id)
-    context = {"round": round, "progress": round_progress(round=round), "pair_count": round.pairs.count()}
+    context = {
+        "round": round,
+        "progress": round_progress(round=round),
+        "pair_count": round.pairs.count(),
+        "truncation": round_truncation(round=round),
+    }
     return render(request, "rounds/detail.html", context)
 
 

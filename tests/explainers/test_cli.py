@@ -177,3 +177,26 @@ def test_failed_write_leaves_neither_a_file_nor_a_temp_file(monkeypatch, tmp_pat
     with pytest.raises(OSError):
         write_atomic(tmp_path / "out.jsonl", "{}\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_help_says_top_k_counts_clusters_and_offers_the_row_budget(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "MeanShift clusters" in out and "not a number of pairs" in out
+    assert "--pairs-shown N" in out and "rows of the matched-words table shown at most" in out
+
+
+def test_text_and_html_show_at_most_pairs_shown_rows_json_keeps_all():
+    from explainers import Explanation, Word, WordPair
+    from explainers.cli import Pair, _format_explanations
+
+    words = [Word(w, 5 * i, 5 * i + len(w), 0.5) for i, w in enumerate(["wool", "silk", "knit", "warm"])]
+    pairs = [WordPair(i, i, 0.9, 1.0 - 0.1 * i) for i in range(4)]
+    explanation = Explanation("bti", "m", 0.5, False, (words, words), pairs)
+    records = [(Pair(1, "wool silk knit warm", "wool silk knit warm"), "bti", explanation)]
+    text = _format_explanations(records, "text", single=False, pairs_shown=2)
+    assert "wool \u2194 wool" in text and "silk \u2194 silk" in text and "knit \u2194 knit" not in text
+    page = _format_explanations(records, "html", single=False)  # the judges' default: 3 rows
+    assert page.count('<td class="expl-pair">') == 3
+    assert len(json.loads(_format_explanations(records, "json", single=True))["pairs"]) == 4

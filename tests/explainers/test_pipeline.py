@@ -110,6 +110,23 @@ def test_truncation_of_a_long_paragraph(tiny_encoder):
     beyond = [i for i, w in enumerate(words) if w.start >= cut]
     assert beyond and all(words[i].saliency == 0.0 for i in beyond)
     assert not {p.a for p in explanation.pairs} & set(beyond)
+    # The cut, as the renderer marks it: the words before the tokenizer's cut, one count per side.
+    assert explanation.words_read == (beyond[0], len(explanation.words[1]))
+    assert explanation.to_dict()["words_read"] == [beyond[0], len(explanation.words[1])]
+
+
+def test_words_read_is_the_same_for_every_method_and_absent_when_nothing_is_cut(tiny_encoder):
+    long_text = "Soft gloves, " + " ".join(f"wool{i % 30} knit" for i in range(300))
+    pairs = [("Warm wool gloves.", long_text), ("Warm wool gloves.", "Winter gloves.")]
+    read = {}
+    for method in explainers.available_methods():
+        with pytest.warns(UserWarning, match="truncated"):
+            cut, whole = explainers.explain_pairs(tiny_encoder, pairs, method)
+        read[method] = cut.to_dict()["words_read"]
+        assert whole.words_read is None and "words_read" not in whole.to_dict()
+        assert explainers.Explanation.from_dict(cut.to_dict()).words_read == cut.words_read
+    [first] = {tuple(r) for r in read.values()}
+    assert first[0] == 4 and 4 < first[1] < len(split_words(long_text))
 
 
 def test_make_batches_respects_budget_and_order():

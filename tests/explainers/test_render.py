@@ -9,7 +9,7 @@ import re
 import pytest
 
 from explainers import available_methods
-from explainers.render import RENDER_CSS, render_html, render_page, render_text
+from explainers.render import DEFAULT_PAIRS_SHOWN, RENDER_CSS, render_html, render_page, render_text
 
 METHOD_NAMES = tuple(available_methods())
 
@@ -100,28 +100,167 @@ def test_a_text_that_does_not_match_the_offsets_is_not_shown():
 
 def test_alpha_follows_saliency_and_selected_words_show_theirs():
     fragment = render_html(_explanation(), texts=(TEXT_A, TEXT_B))
-    spans = re.findall(r'<span class="(expl-word[^"]*)" style="--expl-alpha: ([0-9.]+)"[^>]*>([^<]*)', fragment)
+    spans = re.findall(r'<span class="(expl-word[^"]*)" title="saliency ([0-9.]+)">([^<]*)</span>', fragment)
     assert len(spans) == 12
-    by_word_a = {text: (cls, float(alpha)) for cls, alpha, text in spans[:6]}
-    assert by_word_a["gloves"] == ("expl-word expl-selected", pytest.approx(0.85))
-    assert by_word_a["winter"] == ("expl-word expl-selected", pytest.approx(0.51))
-    assert by_word_a["for"] == ("expl-word", pytest.approx(0.085))
-    assert by_word_a[","] == ("expl-word", 0.0)
-    sups = re.findall(r'<sup class="expl-saliency">([0-9.]+)</sup>', fragment)
+    by_word_a = {text: (cls, sal) for cls, sal, text in spans[:6]}
+    assert by_word_a["gloves"] == ("expl-word expl-selected expl-a100", "1.00")
+    assert by_word_a["winter"] == ("expl-word expl-selected expl-a060", "0.60")
+    assert by_word_a["for"] == ("expl-word expl-a010", "0.10")
+    assert by_word_a[","] == ("expl-word expl-a000", "0.00")
+    # Each level's class carries MAX_ALPHA * saliency in the stylesheet.
+    assert ".expl-a060 { --expl-alpha: 0.5100; }" in RENDER_CSS
+    assert ".expl-a100 { --expl-alpha: 0.8500; }" in RENDER_CSS
+    # The saliency number sits after the word's span (outside its border), selected words only.
+    sups = re.findall(r'</span><sup class="expl-saliency">([0-9.]+)</sup>', fragment)
     assert sups == ["0.40", "1.00", "0.60", "1.00", "0.50", "0.30"]  # selected words, in text order
-    assert "style=" not in re.sub(r'style="--expl-alpha: [0-9.]+"', "", fragment)
 
 
-def test_pairs_table_is_sorted_by_score():
+def test_no_style_attribute_and_every_class_is_in_the_stylesheet():
+    """A Content-Security-Policy without 'unsafe-inline' blocks style attributes: there are none, and
+    every highlight level a word can get is a class the stylesheet defines."""
+    explanation = _explanation()
+    for k, word in enumerate(explanation["words"][0]):
+        word["saliency"] = [0.0, 0.004, 0.005, 0.333, 0.995, 1.0][k]
+    fragment = render_html(explanation, texts=(TEXT_A, TEXT_B))
+    page = render_page([explanation], texts=[(TEXT_A, TEXT_B)])
+    assert "style=" not in fragment and "style=" not in page
+    classes = {c for attr in re.findall(r'class="([^"]*)"', fragment) for c in attr.split()}
+    levels = {c for c in classes if c.startswith("expl-a") and c[6:].isdigit()}
+    assert {"expl-a000", "expl-a033", "expl-a100"} <= levels
+    for cls in classes:
+        assert f".{cls}" in RENDER_CSS or cls in {"expl-pair", "expl-pair-a", "expl-pair-b"}, cls
+    assert RENDER_CSS.count("--expl-alpha:") == 101 + 1  # 101 levels + the word's default
+
+
+def test_pairs_table_is_sorted_by_score_relative_to_the_best_pair():
     fragment = render_html(_explanation(), texts=(TEXT_A, TEXT_B))
-    rows = re.findall(r"<tr><td class=\"expl-pair\">(.*?)</tr>", fragment)
-    cells = [re.findall(r"<td[^>]*>(.*?)</td>", "<td>" + row) for row in rows]
-    assert [_visible_text(c[0]) for c in cells] == ["gloves\u2194gloves", "Warm\u2194warm", "winter\u2194hands"]
-    assert [c[2] for c in cells] == ["0.94", "0.19", "0.12"]
-    assert [c[1] for c in cells] == ["0.94", "0.81", "0.41"]
+    cells = _table(fragment)
+    assert [c[0] for c in cells] == ["gloves\u2194gloves", "Warm\u2194warm", "winter\u2194hands"]
+    assert [c[1] for c in cells] == ["1.00", "0.21", "0.13"]  # 0.94, 0.1944, 0.123 relative to 0.94
+    assert all(len(c) == 2 for c in cells) and "0.81" not in fragment  # no word similarity column
+    assert '<th scope="col" class="expl-num">Importance</th>' in fragment
     text_rows = render_text(_explanation(), (TEXT_A, TEXT_B)).splitlines()
     start = text_rows.index(next(r for r in text_rows if r.startswith("Word pair")))
     assert [r.split()[0] for r in text_rows[start + 1 :]] == ["gloves", "Warm", "winter"]
+    assert [r.split()[-1] for r in text_rows[start + 1 :]] == ["1.00", "0.21", "0.13"]
+
+
+def _table(fragment: str) -> list[list[str]]:
+    rows = re.findall(r"<tr><td class=\"expl-pair\">(.*?)</tr>", fragment)
+    return [[_visible_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", "<td>" + row)] for row in rows]
+
+
+def _selected(fragment: str) -> list[str]:
+    return re.findall(r'<span class="expl-word expl-selected[^"]*"[^>]*>([^<]*)</span>', fragment)
+
+
+TEXT_MANY_A = "A wool hat, a wool scarf and a cotton coat for a cold day."
+TEXT_MANY_B = "A scarf in wool, a hat in cotton: a coat for a day in the cold."
+
+
+def _many_pairs_explanation(scale: float = 1.0) -> dict:
+    """tfidf-w2v's worst case: many pairs, "a ↔ a" six times, and tiny raw scores."""
+    words_a = _words(TEXT_MANY_A, [0.5] * 16)
+    words_b = _words(TEXT_MANY_B, [0.5] * 19)
+    index_a, index_b = {}, {}
+    for words, index in ((words_a, index_a), (words_b, index_b)):
+        for i, w in enumerate(words):
+            index.setdefault(w["text"].casefold(), []).append(i)
+    a_s, b_s = index_a["a"], index_b["a"]  # 4 each: "A" and three "a"
+    same = [(0, 0), (1, 1), (2, 2), (3, 3), (1, 2), (2, 3)]
+    pairs = [
+        {"a": a_s[i], "b": b_s[j], "word_similarity": 1.0, "score": scale * (0.09 - 0.001 * n)}
+        for n, (i, j) in enumerate(same)
+    ]
+    for n, word in enumerate(("wool", "scarf", "hat", "coat", "cotton", "cold", "day")):
+        score = scale * (0.05 - 0.005 * n)
+        pairs.append({"a": index_a[word][0], "b": index_b[word][0], "word_similarity": 0.9, "score": score})
+    return {"similarity": 0.5, "words": [words_a, words_b], "pairs": pairs}
+
+
+def test_same_word_pairs_merge_into_one_row_with_every_occurrence_emphasised():
+    explanation = _many_pairs_explanation()
+    same = [p for p in explanation["pairs"] if p["word_similarity"] == 1.0]
+    assert len(same) == 6  # "a ↔ a" (and "A ↔ a") six times
+    fragment = render_html(explanation, texts=(TEXT_MANY_A, TEXT_MANY_B), max_pairs=None)
+    cells = _table(fragment)
+    assert [c[0] for c in cells].count("A\u2194A") == 1 and len(cells) == 8  # 6 "a" pairs -> 1 row, + 7
+    assert cells[0] == ["A\u2194A", "1.00"]  # the merged row shows its best pair
+    # Every "a" of the six pairs is emphasised, in both paragraphs.
+    assert _selected(fragment).count("a") + _selected(fragment).count("A") == 4 + 4
+
+
+def test_at_most_max_pairs_rows_best_first_and_only_their_words_emphasised():
+    explanation = _many_pairs_explanation()
+    texts = (TEXT_MANY_A, TEXT_MANY_B)
+    cells = _table(render_html(explanation, texts=texts))  # the default budget
+    assert len(cells) == DEFAULT_PAIRS_SHOWN == 3
+    assert [c[0] for c in cells] == ["A\u2194A", "wool\u2194wool", "scarf\u2194scarf"]
+    assert [c[1] for c in cells] == ["1.00", "0.56", "0.50"]  # 0.05 / 0.09, 0.045 / 0.09
+    two = render_html(explanation, texts=texts, max_pairs=2)
+    assert len(_table(two)) == 2
+    assert sorted(set(_selected(two))) == ["A", "a", "wool"]
+    assert len(_table(render_html(_explanation(), texts=(TEXT_A, TEXT_B), max_pairs=10))) == 3  # fewer pairs
+    # The stored explanation is not changed by rendering it.
+    assert len(explanation["pairs"]) == 13
+    with pytest.raises(ValueError, match="max_pairs"):
+        render_html(explanation, max_pairs=0)
+
+
+def _masked(fragment: str) -> str:
+    """The fragment's structure: every number and every text between tags replaced by placeholders."""
+    fragment = re.sub(r"expl-a\d{3}", "expl-aNNN", fragment)
+    fragment = re.sub(r"\d", "9", fragment)
+    return re.sub(r">[^<]+<", ">T<", fragment)
+
+
+def test_structure_and_size_do_not_depend_on_a_methods_numbers_or_how_many_pairs_it_stored():
+    """One method with 13 pairs and raw scores below 0.10 (tfidf-w2v's look), another with the same
+    best pairs at 20 times the scale and 3 pairs only: the same rows, sizes and structure."""
+    texts = (TEXT_MANY_A, TEXT_MANY_B)
+    small = _many_pairs_explanation(scale=1.0)
+    large = _many_pairs_explanation(scale=20.0)
+    large["pairs"] = sorted(large["pairs"], key=lambda p: -p["score"])[:8]  # the first 3 rows' pairs
+    for word in large["words"][0] + large["words"][1]:
+        word["saliency"] = 0.97
+    a, b = render_html(small, texts=texts), render_html(large, texts=texts)
+    assert _table(a) == _table(b)
+    assert _masked(a) == _masked(b) and len(a.encode()) == len(b.encode())
+    # Different saliencies, same bytes count: every number has one width.
+    assert a != b
+
+
+def test_no_number_is_shown_as_minus_zero():
+    explanation = _explanation()
+    explanation["similarity"] = -0.001
+    explanation["pairs"] = [{"a": 1, "b": 1, "word_similarity": -0.004, "score": 0.5}]
+    out = render_html(explanation, texts=(TEXT_A, TEXT_B)) + render_text(explanation, (TEXT_A, TEXT_B))
+    assert "-0.00" not in out and "0.00" in out
+
+
+def _truncated(method: str = "bti") -> dict:
+    explanation = _explanation(method)
+    explanation["truncated"] = True
+    explanation["words_read"] = [4, 6]  # paragraph A: "Warm gloves, for" read; "winter." not
+    return explanation
+
+
+def test_the_cut_is_marked_where_the_model_stopped_reading_the_same_for_every_method():
+    fragment = render_html(_truncated(), texts=(TEXT_A, TEXT_B))
+    marker = '<span class="expl-cut" role="note">the model read only up to here</span>'
+    assert fragment.count(marker) == 1
+    paragraph_a = re.findall(r'<p class="expl-text">(.*?)</p>', fragment, flags=re.S)[0]
+    before, after = paragraph_a.split(marker)
+    assert _visible_text(before) == "Warm  gloves,\nfor" and _visible_text(after) == " winter."
+    assert after.startswith('<span class="expl-unread">')
+    assert "for [...the model read only up to here] [winter 0.60]." in render_text(_truncated(), (TEXT_A, TEXT_B))
+    for method in METHOD_NAMES:
+        assert render_html(_truncated(method), texts=(TEXT_A, TEXT_B)) == fragment
+    # Nothing is marked when the model read everything (or nothing says where it stopped).
+    assert "expl-cut" not in render_html(_explanation(), texts=(TEXT_A, TEXT_B))
+    whole = _truncated()
+    whole["words_read"] = [6, 6]
+    assert "expl-cut" not in render_html(whole, texts=(TEXT_A, TEXT_B))
 
 
 def test_render_text_marks_selected_words():

@@ -106,7 +106,7 @@ def test_every_method_renders_the_same_html_for_the_same_pair(blind_round):
 def test_blind_payload_keeps_only_the_contract_fields():
     payload = _leaky_payload(type("P", (), {"text_a": "soft wool gloves", "text_b": "warm wool gloves"})(), "bti")
     blind = selectors.blind_payload(payload)
-    assert set(blind) == {"similarity", "words", "pairs"}
+    assert set(blind) == {"similarity", "truncated", "words", "pairs"}  # "words_read" too when truncated
     assert method_words_in(json.dumps(blind)) == []
     assert blind["words"][0][0] == {"text": "soft", "start": 0, "end": 4, "saliency": 1.0}
 

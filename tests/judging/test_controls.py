@@ -100,7 +100,8 @@ def test_control_html_has_the_same_structure_as_a_real_one(round_with_controls):
     tags = {}
     for assignment in judge.assignments.select_related("explanation__pair"):
         html = assignment_explanation_html(assignment=assignment)
-        tags.setdefault(assignment.explanation.is_control, set()).update(re.findall(r'class="([^"]+)"', html))
+        classes = re.findall(r'class="([^"]+)"', re.sub(r"expl-a\d{3}", "expl-aNNN", html))  # level = saliency
+        tags.setdefault(assignment.explanation.is_control, set()).update(classes)
     assert tags[True] == tags[False]
 
 

@@ -112,6 +112,20 @@ def test_start_goes_to_the_first_item_and_the_rubric_is_not_shown_again(judge_cl
     assert judge_client.get(reverse("judging:rate-rubric")).status_code == 200  # still readable on demand
 
 
+def test_the_rubric_explains_the_tables_columns_and_the_cut_in_plain_words(judge_client, judge):
+    import re
+
+    from explainers.render import COLUMN_TITLES, CUT_MARKER
+
+    html = judge_client.get(reverse("judging:rate-rubric")).content.decode()
+    glossary = dict(re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", html, flags=re.S))
+    for column in COLUMN_TITLES[1:]:  # "Importance": what a judge sees above the numbers
+        assert column in glossary and len(glossary[column].split()) > 12, column
+    assert "1.00" in glossary["Importance"] and "most important pair" in glossary["Importance"]
+    assert "word similarity" in glossary["Importance"]  # what the old "Word similarity" column meant
+    assert any(CUT_MARKER in term.lower() for term in glossary)
+
+
 def test_item_page_shows_progress_explanation_buttons_and_links(judge_client, judge):
     second = judge.assignments.get(position=1)
     _rate(judge, judge.assignments.get(position=0), score=2)

@@ -121,3 +121,31 @@ def test_a_round_without_ratings_still_reports(researcher_client, researcher_api
     assert "no ratings yet" in html and "No judges yet." in html
     for fmt in exports.FORMATS:
         assert researcher_client.get(f"/api/rounds/{round.pk}/export/?format={fmt}").status_code == 200
+
+
+def test_exports_record_the_row_budget_and_count_the_truncated_explanations(simulated):
+    real = simulated.explanations.filter(is_control=False).order_by("pair_id", "method")
+    long_pair = real.first().pair_id
+    cut = list(real.filter(pair_id=long_pair))
+    for explanation in cut:
+        explanation.payload = {**explanation.payload, "truncated": True}
+        explanation.save(update_fields=["payload"])
+    n_methods = len(simulated.methods)
+    assert len(cut) == n_methods
+
+    document = json.loads(text(simulated, "json"))
+    assert document["round"]["pairs_shown"] == 3 and document["round"]["top_k"] == 2
+    assert (
+        "MeanShift" in document["round"]["top_k_means"]
+        and "same for every method" in document["round"]["pairs_shown_means"]
+    )
+    truncated = document["round"]["truncated"]
+    assert truncated["explanations"] == n_methods and truncated["pairs"] == 1
+    assert truncated["per_method"] == {m: 1 for m in simulated.methods}
+    methods = list(csv.DictReader(io.StringIO(text(simulated, "methods-csv"))))
+    assert {row["truncated"] for row in methods} == {"1"}
+    markdown = text(simulated, "markdown")
+    assert "judges saw at most 3 word pair(s) per explanation" in markdown
+    assert f"{n_methods} explanation(s) of 1 pair(s) truncated" in markdown
+    latex = text(simulated, "latex")
+    assert "top\\_k = 2" in latex and f"{n_methods} explanation(s) of 1 pair(s) truncated" in latex

@@ -28,6 +28,23 @@ def test_create_from_a_source(researcher_api_client):
     assert body["pair_count"] == 3 and body["top_k"] == 3
 
 
+def test_create_and_read_the_row_budget_shown_to_judges(researcher_api_client):
+    pair = ParagraphPairFactory()
+    body = researcher_api_client.post("/api/rounds/", {"name": "r", "pairs": [pair.pk]}, format="json").json()
+    assert body["pairs_shown"] == 3 and body["top_k"] == 2
+    data = {"name": "r4", "pairs": [pair.pk], "pairs_shown": 4}
+    body = researcher_api_client.post("/api/rounds/", data, format="json").json()
+    assert body["pairs_shown"] == 4
+    assert researcher_api_client.get(f"/api/rounds/{body['id']}/").json()["pairs_shown"] == 4
+    for bad in (0, 51, "many"):
+        response = researcher_api_client.post("/api/rounds/", {**data, "pairs_shown": bad}, format="json")
+        assert response.status_code == 400 and "pairs_shown" in str(response.json()["extra"]), bad
+    schema = researcher_api_client.get("/api/schema/?format=json").json()
+    fields = schema["components"]["schemas"]["RoundCreateInput"]["properties"]
+    assert "MeanShift clusters" in fields["top_k"]["description"]
+    assert fields["pairs_shown"]["maximum"] == 50 and "same for every method" in fields["pairs_shown"]["description"]
+
+
 def test_create_needs_exactly_one_pair_selection(researcher_api_client):
     response = researcher_api_client.post("/api/rounds/", {"name": "r"}, format="json")
     assert response.status_code == 400 and "exactly one of" in str(response.json()["extra"])

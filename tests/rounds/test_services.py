@@ -39,6 +39,7 @@ def test_create_defaults_to_the_papers_seven_methods(researcher):
     round = services.round_create(name=" study ", pairs=[p.pk for p in pairs], by=researcher)
     assert round.methods == DEFAULT_METHODS and len(round.methods) == 7
     assert (round.name, round.status, round.model, round.top_k) == ("study", Status.DRAFT, "", 2)
+    assert round.pairs_shown == 3  # judges see at most 3 rows of matched words (the paper's Fig. 3: 2-4)
     assert set(round.pairs.all()) == set(pairs)
 
 
@@ -49,6 +50,9 @@ def test_create_defaults_to_the_papers_seven_methods(researcher):
         ({"methods": []}, "at least one method"),
         ({"model": "/nonexistent/model"}, "does not exist on the server"),
         ({"top_k": 0}, "top_k must be between"),
+        ({"pairs_shown": 0}, "pairs_shown .* between 1 and 50"),
+        ({"pairs_shown": 51}, "pairs_shown .* between 1 and 50"),
+        ({"pairs_shown": True}, "pairs_shown"),
         ({"name": "  "}, "Give the round a name"),
         ({"pairs": []}, "at least one pair"),
         ({"pairs": [999999]}, "Unknown pair id"),

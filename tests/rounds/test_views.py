@@ -44,6 +44,39 @@ def test_create_round_from_a_source_with_a_seeded_sample(researcher_client):
     assert round.methods == ["bti", "tfidf-w2v"] and round.seed == 7
 
 
+def test_create_form_names_top_k_as_clusters_and_sets_the_pairs_shown(researcher_client):
+    ParagraphPairFactory.create_batch(2, source="fashion")
+    html = researcher_client.get(reverse("rounds:new")).content.decode()
+    assert "Score clusters kept (top_k)" in html and "MeanShift clusters" in html
+    assert "Word pairs per explanation" not in html
+    assert re.search(r'name="pairs_shown" value="3"', html) and "Pairs shown at most" in html
+    data = {"name": "budget", "source": "fashion", "methods": ["bti"], "top_k": 2, "seed": 0, "pairs_shown": 4}
+    assert researcher_client.post(reverse("rounds:new"), data).status_code == 302
+    round = EvaluationRound.objects.get(name="budget")
+    assert round.pairs_shown == 4
+    html = researcher_client.get(reverse("rounds:detail", args=[round.pk])).content.decode()
+    assert "Pairs shown at most</dt><dd>4 per explanation" in html
+    response = researcher_client.post(reverse("rounds:new"), {**data, "name": "b2", "pairs_shown": 0})
+    assert response.status_code == 400 and not EvaluationRound.objects.filter(name="b2").exists()
+
+
+def test_round_page_counts_the_truncated_explanations(researcher_client):
+    round = EvaluationRoundFactory(status=Status.COMPUTING, methods=["bti", "tfidf-w2v"])
+    long_pair, short_pair = ParagraphPairFactory(), ParagraphPairFactory()
+    for method in round.methods:
+        for pair, cut in ((long_pair, True), (short_pair, False)):
+            explanation = ExplanationFactory(round=round, pair=pair, method=method)
+            explanation.payload = {**explanation.payload, "truncated": cut}
+            explanation.save()
+    html = researcher_client.get(reverse("rounds:detail", args=[round.pk])).content.decode()
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "2 explanations (1 pair) read only the start of a paragraph longer than the model's token limit" in text
+    untouched = EvaluationRoundFactory(status=Status.COMPUTING, methods=["bti"])
+    ExplanationFactory(round=untouched, method="bti")
+    html = researcher_client.get(reverse("rounds:detail", args=[untouched.pk])).content.decode()
+    assert "No explanation is truncated" in html
+
+
 def test_create_form_shows_service_errors(researcher_client):
     ParagraphPairFactory()
     data = {"name": "x", "source": "", "methods": ["bti"], "model": "/no/such/dir", "top_k": 2, "seed": 0}

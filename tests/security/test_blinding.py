@@ -153,3 +153,89 @@ def _common_prefix(a: str, b: str) -> str:
     while n < min(len(a), len(b)) and a[n] == b[n]:
         n += 1
     return a[:n]
+
+
+# --- presentation: one row budget, one number scale, one structure for every method ----------------
+
+LONG_A = "A wool hat, a wool scarf and a cotton coat for a cold day, a soft knit for a long walk."
+LONG_B = "A scarf in wool, a hat in cotton: a coat for a day in the cold, a knit for a walk."
+
+
+def _method_payload(method: str, rank: int, *, truncated: bool = False) -> dict:
+    """Each method as the side channel saw them: its own number of pairs (2 + 3 * rank, up to 20,
+    tfidf-w2v's "a ↔ a" repeated), its own score scale (below 0.10 for some) and saliency level;
+    the three best rows are the same words for every method."""
+    import re
+
+    words = []
+    for text, level in ((LONG_A, 0.2 + 0.1 * rank), (LONG_B, 0.9 - 0.1 * rank)):
+        spans = [m.span() for m in re.finditer(r"\w+|[^\w\s]", text)]
+        words.append([{"text": text[s:e], "start": s, "end": e, "saliency": level} for s, e in spans])
+    index = [{}, {}]
+    for side, found in zip(words, index, strict=True):
+        for i, w in enumerate(side):
+            found.setdefault(w["text"].casefold(), []).append(i)
+    scale = 10.0**-rank  # 1, 0.1, 0.01, ...
+    best = [("wool", 0.9), ("scarf", 0.6), ("coat", 0.5)]
+    pairs = [{"a": index[0][w][0], "b": index[1][w][0], "word_similarity": 0.9, "score": s * scale} for w, s in best]
+    extra = [("hat", "hat"), ("cotton", "cotton"), ("cold", "cold"), ("day", "day"), ("knit", "knit")]
+    extra += [("a", "a")] * 12 + [("walk", "walk"), ("soft", "knit"), ("long", "walk")]
+    for n, (wa, wb) in enumerate(extra[: 2 + 3 * rank]):
+        a = index[0][wa][n % len(index[0][wa])]
+        b = index[1][wb][n % len(index[1][wb])]
+        pairs.append({"a": a, "b": b, "word_similarity": 0.8, "score": 0.4 * scale / (n + 2)})
+    payload = {"method": method, "model": MODEL, "similarity": 0.61, "truncated": truncated, "words": words}
+    payload["pairs"] = pairs
+    if truncated:
+        payload["words_read"] = [20, len(words[1])]
+    return payload
+
+
+def _masked(fragment: str) -> str:
+    import re
+
+    return re.sub(r">[^<]+<", ">T<", re.sub(r"\d", "9", fragment))
+
+
+@pytest.mark.parametrize("truncated", [False, True])
+def test_judge_html_has_one_row_budget_one_scale_and_one_structure_for_every_method(truncated):
+    import re
+
+    from bti_eval.judging.selectors import explanation_judge_html
+
+    round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING, pairs_shown=3)
+    pair = ParagraphPairFactory(text_a=LONG_A, text_b=LONG_B)
+    explanations = [
+        ExplanationFactory(round=round, pair=pair, method=m, payload=_method_payload(m, rank, truncated=truncated))
+        for rank, m in enumerate(DEFAULT_METHODS)
+    ]
+    assert services.round_judge_html_render(round_id=round.pk) == len(DEFAULT_METHODS)
+    stored = {e.method: e.judge_html for e in round.explanations.all()}
+    assert stored[DEFAULT_METHODS[0]] == explanation_judge_html(explanation=explanations[0])
+    for method, fragment in stored.items():
+        assert "style=" not in fragment, method
+        rows = re.findall(r'<tr><td class="expl-pair">.*?</tr>', fragment)
+        assert len(rows) == 3, method  # 5 to 20 pairs stored, 3 rows shown
+        importance = [re.findall(r'<td class="expl-num">([0-9.]+)</td>', row)[0] for row in rows]
+        assert "0.90" not in "".join(rows), method  # the word similarity (a cosine of the method's own space)
+        assert importance == ["1.00", "0.67", "0.56"], method  # relative to the best pair, whatever the scale
+        assert fragment.count("the model read only up to here") == int(truncated), method
+    # The same structure and the same size for every method: only numbers and highlight levels differ.
+    assert len({_masked(re.sub(r"expl-a\d{3}", "expl-aNNN", f)) for f in stored.values()}) == 1
+    assert len({len(f.encode()) for f in stored.values()}) == 1
+    # The full selection stays stored.
+    assert [len(e.payload["pairs"]) for e in round.explanations.order_by("id")] == [3 + 2 + 3 * r for r in range(7)]
+
+
+def test_a_control_item_is_cut_where_the_real_explanations_are():
+    import random
+
+    from bti_eval.judging.controls import degrade
+    from bti_eval.judging.selectors import blind_payload
+    from explainers.render import render_html
+
+    real = _method_payload("bti", 0, truncated=True)
+    control = degrade(real, rng=random.Random(0))
+    assert control["words_read"] == real["words_read"]
+    fragment = render_html(blind_payload(control), texts=(LONG_A, LONG_B))
+    assert fragment.count("the model read only up to here") == 1
