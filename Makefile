@@ -43,7 +43,7 @@ demo: install
 # chunk first) and waits for both. When one of them exits on its own, the other is stopped too.
 STOP_SECONDS ?= 10
 serve:
-	@$(BIN)/celery -A workers worker -Q explain,default --pool=solo --loglevel=WARNING & worker=$$!; \
+	@$(BIN)/celery -A workers worker -Q explain,metrics,default --pool=solo --loglevel=WARNING & worker=$$!; \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & server=$$!; \
 	stop() { \
 		trap '' INT TERM HUP; \
@@ -73,7 +73,7 @@ lint: install-test
 	$(BIN)/ruff format --check .
 
 worker: install
-	$(BIN)/celery -A workers worker -Q explain,default --loglevel=INFO
+	$(BIN)/celery -A workers worker -Q explain,metrics,default --loglevel=INFO
 
 bench: install-test
 	$(PY) benchmarks/explainers_bench.py

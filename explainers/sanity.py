@@ -23,7 +23,7 @@ from typing import Any
 
 from scipy.stats import spearmanr
 
-__all__ = ["format_report", "jaccard", "sanity_check", "saliency_spearman"]
+__all__ = ["format_report", "jaccard", "sanity_check", "sanity_compare", "saliency_spearman"]
 
 
 def _as_dict(explanation: Any) -> dict[str, Any]:
@@ -88,23 +88,32 @@ def sanity_check(
     del encoder  # free the trained model before the random one loads
     encoder = load_encoder(model, device=device, random_init=True, seed=seed)
     random_run = explain_pairs(encoder, pairs, method, top_k=top_k, batch_size=batch_size, **opts)
+    return sanity_compare(trained_run, random_run, method=method, model=model_name, seed=seed)
+
+
+def sanity_compare(
+    trained_run: Sequence[Any], random_run: Sequence[Any], *, method: str, model: str, seed: int
+) -> dict[str, Any]:
+    """The report of ``sanity_check`` from explanations (objects or dicts) of the same pairs by the
+    trained and the random-weights model, e.g. when the trained ones are already stored."""
     per_pair = []
     for index, (trained, randomized) in enumerate(zip(trained_run, random_run, strict=True)):
+        t, r = _as_dict(trained), _as_dict(randomized)
         per_pair.append(
             {
                 "index": index,
-                "spearman": saliency_spearman(trained, randomized),
-                "jaccard": jaccard(trained, randomized),
-                "similarity_trained": float(trained.similarity),
-                "similarity_random": float(randomized.similarity),
-                "truncated": bool(trained.truncated),
+                "spearman": saliency_spearman(t, r),
+                "jaccard": jaccard(t, r),
+                "similarity_trained": float(t["similarity"]),
+                "similarity_random": float(r["similarity"]),
+                "truncated": bool(t["truncated"]),
             }
         )
     return {
         "method": method,
-        "model": model_name,
+        "model": model,
         "seed": seed,
-        "pairs": len(pairs),
+        "pairs": len(per_pair),
         "spearman_mean": _mean([row["spearman"] for row in per_pair]),
         "spearman_undefined": sum(row["spearman"] is None for row in per_pair),
         "jaccard_mean": _mean([row["jaccard"] for row in per_pair]),

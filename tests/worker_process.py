@@ -52,3 +52,32 @@ def stop(worker: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(timeout=10)
+
+
+def filesystem_broker(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """A filesystem broker (the embedded mode's) in ``folder``, even when this run uses Redis:
+    ``(env for start_worker's extra_env, kombu transport options for a publishing Connection)``. The
+    worker gets an unreachable TEST_REDIS_URL, so settings/test.py falls back to that folder."""
+    (folder / "control").mkdir(parents=True, exist_ok=True)
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(folder / "control"),
+        "store_processed": False,
+    }
+    return {"TEST_REDIS_URL": "redis://127.0.0.1:9/0", "TEST_BROKER_DIR": str(folder)}, options  # port 9: no one
+
+
+def publish_to(monkeypatch, options: dict[str, str], *tasks) -> None:
+    """Make ``tasks`` (Celery tasks) publish to the filesystem broker of ``options`` from this process."""
+    from kombu import Connection
+
+    for task in tasks:
+        original = task.apply_async
+
+        def apply_async(args=None, kwargs=None, _original=original, **extra):
+            with Connection("filesystem://", transport_options=options) as conn:
+                return _original(args=args, kwargs=kwargs, connection=conn, **extra)
+
+        monkeypatch.setattr(task, "apply_async", apply_async)
+        monkeypatch.setattr(task, "delay", lambda *args, _send=apply_async, **kwargs: _send(args=args, kwargs=kwargs))

@@ -1,7 +1,8 @@
 """Celery tasks: thin. Ids in, rows re-fetched by the service, JSON arguments only.
 
-``bti_eval.explain_chunk`` is routed to the ``explain`` queue (settings.CELERY_TASK_ROUTES), so
-GPU workers can take only explanation work: ``celery -A workers worker -Q explain``.
+``bti_eval.explain_chunk`` is routed to the ``explain`` queue and ``bti_eval.evaluate_auto_chunk``
+to ``metrics`` (settings.CELERY_TASK_ROUTES), so GPU workers can take only explanation work
+(``celery -A workers worker -Q explain``) and a metrics job never holds up a round's explanations.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from celery import Task, shared_task
 
 from bti_eval.rounds.constants import CHUNK_SOFT_TIME_LIMIT, CHUNK_TIME_LIMIT, TRANSIENT_ERRORS
-from workers.celery import app  # noqa: F401  (configures the app that shared_task binds to)
+from workers.celery import app, worker_identity  # noqa: F401  (app: configures what shared_task binds to)
 
 logger = logging.getLogger(__name__)
 # Every task acknowledges late (settings.CELERY_TASK_ACKS_LATE). A transient error (the database or
@@ -41,45 +42,53 @@ class ExplainChunkTask(Task):
 @shared_task(
     name="bti_eval.explain_chunk",
     base=ExplainChunkTask,
+    bind=True,
     **RETRY_TRANSIENT,
     max_retries=5,
     soft_time_limit=CHUNK_SOFT_TIME_LIMIT,
     time_limit=CHUNK_TIME_LIMIT,
 )
-def explain_chunk(explanation_ids: list[int]) -> dict[str, int]:
+def explain_chunk(self, explanation_ids: list[int]) -> dict[str, int]:
     """Compute one chunk: explanations of one round and one method (ids of Explanation rows)."""
     from bti_eval.rounds.compute import explanations_compute
 
-    return explanations_compute(explanation_ids=explanation_ids)
+    return explanations_compute(explanation_ids=explanation_ids, worker=worker_identity(self.request.hostname or ""))
 
 
-AUTO_SOFT_TIME_LIMIT = 2 * 60 * 60  # seconds: the sanity check explains its sample twice per method
+AUTO_CHUNK_SOFT_TIME_LIMIT = 60 * 60  # seconds: one metric of one method (sanity explains its sample once)
+
+
+class AutoEvaluationChunkTask(Task):
+    """Marks the job FAILED when a chunk finally fails (time limit, retries exhausted, a bug), so that
+    the results page shows the error and a new job can be requested."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        from bti_eval.results.services import auto_evaluation_fail
+
+        job_id = kwargs.get("job_id", args[0] if args else None)
+        try:
+            auto_evaluation_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+        except Exception:
+            logger.exception("could not mark automatic-metrics job %s failed", job_id)
 
 
 @shared_task(
-    name="bti_eval.evaluate_auto",
+    name="bti_eval.evaluate_auto_chunk",
+    base=AutoEvaluationChunkTask,
+    bind=True,
     **RETRY_TRANSIENT,
     max_retries=3,
-    soft_time_limit=AUTO_SOFT_TIME_LIMIT,
-    time_limit=AUTO_SOFT_TIME_LIMIT + 300,
+    soft_time_limit=AUTO_CHUNK_SOFT_TIME_LIMIT,
+    time_limit=AUTO_CHUNK_SOFT_TIME_LIMIT + 300,
 )
-def evaluate_auto(round_id: int) -> str:
-    """Compute a round's automatic metrics (plausibility, faithfulness, sanity); queued on ``explain``.
+def evaluate_auto_chunk(self, job_id: int, index: int) -> str:
+    """Compute chunk ``index`` of an automatic-metrics job, then queue the next (``metrics`` queue).
 
-    Idempotent: a rerun recomputes and overwrites the round's one AutoEvaluation row.
+    Idempotent: a chunk already computed (a redelivered message) does nothing.
     """
-    from bti_eval.core.exceptions import ApplicationError
-    from bti_eval.results.services import auto_evaluation_run
-    from bti_eval.rounds.models import EvaluationRound
+    from bti_eval.results.services import auto_evaluation_chunk_run
 
-    round = EvaluationRound.objects.filter(pk=round_id).first()
-    if round is None:
-        return "round gone"
-    try:
-        return auto_evaluation_run(round=round).status
-    except ApplicationError as exc:  # stored on the row; retrying would fail the same way
-        logger.warning("automatic metrics of round %s failed: %s", round_id, exc.message)
-        return "failed"
+    return auto_evaluation_chunk_run(job_id=job_id, index=index, worker=worker_identity(self.request.hostname or ""))
 
 
 @shared_task(

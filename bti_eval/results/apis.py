@@ -16,6 +16,7 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.serializers import error_responses
 from bti_eval.core.streaming import batched_text
 from bti_eval.results import auto_metrics, exports, services
+from bti_eval.results.models import AutoEvaluation
 from bti_eval.results.report import parse_exclude_flagged, round_report
 from bti_eval.rounds.models import EvaluationRound
 
@@ -205,9 +206,12 @@ class RoundAutoMetricsApi(APIView):
             ref_name = "AutoMetricsInput"
 
     class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
         status = serializers.CharField()
         metrics = serializers.ListField(child=serializers.CharField())
         options = serializers.DictField()
+        chunks_done = serializers.IntegerField(help_text="Chunks computed so far (one metric of one method each).")
+        chunks_total = serializers.IntegerField(help_text="Chunks of the job.")
         error = serializers.CharField(allow_blank=True)
         requested_at = serializers.DateTimeField()
         finished_at = serializers.DateTimeField(allow_null=True)
@@ -216,23 +220,39 @@ class RoundAutoMetricsApi(APIView):
         class Meta:
             ref_name = "AutoMetrics"
 
-    @extend_schema(responses={200: OutputSerializer, **error_responses(404)}, summary="The automatic metrics")
+    @extend_schema(
+        responses={200: OutputSerializer, **error_responses(404)},
+        summary="The round's newest automatic-metrics job, with its progress",
+    )
     def get(self, request: Request, round_id: int) -> Response:
         round = get_object_or_404(EvaluationRound, pk=round_id)
-        row = getattr(round, "auto_evaluation", None)
+        row = AutoEvaluation.objects.filter(round=round).order_by("-requested_at", "-id").first()
         if row is None:
             raise ApplicationError("No automatic metrics yet: POST here or run `manage.py evaluate_auto`.", status=404)
         return Response(self.OutputSerializer(row).data)
 
     @extend_schema(
         request=InputSerializer,
-        responses={202: OutputSerializer, **error_responses(400, 404, 409, 503)},
-        summary="Queue the automatic metrics (plausibility, faithfulness, sanity) on the explain queue",
+        responses={
+            202: OpenApiResponse(OutputSerializer, description="A new job, queued on the metrics queue."),
+            200: OpenApiResponse(
+                OutputSerializer,
+                description="A job of this round is already pending or running (one per round at a time): "
+                "that job, unchanged; nothing new was queued and the request's options were not used.",
+            ),
+            **error_responses(400, 404, 409, 503),
+        },
+        summary="Queue the automatic metrics (plausibility, faithfulness, sanity) on the metrics queue",
+        description="One job per round at a time: while one is pending or running, this answers 200 with it. "
+        "409 while the round is still computing its explanations, or before it has any.",
     )
     def post(self, request: Request, round_id: int) -> Response:
         round = get_object_or_404(EvaluationRound, pk=round_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         options = {k: v for k, v in data.validated_data.items() if k != "metrics"}
-        row = services.auto_evaluation_request(round=round, metrics=data.validated_data.get("metrics"), options=options)
-        return Response(self.OutputSerializer(row).data, status=status.HTTP_202_ACCEPTED)
+        row, created = services.auto_evaluation_request(
+            round=round, metrics=data.validated_data.get("metrics"), options=options
+        )
+        code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+        return Response(self.OutputSerializer(row).data, status=code)

@@ -7,9 +7,16 @@
   even for a random model. Pairs without a gold alignment are skipped.
 - **faithfulness**: comprehensiveness and sufficiency AOPC over k = 1..5 (``explainers.faithfulness``)
   with the round's encoder, on a seeded sample of ``faithfulness_pairs`` pairs.
-- **sanity**: ``explainers.sanity_check`` (parameter randomization) per method on a seeded
-  sample of ``sanity_pairs`` pairs: mean Spearman of saliencies and mean Jaccard of selected pairs
-  between trained and random weights (lower means the method depends on the learned weights).
+- **sanity**: parameter randomization (``explainers.sanity``) per method on a seeded sample of
+  ``sanity_pairs`` pairs: mean Spearman of saliencies and mean Jaccard of selected pairs between
+  trained and random weights (lower means the method depends on the learned weights). The trained
+  side is the round's stored explanation (what judges see; it is not recomputed), the random side
+  is explained as the round's chunks were (same top_k, seed and tfidf-w2v corpus) by the random-weights
+  encoder, loaded once per worker.
+
+A job runs in chunks (``job_plan``): plausibility for every method at once, then faithfulness and
+sanity one method at a time, so that a worker shows progress and takes explanation work between
+chunks (``workers.tasks.evaluate_auto_chunk``).
 
 ``auto_report`` reads the stored results and adds Spearman's correlation between each metric's
 ranking of the methods and the human MOS ranking.
@@ -24,7 +31,6 @@ from typing import Any
 
 from bti_eval.results import statistics
 from bti_eval.results.models import AutoEvaluation
-from bti_eval.rounds.compute import explain_device, model_path
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 METRICS = ("plausibility", "faithfulness", "sanity")
@@ -84,65 +90,124 @@ def _sample(pair_ids: list[int], size: int, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(pair_ids, min(size, len(pair_ids))))
 
 
-def _explanations(round: EvaluationRound) -> dict[str, list[Explanation]]:
-    rows: dict[str, list[Explanation]] = {m: [] for m in round.methods}
+def _explanations(round: EvaluationRound, method: str | None = None) -> dict[str, list[Explanation]]:
+    rows: dict[str, list[Explanation]] = {m: [] for m in round.methods if method in (None, m)}
     done = Explanation.objects.filter(round=round, status=Explanation.Status.DONE, is_control=False)
+    if method is not None:
+        done = done.filter(method=method)
     for explanation in done.select_related("pair").order_by("pair_id"):
         rows.setdefault(explanation.method, []).append(explanation)
     return rows
 
 
-def compute(
-    *, round: EvaluationRound, metrics: Sequence[str], options: dict[str, Any], encoder: Any = None
+def _round_pair_ids(round: EvaluationRound) -> list[int]:
+    """The pairs with a DONE explanation: what the seeded samples draw from (the same for every chunk)."""
+    done = Explanation.objects.filter(round=round, status=Explanation.Status.DONE, is_control=False)
+    return sorted(set(done.values_list("pair_id", flat=True)))
+
+
+def job_plan(*, methods: Sequence[str], metrics: Sequence[str]) -> list[list[str | None]]:
+    """The chunks of a job, in order: ``[metric, method]``, method None for plausibility (cheap, all
+    methods at once); faithfulness and sanity load the model, so one chunk per method."""
+    plan: list[list[str | None]] = [["plausibility", None]] if "plausibility" in metrics else []
+    for metric in ("faithfulness", "sanity"):
+        if metric in metrics:
+            plan += [[metric, method] for method in methods]
+    return plan
+
+
+def compute_chunk(
+    *, round: EvaluationRound, metric: str, method: str | None, options: dict[str, Any], encoder: Any = None
 ) -> dict[str, Any]:
-    """Compute ``metrics`` for the round's methods; returns ``{"methods": {method: {metric: {...}}}, ...}``.
+    """One chunk of a job: ``{"methods": {method: {metric: {...}}}, "notes": {metric: note}}``.
 
     ``encoder`` (an explainers Encoder) is loaded from the round's model when faithfulness needs it.
     """
+    if metric == "plausibility":
+        return _plausibility(round)
+    if metric == "faithfulness":
+        return _faithfulness(round, method, options, encoder)
+    if metric == "sanity":
+        return _sanity(round, method, options)
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def compute(
+    *, round: EvaluationRound, metrics: Sequence[str], options: dict[str, Any], encoder: Any = None
+) -> dict[str, Any]:
+    """Compute ``metrics`` for the round's methods, every chunk in turn (``evaluate_auto`` run now);
+    returns ``{"methods": {method: {metric: {...}}}, "notes": {...}}``."""
+    results: dict[str, Any] = {"methods": {m: {} for m in _explanations(round)}, "notes": {}}
+    for metric, method in job_plan(methods=list(results["methods"]), metrics=metrics):
+        merge_chunk(results, compute_chunk(round=round, metric=metric, method=method, options=options, encoder=encoder))
+    return results
+
+
+def merge_chunk(results: dict[str, Any], chunk: dict[str, Any]) -> dict[str, Any]:
+    """Add a chunk's per-method metrics and notes into ``results`` (in place; returned)."""
+    for method, values in chunk.get("methods", {}).items():
+        results.setdefault("methods", {}).setdefault(method, {}).update(values)
+    results.setdefault("notes", {}).update(chunk.get("notes", {}))
+    return results
+
+
+def _plausibility(round: EvaluationRound) -> dict[str, Any]:
     from bti_eval.pairs.alignments import gold_alignments_for
 
     by_method = _explanations(round)
-    pair_ids = sorted({e.pair_id for rows in by_method.values() for e in rows})
-    results: dict[str, dict[str, Any]] = {m: {} for m in by_method}
-    notes: dict[str, str] = {}
-    if "plausibility" in metrics:
-        gold = gold_alignments_for(pair_ids=pair_ids)
-        if not gold:
-            notes["plausibility"] = "no pair of this round has a gold alignment (import pairs with import_ists)"
-        for method, rows in by_method.items():
-            if gold:
-                results[method]["plausibility"] = plausibility(
-                    (e.payload, gold[e.pair_id]) for e in rows if e.pair_id in gold
-                )
-    if "faithfulness" in metrics:
-        from explainers.faithfulness import faithfulness
+    gold = gold_alignments_for(pair_ids=sorted({e.pair_id for rows in by_method.values() for e in rows}))
+    if not gold:
+        return {"methods": {}, "notes": {"plausibility": NO_GOLD}}
+    return {
+        "methods": {
+            method: {"plausibility": plausibility((e.payload, gold[e.pair_id]) for e in rows if e.pair_id in gold)}
+            for method, rows in by_method.items()
+        },
+        "notes": {},
+    }
 
-        if encoder is None:
-            from bti_eval.rounds.compute import encoder_get
 
-            encoder = encoder_get(model=round.model)
-        chosen = set(_sample(pair_ids, int(options["faithfulness_pairs"]), round.seed))
-        for method, rows in by_method.items():
-            picked = [e for e in rows if e.pair_id in chosen]
-            scores = faithfulness(
-                encoder, [(e.pair.text_a, e.pair.text_b, e.payload) for e in picked], ks=options["ks"]
-            )
-            results[method]["faithfulness"] = _mean_faithfulness(scores, options["ks"])
-    if "sanity" in metrics:
-        import explainers
+NO_GOLD = "no pair of this round has a gold alignment (import pairs with import_ists)"
 
-        chosen = _sample(pair_ids, int(options["sanity_pairs"]), round.seed)
-        loaded = {e.pair_id: e.pair for rows in by_method.values() for e in rows}  # select_related("pair")
-        pairs = [(loaded[i].text_a, loaded[i].text_b) for i in chosen]
-        model, device = model_path(round.model), explain_device()
-        for method in by_method:
-            report = explainers.sanity_check(
-                pairs, method, model=model, device=device, seed=round.seed, top_k=round.top_k
-            )
-            results[method]["sanity"] = {
-                k: report[k] for k in ("pairs", "spearman_mean", "spearman_undefined", "jaccard_mean")
-            }
-    return {"methods": results, "notes": notes}
+
+def _faithfulness(round: EvaluationRound, method: str, options: dict[str, Any], encoder: Any) -> dict[str, Any]:
+    from explainers.faithfulness import faithfulness
+
+    if encoder is None:
+        from bti_eval.rounds.compute import encoder_get
+
+        encoder = encoder_get(model=round.model)
+    chosen = set(_sample(_round_pair_ids(round), int(options["faithfulness_pairs"]), round.seed))
+    picked = [e for e in _explanations(round, method)[method] if e.pair_id in chosen]
+    scores = faithfulness(encoder, [(e.pair.text_a, e.pair.text_b, e.payload) for e in picked], ks=options["ks"])
+    return {"methods": {method: {"faithfulness": _mean_faithfulness(scores, options["ks"])}}, "notes": {}}
+
+
+def _sanity(round: EvaluationRound, method: str, options: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    import explainers
+    from bti_eval.rounds.compute import encoder_get, round_corpus
+    from explainers.sanity import sanity_compare
+
+    chosen = set(_sample(_round_pair_ids(round), int(options["sanity_pairs"]), round.seed))
+    picked = [e for e in _explanations(round, method)[method] if e.pair_id in chosen]
+    random_run = []
+    if picked:
+        encoder = encoder_get(model=round.model, random_seed=round.seed)
+        extra = {"corpus": round_corpus(round=round)} if method == "tfidf-w2v" else {}
+        torch.manual_seed(round.seed)  # as the round's chunks did
+        pairs = [(e.pair.text_a, e.pair.text_b) for e in picked]
+        random_run = explainers.explain_pairs(encoder, pairs, method, top_k=round.top_k, **extra)
+    report = sanity_compare(
+        [e.payload for e in picked], random_run, method=method, model=_model_name(picked), seed=round.seed
+    )
+    keys = ("pairs", "spearman_mean", "spearman_undefined", "jaccard_mean")
+    return {"methods": {method: {"sanity": {k: report[k] for k in keys}}}, "notes": {}}
+
+
+def _model_name(rows: list[Explanation]) -> str:
+    return str(rows[0].payload.get("model", "")) if rows else ""
 
 
 def _mean_faithfulness(scores: list[dict[str, Any]], ks: Sequence[int]) -> dict[str, Any]:
@@ -169,25 +234,31 @@ def _mean_faithfulness(scores: list[dict[str, Any]], ks: Sequence[int]) -> dict[
 def auto_report(*, round: EvaluationRound, table: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The stored automatic metrics beside the MOS, and their rank correlation with it (None if never run).
 
-    Out: ``{"status", "error", "finished_at", "metrics", "options", "notes", "columns": [...],
-    "methods": [{"method", "label", "mean", values...}], "correlations": [{"metric", "field",
+    The status, progress and error are the round's newest job's; the values come from its newest DONE
+    job, so that a recomputation in progress still shows the previous results. Out: ``{"status",
+    "error", "finished_at", "metrics", "options", "notes", "chunks_done", "chunks_total", "columns":
+    [...], "methods": [{"method", "label", "mean", values...}], "correlations": [{"metric", "field",
     "label", "higher_is_better", "rho", "p", "n", "agrees"}]}``.
     """
-    row = AutoEvaluation.objects.filter(round=round).first()
-    if row is None:
+    jobs = AutoEvaluation.objects.filter(round=round).order_by("-requested_at", "-id")
+    latest = jobs.first()
+    if latest is None:
         return None
+    row = latest if latest.status == AutoEvaluation.Status.DONE else jobs.filter(status="done").first()
     out: dict[str, Any] = {
-        "status": row.status,
-        "error": row.error,
-        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
-        "metrics": row.metrics,
-        "options": row.options,
-        "notes": (row.results or {}).get("notes", {}),
+        "status": latest.status,
+        "error": latest.error,
+        "chunks_done": latest.chunks_done,
+        "chunks_total": latest.chunks_total,
+        "finished_at": row.finished_at.isoformat() if row and row.finished_at else None,
+        "metrics": (row or latest).metrics,
+        "options": (row or latest).options,
+        "notes": ((row.results if row else None) or {}).get("notes", {}),
         "columns": [],
         "methods": [],
         "correlations": [],
     }
-    if row.status != AutoEvaluation.Status.DONE or not row.results:
+    if row is None or not row.results:
         return out
     stored = row.results.get("methods", {})
     columns = [c for c in COLUMNS if any(_value(stored.get(m["method"]), c) is not None for m in table)]

@@ -200,7 +200,12 @@ def ratings_fingerprint(*, round: EvaluationRound) -> tuple:
         n=Count("id"), last=Max("updated_at"), total=Sum("score")
     )
     judges = round.judges.aggregate(n=Count("id"), active=Count("id", filter=Q(user__is_active=True)))
-    auto = AutoEvaluation.objects.filter(round=round).values_list("status", "finished_at").first()
+    auto = (
+        AutoEvaluation.objects.filter(round=round)
+        .order_by("-requested_at", "-id")
+        .values_list("id", "status", "finished_at", "chunks_done")
+        .first()
+    )
     return (
         ratings["n"],
         ratings["last"].isoformat() if ratings["last"] else "",

@@ -1,15 +1,14 @@
-"""Results services: running the automatic metrics of a round (now, or as a Celery task)."""
+"""Results services: the automatic-metrics jobs of a round (queued in chunks, or run now)."""
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from time import perf_counter
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bti_eval.core.exceptions import ApplicationError
@@ -38,6 +37,12 @@ def _clean(metrics: Sequence[str] | None, options: dict[str, Any] | None) -> tup
 
 
 def _require_explanations(round: EvaluationRound) -> None:
+    if round.status == EvaluationRound.Status.COMPUTING:
+        raise ApplicationError(
+            f"Round {round.name!r} is still computing its explanations; the automatic metrics can be computed "
+            "once it opens for rating (they would otherwise take the workers from the explanations).",
+            status=409,
+        )
     done = Explanation.objects.filter(round=round, status=Explanation.Status.DONE, is_control=False)
     if not done.exists():
         raise ApplicationError(
@@ -52,58 +57,137 @@ def auto_evaluation_request(
     metrics: Sequence[str] | None = None,
     options: dict[str, Any] | None = None,
     check_broker: bool = True,
-) -> AutoEvaluation:
-    """Mark the round's automatic metrics PENDING and queue ``bti_eval.evaluate_auto`` after commit
-    (on the ``explain`` queue, where the model lives). If the broker refuses, the row is FAILED
-    with what to do (and, when ``check_broker``, ApplicationError 503 before anything is written)."""
+) -> tuple[AutoEvaluation, bool]:
+    """Queue a new automatic-metrics job of the round: a PENDING row whose chunks
+    ``bti_eval.evaluate_auto_chunk`` computes one after the other on the ``metrics`` queue (the first
+    is queued after commit). Returns ``(job, created)``.
+
+    One job per round at a time: while a job is pending or running, asking again queues nothing and
+    returns that job with ``created`` False (the API answers 200 with it, 202 for a new job). The
+    round row is locked while checking, and the partial unique constraint
+    ``auto_evaluation_one_active_per_round`` backs the check, so two concurrent requests make one job.
+    Refused (409) while the round is computing, or before it has any explanation. If the broker
+    refuses, the row is FAILED with what to do (and, when ``check_broker``, ApplicationError 503
+    before anything is written).
+    """
     metrics, options = _clean(metrics, options)
     if check_broker:
         _require_explanations(round)
+        active = _active(round)
+        if active is not None:
+            return active, False
         from bti_eval.rounds.queueing import broker_check
 
         broker_check()
-    with transaction.atomic():
-        now = timezone.now()
-        row = _reset(round, status=AStatus.PENDING, metrics=metrics, options=options, started_at=None, requested_at=now)
-        row_id = row.pk
-        transaction.on_commit(lambda: _enqueue(row_id, round.pk))
-    return row
+    try:
+        with transaction.atomic():
+            EvaluationRound.objects.select_for_update().filter(pk=round.pk).first()  # serialise requests
+            active = _active(round)
+            if active is not None:
+                return active, False
+            row = AutoEvaluation.objects.create(
+                round=round,
+                status=AStatus.PENDING,
+                metrics=metrics,
+                options=options,
+                plan=auto_metrics.job_plan(methods=round.methods, metrics=metrics),
+            )
+            row_id = row.pk
+            transaction.on_commit(lambda: _enqueue(row_id, 0))
+    except IntegrityError:  # another request created the job between our check and our insert
+        active = _active(round)
+        if active is None:
+            raise
+        return active, False
+    return row, True
 
 
-def _reset(
-    round: EvaluationRound,
-    *,
-    status: str,
-    metrics: list[str],
-    options: dict[str, Any],
-    started_at: datetime | None,
-    requested_at: datetime | None = None,
-) -> AutoEvaluation:
-    """The round's one AutoEvaluation row, locked (created if new), set to ``status`` with ``metrics``
-    and ``options``, no error, not finished, started at ``started_at``; ``requested_at`` when given.
-    Call inside a transaction."""
-    row, _ = AutoEvaluation.objects.select_for_update().get_or_create(round=round)
-    row.status, row.metrics, row.options, row.error = status, metrics, options, ""
-    row.started_at, row.finished_at = started_at, None
-    if requested_at is not None:
-        row.requested_at = requested_at
-    row.save()
-    return row
+def _active(round: EvaluationRound) -> AutoEvaluation | None:
+    return AutoEvaluation.objects.filter(round=round, status__in=AutoEvaluation.ACTIVE).first()
 
 
-def _enqueue(row_id: int, round_id: int) -> None:
-    from workers.tasks import evaluate_auto
+def _enqueue(row_id: int, index: int) -> None:
+    from workers.tasks import evaluate_auto_chunk
 
     try:
-        evaluate_auto.apply_async(args=[round_id], queue="explain")
+        evaluate_auto_chunk.apply_async(args=[row_id, index])  # routed to the metrics queue
     except Exception as exc:  # the broker blinked after the commit: say so on the row, do not crash the caller
-        logger.exception("could not queue evaluate_auto for round %s", round_id)
+        logger.exception("could not queue chunk %s of automatic-metrics job %s", index, row_id)
         AutoEvaluation.objects.filter(pk=row_id).update(
             status=AStatus.FAILED,
-            error=f"Could not queue the task ({type(exc).__name__}: {exc}). Run "
-            f"`python manage.py evaluate_auto {round_id}` or request it again.",
+            error=f"Could not queue the task ({type(exc).__name__}: {exc}). Request the automatic metrics again, "
+            "or run `python manage.py evaluate_auto ROUND`.",
             finished_at=timezone.now(),
         )
+
+
+def auto_evaluation_chunk_run(
+    *, job_id: int, index: int, encoder: Any = None, worker: str = "", queue_next: bool = True
+) -> str:
+    """Compute chunk ``index`` of job ``job_id`` and store it; queue the next chunk after commit
+    (``queue_next``), or mark the job DONE after the last. Returns the job's status.
+
+    Idempotent (tasks acknowledge late): a chunk that is not the job's next one (already computed,
+    by a redelivered message) or of a job no longer active does nothing. ``worker`` is recorded on
+    the job while it runs (see ``auto_evaluations_recover_lost``). An explainers error fails the job
+    with its message; other errors are raised (the task retries transient ones, then fails the job).
+    """
+    from explainers.errors import ExplainerError
+
+    job = AutoEvaluation.objects.select_related("round").filter(pk=job_id).first()
+    if job is None:
+        return "gone"
+    if job.status not in AutoEvaluation.ACTIVE or job.chunks_done != index or index >= job.chunks_total:
+        return job.status
+    running = AutoEvaluation.objects.filter(pk=job_id, status__in=AutoEvaluation.ACTIVE)
+    running.filter(started_at__isnull=True).update(started_at=timezone.now())
+    running.update(status=AStatus.RUNNING, worker=worker[:255])
+    metric, method = job.plan[index]
+    start = perf_counter()
+    try:
+        chunk = auto_metrics.compute_chunk(
+            round=job.round, metric=metric, method=method, options=job.options, encoder=encoder
+        )
+    except ExplainerError as exc:
+        auto_evaluation_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+        return AStatus.FAILED
+    seconds = perf_counter() - start
+    with transaction.atomic():
+        locked = AutoEvaluation.objects.select_for_update().filter(pk=job_id).first()
+        if locked is None or locked.status not in AutoEvaluation.ACTIVE or locked.chunks_done != index:
+            return locked.status if locked else "gone"
+        results = auto_metrics.merge_chunk(locked.results or {"methods": {}, "notes": {}}, chunk)
+        results["seconds"] = float(results.get("seconds", 0.0)) + seconds
+        locked.results, locked.chunks_done = results, index + 1
+        if locked.chunks_done >= locked.chunks_total:
+            locked.status, locked.finished_at = AStatus.DONE, timezone.now()
+        elif queue_next:
+            transaction.on_commit(lambda: _enqueue(job_id, index + 1))
+        locked.save(update_fields=["results", "chunks_done", "status", "finished_at"])
+        return locked.status
+
+
+def auto_evaluation_fail(*, job_id: int, error: str) -> int:
+    """Mark an active job FAILED with ``error`` (its chunk task failed for good); returns 0 or 1."""
+    return AutoEvaluation.objects.filter(pk=job_id, status__in=AutoEvaluation.ACTIVE).update(
+        status=AStatus.FAILED, error=error[:5000], finished_at=timezone.now()
+    )
+
+
+def auto_evaluations_recover_lost(*, is_gone: Callable[[str], bool]) -> int:
+    """Queue again the next chunk of every RUNNING job whose recorded worker ``is_gone`` (killed
+    between or in the middle of a chunk: the filesystem broker never redelivers its message, Redis
+    only after the visibility timeout). A chunk that runs twice stores once (``chunks_done``).
+    Returns how many jobs were queued again."""
+    lost = [
+        (job.pk, job.chunks_done)
+        for job in AutoEvaluation.objects.filter(status=AStatus.RUNNING).only("pk", "chunks_done", "worker")
+        if job.worker and is_gone(job.worker)
+    ]
+    for job_id, index in lost:
+        logger.warning("automatic-metrics job %s lost its worker; queueing chunk %s again", job_id, index)
+        _enqueue(job_id, index)
+    return len(lost)
 
 
 def auto_evaluation_run(
@@ -113,35 +197,47 @@ def auto_evaluation_run(
     options: dict[str, Any] | None = None,
     encoder: Any = None,
 ) -> AutoEvaluation:
-    """Compute the automatic metrics now and store them (one row per round; a rerun overwrites).
-
-    ``metrics``/``options`` default to those of a pending request, else to all metrics with
-    DEFAULT_OPTIONS. An explainers error (e.g. the model cannot load) leaves the row FAILED with
-    its message and raises ApplicationError.
+    """Compute the automatic metrics now, every chunk in this process, and store them as a new DONE
+    job of the round (``manage.py evaluate_auto``). ``metrics``/``options`` default to all metrics
+    with DEFAULT_OPTIONS. Refused (409) while a queued job of the round is pending or running. An
+    explainers error (e.g. the model cannot load) leaves the job FAILED with its message and raises
+    ApplicationError.
     """
-    from explainers.errors import ExplainerError
-
     _require_explanations(round)
-    pending = AutoEvaluation.objects.filter(round=round).first()
-    if metrics is None and options is None and pending is not None and pending.status == AStatus.PENDING:
-        metrics, options = pending.metrics, pending.options
     metrics, options = _clean(metrics, options)
-    with transaction.atomic():
-        row = _reset(round, status=AStatus.RUNNING, metrics=metrics, options=options, started_at=timezone.now())
-    start = perf_counter()
     try:
-        results = auto_metrics.compute(round=round, metrics=metrics, options=options, encoder=encoder)
-    except ExplainerError as exc:
-        _finish(row, status=AStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-        raise ApplicationError(f"The automatic metrics failed: {exc}") from exc
+        with transaction.atomic():
+            EvaluationRound.objects.select_for_update().filter(pk=round.pk).first()
+            if _active(round) is not None:
+                raise ApplicationError(
+                    f"An automatic-metrics job of round {round.name!r} is already queued or running; wait for it.",
+                    status=409,
+                )
+            row = AutoEvaluation.objects.create(
+                round=round,
+                status=AStatus.RUNNING,
+                metrics=metrics,
+                options=options,
+                plan=auto_metrics.job_plan(methods=round.methods, metrics=metrics),
+                started_at=timezone.now(),
+            )
+    except IntegrityError as exc:
+        raise ApplicationError(
+            f"An automatic-metrics job of round {round.name!r} is already queued or running; wait for it.", status=409
+        ) from exc
+    try:
+        for index in range(row.chunks_total):
+            if (
+                auto_evaluation_chunk_run(job_id=row.pk, index=index, encoder=encoder, queue_next=False)
+                != AStatus.RUNNING
+            ):
+                break
     except Exception:
-        _finish(row, status=AStatus.FAILED, error=traceback.format_exc(limit=3)[-5000:])
+        auto_evaluation_fail(job_id=row.pk, error=traceback.format_exc(limit=3)[-5000:])
         raise
-    results["seconds"] = perf_counter() - start
-    _finish(row, status=AStatus.DONE, results=results)
+    if row.chunks_total == 0:
+        AutoEvaluation.objects.filter(pk=row.pk).update(status=AStatus.DONE, finished_at=timezone.now(), results={})
+    row.refresh_from_db()
+    if row.status == AStatus.FAILED:
+        raise ApplicationError(f"The automatic metrics failed: {row.error}")
     return row
-
-
-def _finish(row: AutoEvaluation, *, status: str, error: str = "", results: dict | None = None) -> None:
-    row.status, row.error, row.results, row.finished_at = status, error, results, timezone.now()
-    row.save(update_fields=["status", "error", "results", "finished_at"])

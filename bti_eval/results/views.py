@@ -62,11 +62,18 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
 def round_auto_metrics_view(request: HttpRequest, round_id: int) -> HttpResponse:
     round = get_object_or_404(EvaluationRound, pk=round_id)
     try:
-        services.auto_evaluation_request(round=round)
+        job, created = services.auto_evaluation_request(round=round)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "The automatic metrics are queued; a worker on the explain queue computes them.")
+        if created:
+            messages.success(request, "The automatic metrics are queued; a worker on the metrics queue computes them.")
+        else:
+            messages.info(
+                request,
+                f"The automatic metrics of this round are already {job.status} ({job.chunks_done} of "
+                f"{job.chunks_total} steps done); nothing new was queued.",
+            )
     return redirect(reverse("results:round", args=[round.pk]))
 
 

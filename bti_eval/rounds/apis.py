@@ -84,6 +84,14 @@ class ProgressOutputSerializer(serializers.Serializer):
     per_method = serializers.DictField(child=CountsSerializer())
     failures = FailureSerializer(many=True)
     failures_total = serializers.IntegerField()
+    eta_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="Estimated seconds left while computing, from the explanations done so far (their compute "
+        "seconds per method, at the pace seen since the first chunk started); null before any is done.",
+    )
+    eta_text = serializers.CharField(
+        help_text='The estimate in words ("estimating…", "about 3 min"); "" when idle.'
+    )
 
     class Meta:
         ref_name = "RoundProgress"

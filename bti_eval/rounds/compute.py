@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 MAX_CACHED_ENCODERS = 2
 XStatus = Explanation.Status
 
-_encoders: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_encoders: OrderedDict[tuple[str | None, str | None, int | None], Any] = OrderedDict()
 _encoders_lock = threading.Lock()
 
 
@@ -43,25 +43,31 @@ def explain_device() -> str | None:
     return settings.BTI_EXPLAIN_DEVICE or None
 
 
-def encoder_get(*, model: str = "") -> Any:
-    """The explainers Encoder for ``model`` ("" = settings.BTI_DEFAULT_MODEL, then the packaged one).
+def encoder_get(*, model: str = "", random_seed: int | None = None) -> Any:
+    """The explainers Encoder for ``model`` ("" = settings.BTI_DEFAULT_MODEL, then the packaged one);
+    with ``random_seed``, the same architecture with random weights from that seed (the sanity test).
 
     Loaded once per worker process and kept (the last MAX_CACHED_ENCODERS, keyed by (model path,
-    device)); the device is settings.BTI_EXPLAIN_DEVICE, or CUDA when available, else CPU.
+    device, random seed)); the device is settings.BTI_EXPLAIN_DEVICE, or CUDA when available, else CPU.
     """
     import explainers
 
     path, device = model_path(model), explain_device()
-    key = (path, device)
+    key = (path, device, random_seed)
     with _encoders_lock:
         if key in _encoders:
             _encoders.move_to_end(key)
             return _encoders[key]
-        encoder = explainers.load_encoder(path, device=device)
+        if random_seed is None:
+            encoder = explainers.load_encoder(path, device=device)
+        else:
+            encoder = explainers.load_encoder(path, device=device, random_init=True, seed=random_seed)
         _encoders[key] = encoder
         while len(_encoders) > MAX_CACHED_ENCODERS:
             _encoders.popitem(last=False)
-        logger.info("loaded encoder %s on %s", encoder.name, encoder.device)
+        logger.info(
+            "loaded encoder %s on %s%s", encoder.name, encoder.device, "" if random_seed is None else " (random)"
+        )
         return encoder
 
 
@@ -73,8 +79,11 @@ def round_corpus(*, round: EvaluationRound) -> list[str]:
     return corpus
 
 
-def explanations_compute(*, explanation_ids: list[int]) -> dict[str, int]:
+def explanations_compute(*, explanation_ids: list[int], worker: str = "") -> dict[str, int]:
     """Compute the given explanations (normally one round, one method) and store them.
+
+    ``worker`` (``workers.celery.worker_identity``) is recorded on the rows while they run, so that a
+    worker starting after this one died can take them back (``explanations_recover_lost``).
 
     Rows already DONE (or FAILED, or gone) are skipped. An explainers error for one pair fails
     only that row (error message kept, not retried). When the round has nothing left to compute,
@@ -87,7 +96,7 @@ def explanations_compute(*, explanation_ids: list[int]) -> dict[str, int]:
     )
     counts = {"done": 0, "failed": 0, "skipped": len(set(explanation_ids)) - len(rows)}
     for _, group in groupby(rows, key=lambda r: (r.round_id, r.method)):
-        done, failed = _compute_group(list(group))
+        done, failed = _compute_group(list(group), worker=worker)
         counts["done"] += done
         counts["failed"] += failed
     round_ids = set(Explanation.objects.filter(pk__in=explanation_ids).values_list("round_id", flat=True))
@@ -96,7 +105,7 @@ def explanations_compute(*, explanation_ids: list[int]) -> dict[str, int]:
     return counts
 
 
-def _compute_group(rows: list[Explanation]) -> tuple[int, int]:
+def _compute_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
     import torch
 
     import explainers
@@ -104,7 +113,7 @@ def _compute_group(rows: list[Explanation]) -> tuple[int, int]:
 
     round, method = rows[0].round, rows[0].method
     Explanation.objects.filter(pk__in=[r.pk for r in rows], status__in=[XStatus.PENDING, XStatus.RUNNING]).update(
-        status=XStatus.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now()
+        status=XStatus.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), worker=worker[:255]
     )
     try:
         encoder = encoder_get(model=round.model)

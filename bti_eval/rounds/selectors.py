@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, Min, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
@@ -41,16 +43,28 @@ def round_progress(*, round: EvaluationRound) -> dict[str, Any]:
     ``{"status", "total", "done", "failed", "pending", "running", "can_open",
     "per_method": {method: {"total", "done", "failed", "pending", "running"}},
     "failures": [{"explanation_id", "pair", "pair_id", "method", "error", "attempts"}],
-    "failures_total"}``; failures list at most MAX_LISTED_FAILURES rows.
+    "failures_total", "eta_seconds", "eta_text"}``; failures list at most MAX_LISTED_FAILURES rows.
+    ``eta_seconds`` estimates the time left while computing (``estimate_seconds_left``; None before
+    any explanation is done, and once nothing is left), and ``eta_text`` says it in words.
     """
     per_method: dict[str, dict[str, int]] = {m: _zero() for m in round.methods}
     totals = _zero()
-    rows = Explanation.objects.filter(round=round).values("method", "status").annotate(n=Count("id"))
+    seconds: dict[str, float] = {}
+    first_start = None
+    rows = (
+        Explanation.objects.filter(round=round)
+        .values("method", "status")
+        .annotate(n=Count("id"), seconds=Sum("compute_seconds"), first=Min("started_at"))
+    )
     for row in rows.order_by():
         counts = per_method.setdefault(row["method"], _zero())
         for bucket in (counts, totals):
             bucket[row["status"]] += row["n"]
             bucket["total"] += row["n"]
+        if row["status"] == Explanation.Status.DONE:
+            seconds[row["method"]] = float(row["seconds"] or 0.0)
+        if row["first"] is not None and (first_start is None or row["first"] < first_start):
+            first_start = row["first"]
     failed_rows = (
         Explanation.objects.filter(round=round, status=Explanation.Status.FAILED)
         .select_related("pair")
@@ -76,6 +90,7 @@ def round_progress(*, round: EvaluationRound) -> dict[str, Any]:
         "per_method": per_method,
         "failures": failures,
         "failures_total": totals["failed"],
+        **_eta(round, per_method, seconds, first_start),
     }
 
 
@@ -97,6 +112,53 @@ def round_truncation(*, round: EvaluationRound) -> dict[str, Any]:
         per_method[method] = per_method.get(method, 0) + 1
         pairs.add(pair_id)
     return {"explanations": sum(per_method.values()), "pairs": len(pairs), "per_method": per_method}
+
+
+def estimate_seconds_left(
+    per_method: dict[str, dict[str, int]], seconds: dict[str, float], *, elapsed: float
+) -> float | None:
+    """Wall seconds left for the pending and running explanations, or None with no basis yet.
+
+    Per method, the compute seconds per explanation of its DONE rows (``compute_seconds``) times its
+    rows left; a method with none done yet counts at the slowest known method's pace (methods differ
+    a hundredfold: integrated gradients against tfidf-w2v). The compute seconds become wall seconds
+    at the pace seen so far, ``elapsed`` wall seconds for the compute seconds done: that folds in the
+    number of workers, model loading and queueing.
+    """
+    paces = {m: seconds[m] / c["done"] for m, c in per_method.items() if c["done"] and m in seconds}
+    left = {m: c["pending"] + c["running"] for m, c in per_method.items()}
+    done_seconds = sum(seconds.values())
+    if not paces or done_seconds <= 0 or elapsed <= 0:
+        return None
+    slowest = max(paces.values())
+    work = sum(n * paces.get(m, slowest) for m, n in left.items())
+    return work * elapsed / done_seconds
+
+
+def _eta(round: EvaluationRound, per_method, seconds, first_start: datetime | None) -> dict[str, Any]:
+    left = sum(c["pending"] + c["running"] for c in per_method.values())
+    if round.status != EvaluationRound.Status.COMPUTING or not left:
+        return {"eta_seconds": None, "eta_text": ""}
+    elapsed = (timezone.now() - first_start).total_seconds() if first_start else 0.0
+    eta = estimate_seconds_left(per_method, seconds, elapsed=elapsed)
+    return {"eta_seconds": None if eta is None else round_seconds(eta), "eta_text": eta_text(eta)}
+
+
+def round_seconds(value: float) -> int:
+    return int(value + 0.5)
+
+
+def eta_text(seconds: float | None) -> str:
+    """ "estimating…" without a basis, else the time left in words, rounded as a clock would not be."""
+    if seconds is None:
+        return "estimating…"
+    if seconds < 60:
+        return "less than a minute"
+    minutes = round_seconds(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes:02d} min"
 
 
 def _zero() -> dict[str, int]:

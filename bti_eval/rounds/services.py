@@ -14,7 +14,7 @@ explanations and puts it back to draft, and the same error is raised: a round is
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -294,6 +294,36 @@ def explanations_drop_failed(*, round: EvaluationRound) -> dict[str, int | bool]
     opened = round_open_if_complete(round_id=round.pk)
     round.refresh_from_db()
     return {"dropped": dropped, "opened": opened}
+
+
+def explanations_recover_lost(*, is_gone: Callable[[str], bool]) -> int:
+    """Take back the explanations of computing rounds whose worker died mid-chunk: RUNNING rows whose
+    recorded worker ``is_gone`` go back to PENDING and are queued again (after commit). Returns n.
+
+    Called when a worker starts (``workers.celery``, the ``worker_ready`` signal): a ``kill -9`` leaves
+    the rows RUNNING, and the filesystem broker of the embedded mode never redelivers the chunk's
+    message (Redis does, but only after its visibility timeout). ``is_gone`` decides from the
+    recorded identity (node name and instance; see ``workers.celery.worker_is_gone``); rows with no
+    recorded worker are left to the stale-RUNNING rule of ``explanations_retry_failed``. A chunk that
+    is still running elsewhere after all is harmless: results are stored once per (round, pair,
+    method) and never over a DONE row.
+    """
+    running = Explanation.objects.filter(status=XStatus.RUNNING, round__status=Status.COMPUTING).exclude(worker="")
+    gone = {w for w in running.values_list("worker", flat=True).distinct() if is_gone(w)}
+    if not gone:
+        return 0
+    with transaction.atomic():
+        lost = Explanation.objects.filter(status=XStatus.RUNNING, round__status=Status.COMPUTING, worker__in=gone)
+        chunks: list[list[int]] = []
+        ids: list[int] = []
+        for round in EvaluationRound.objects.filter(pk__in=lost.values("round_id")):
+            ids_by_method = _ids_by_method(round, lost.filter(round=round))
+            chunks += queueing.chunk_ids(ids_by_method)
+            ids += [i for chunk in ids_by_method.values() for i in chunk]
+        Explanation.objects.filter(pk__in=ids, status=XStatus.RUNNING).update(status=XStatus.PENDING, worker="")
+        transaction.on_commit(lambda: _enqueue_or_fail(ids, chunks))
+    logger.warning("took back %d explanation(s) lost with their worker (%s)", len(ids), ", ".join(sorted(gone)))
+    return len(ids)
 
 
 def explanations_fail(*, explanation_ids: list[int], error: str) -> int:

@@ -168,7 +168,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ROUTES = {
     "bti_eval.explain_chunk": {"queue": "explain"},
-    "bti_eval.evaluate_auto": {"queue": "explain"},  # automatic metrics load the model too
+    # Automatic metrics load the model too, but on a queue of their own: a job never delays explanations.
+    "bti_eval.evaluate_auto_chunk": {"queue": "metrics"},
     "bti_eval.corpus_embed_chunk": {"queue": "explain"},
     "bti_eval.corpus_train_recobert": {"queue": "explain"},
 }

@@ -12,7 +12,7 @@
   }
 
   function update(progress) {
-    ["done", "total", "running", "pending", "failed"].forEach(function (key) {
+    ["done", "total", "running", "pending", "failed", "eta_text"].forEach(function (key) {
       setText(section, '[data-count="' + key + '"]', progress[key]);
     });
     var bar = document.getElementById("progress-bar");

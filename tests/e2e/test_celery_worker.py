@@ -24,7 +24,7 @@ def purge_queues() -> None:
 
     with app.connection_for_write() as conn:
         channel = conn.channel()
-        for queue in ("explain", "default"):
+        for queue in ("explain", "metrics", "default"):
             try:
                 channel.queue_purge(queue)
             except Exception:  # the queue does not exist yet

@@ -145,4 +145,4 @@ def test_gpu_workers_ask_for_cuda_and_cache_per_device(settings):
         settings.BTI_EXPLAIN_DEVICE = "cpu"
         cpu = compute.encoder_get(model="/models/x")
     assert [c.kwargs["device"] for c in load.call_args_list] == ["cuda", "cpu"]
-    assert gpu is not cpu and set(compute._encoders) == {("/models/x", "cuda"), ("/models/x", "cpu")}
+    assert gpu is not cpu and set(compute._encoders) == {("/models/x", "cuda", None), ("/models/x", "cpu", None)}

@@ -117,17 +117,20 @@ def test_create_page_offers_the_options(researcher_client):
     assert "2 judges per explanation" in detail and "1 control item" in detail
 
 
-def test_opening_a_round_with_auto_metrics_queues_the_task_on_the_explain_queue(django_capture_on_commit_callbacks):
+def test_opening_a_round_with_auto_metrics_queues_the_first_chunk_on_the_metrics_queue(
+    django_capture_on_commit_callbacks,
+):
     pair = ParagraphPairFactory()
     round = services.round_create(name="auto", pairs=[pair], methods=["bti"], auto_metrics=True)
     round.status = Status.COMPUTING
     round.save()
     ExplanationFactory(round=round, pair=pair, method="bti")
-    with mock.patch("workers.tasks.evaluate_auto.apply_async") as apply_async:
+    with mock.patch("workers.tasks.evaluate_auto_chunk.apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=True):
             assert services.round_open_if_complete(round_id=round.pk) is True
-    apply_async.assert_called_once_with(args=[round.pk], queue="explain")
-    assert AutoEvaluation.objects.get(round=round).status == AutoEvaluation.Status.PENDING
+    job = AutoEvaluation.objects.get(round=round)
+    apply_async.assert_called_once_with(args=[job.pk, 0])  # routed by CELERY_TASK_ROUTES
+    assert job.status == AutoEvaluation.Status.PENDING
 
 
 def test_a_broker_failure_after_opening_marks_the_metrics_failed(django_capture_on_commit_callbacks):
@@ -136,7 +139,7 @@ def test_a_broker_failure_after_opening_marks_the_metrics_failed(django_capture_
     round.status = Status.COMPUTING
     round.save()
     ExplanationFactory(round=round, pair=pair, method="bti")
-    with mock.patch("workers.tasks.evaluate_auto.apply_async", side_effect=ConnectionError("redis down")):
+    with mock.patch("workers.tasks.evaluate_auto_chunk.apply_async", side_effect=ConnectionError("redis down")):
         with django_capture_on_commit_callbacks(execute=True):
             services.round_open(round=round)
     row = AutoEvaluation.objects.get(round=round)

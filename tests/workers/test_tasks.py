@@ -10,7 +10,7 @@ from django.db import OperationalError
 from bti_eval.rounds.constants import CHUNK_SOFT_TIME_LIMIT, CHUNK_TIME_LIMIT
 from bti_eval.rounds.models import Explanation
 from tests.factories import ExplanationFactory
-from workers.celery import app
+from workers.celery import WORKER_INSTANCE, app
 from workers.tasks import explain_chunk
 
 COMPUTE = "bti_eval.rounds.compute.explanations_compute"
@@ -33,7 +33,7 @@ def test_every_task_acknowledges_late():
     tasks = {name: task for name, task in app.tasks.items() if name.startswith("bti_eval.")}
     assert {
         "bti_eval.explain_chunk",
-        "bti_eval.evaluate_auto",
+        "bti_eval.evaluate_auto_chunk",
         "bti_eval.render_judge_html",
         "bti_eval.corpus_embed_chunk",
         "bti_eval.corpus_train_recobert",
@@ -45,7 +45,8 @@ def test_task_passes_ids_to_the_service():
     with mock.patch(COMPUTE, return_value={"done": 2, "failed": 0, "skipped": 0}) as compute:
         result = explain_chunk.apply(args=[[3, 4]])
     assert result.get() == {"done": 2, "failed": 0, "skipped": 0}
-    compute.assert_called_once_with(explanation_ids=[3, 4])
+    [call] = compute.call_args_list
+    assert call.kwargs["explanation_ids"] == [3, 4] and call.kwargs["worker"].endswith(WORKER_INSTANCE)
 
 
 def test_transient_database_errors_are_retried():
