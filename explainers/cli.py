@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import safejson
 from .argtypes import positive_int
 from .corpus import read_utf8
 from .errors import ExplainerError, InputError, ModelLoadError
@@ -76,6 +77,8 @@ def _check_paragraph(text: Any, where: str, key: str) -> str:
         raise InputError(f"{where}: paragraph {key!r} must be a string, got {type(text).__name__}")
     if not text.strip():
         raise InputError(f"{where}: paragraph {key!r} is empty")
+    if "\0" in text:
+        raise InputError(f"{where}: paragraph {key!r} contains a NUL character (\\0); remove it")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -92,9 +95,11 @@ def read_pairs(path: str | os.PathLike) -> list[Pair]:
             continue
         where = f"{path} line {number}"
         try:
-            record = json.loads(line)
+            record = safejson.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+        except safejson.JSONLimitError as e:
+            raise InputError(f"{where}: the line was refused: {e}") from None
         if not isinstance(record, dict):
             raise InputError(f'{where}: expected an object like {{"id": 1, "a": "...", "b": "..."}}')
         for key in ("a", "b"):

@@ -3,8 +3,10 @@
 A catalog row becomes a :class:`CorpusItem` (id, text, optional title). Rows whose text is empty
 and rows whose text repeats an earlier row's text exactly (after trimming surrounding whitespace)
 are skipped and counted in the :class:`CorpusReport`, never an error: real catalogs (the H&M and
-wine samples) hold both. A missing column, a file that is not UTF-8, a malformed JSONL line, a
-missing or repeated id are :class:`~explainers.errors.InputError` naming the line.
+wine samples) hold both. A missing column, a file that is not UTF-8, a malformed JSONL line (or one
+nested too deep, or with an integer too long to read), a NUL character in a cell, a CSV cell
+longer than ``csv.field_size_limit()``, a missing or repeated id are
+:class:`~explainers.errors.InputError` naming the line.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import safejson
 from .errors import InputError
 
 FORMATS = ("csv", "jsonl")
@@ -99,7 +102,7 @@ def _csv_records(text: str, columns: list[str], what: str) -> list[tuple[int, di
     except StopIteration:
         raise InputError(f"{what} is empty; expected a header line naming the columns") from None
     except csv.Error as e:
-        raise InputError(f"{what} line 1: {e}") from None
+        raise _csv_error(e, what, 1) from None
     header = [h.strip() for h in header]
     missing = [c for c in columns if c not in header]
     if missing:
@@ -116,8 +119,19 @@ def _csv_records(text: str, columns: list[str], what: str) -> list[tuple[int, di
                 continue  # a blank line
             records.append((row, {c: cells[i] if i < len(cells) else None for c, i in index.items()}))
     except csv.Error as e:
-        raise InputError(f"{what} line {start}: {e}") from None
+        raise _csv_error(e, what, start) from None
     return records
+
+
+def _csv_error(error: csv.Error, what: str, line: int) -> InputError:
+    """A CSV reading error naming the line; a cell over the field size limit says so, and the limit."""
+    if "field larger than field limit" in str(error):
+        return InputError(
+            f"{what} line {line}: a cell is longer than {csv.field_size_limit():,} characters, the most one "
+            "cell may hold; shorten it, or look for a quote that is never closed (it makes the rest of the "
+            "file one cell)"
+        )
+    return InputError(f"{what} line {line}: {error}")
 
 
 def _jsonl_records(text: str, columns: list[str], what: str) -> list[tuple[int, dict[str, Any]]]:
@@ -127,9 +141,11 @@ def _jsonl_records(text: str, columns: list[str], what: str) -> list[tuple[int, 
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = safejson.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(f"{what} line {number}: not valid JSON ({e.msg} at column {e.colno})") from None
+        except safejson.JSONLimitError as e:
+            raise InputError(f"{what} line {number}: the line was refused: {e}") from None
         if not isinstance(record, dict):
             raise InputError(f"{what} line {number}: expected a JSON object, got {type(record).__name__}")
         seen.update(record)
@@ -145,7 +161,10 @@ def _cell(value: Any, column: str, row: int, what: str) -> str:
         return ""
     if isinstance(value, (dict, list, bool)):
         raise InputError(f"{what} line {row}: column {column!r} must be text, not {type(value).__name__}")
-    return str(value)
+    text = str(value)
+    if "\0" in text:
+        raise InputError(f"{what} line {row}: column {column!r} contains a NUL character (\\0); remove it")
+    return text
 
 
 def parse_corpus(

@@ -2,12 +2,15 @@
 
 A limit counts failures (a wrong password, an unknown invite link) per key in a fixed window that
 starts at the first failure; once ``max_failures`` are counted, ``blocked`` is true until the window
-ends. Keys are hashed, so a username never lands in the cache in clear.
+ends. The window's end is stored beside the count, so that a page can say how many tries are left
+and when a block ends. Keys are hashed, so a username never lands in the cache in clear.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -34,15 +37,32 @@ class Limit:
         """Count one failure for ``ident``; returns the count in the current window."""
         key = self._key(ident)
         if cache.add(key, 1, timeout=self.window_seconds):
+            self._start_window(key)
             return 1
         try:
             return cache.incr(key)
         except ValueError:  # the window ended between add and incr
             cache.set(key, 1, timeout=self.window_seconds)
+            self._start_window(key)
             return 1
 
+    def _start_window(self, key: str) -> None:
+        cache.set(f"{key}:ends", time.time() + self.window_seconds, timeout=self.window_seconds)
+
+    def tries_left(self, ident: str) -> int:
+        """Failures ``ident`` may still make in the current window before it is blocked."""
+        return max(0, self.max_failures - (cache.get(self._key(ident)) or 0))
+
+    def seconds_left(self, ident: str) -> int:
+        """Whole seconds until the current window of ``ident`` ends (the full window if none is known)."""
+        ends = cache.get(f"{self._key(ident)}:ends")
+        if ends is None:
+            return self.window_seconds
+        return max(1, min(self.window_seconds, math.ceil(ends - time.time())))
+
     def reset(self, ident: str) -> None:
-        cache.delete(self._key(ident))
+        key = self._key(ident)
+        cache.delete_many([key, f"{key}:ends"])
 
     @property
     def minutes(self) -> int:

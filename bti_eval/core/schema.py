@@ -6,6 +6,11 @@ an unknown id in the path, 400, 413 and 415 a body or query that fails validatio
 has a content type the operation does not read, 503
 the database unreachable) apply to every operation alike; this hook adds them, with the API's one
 error body, so that the schema describes every answer the API gives (schemathesis checks it).
+
+``document_form_nulls`` states a rule of form and multipart bodies: they cannot carry a JSON null,
+so a nullable field is sent empty (DRF reads an empty value of a nullable field as null). Their
+request schemas get a copy of the component without ``nullable``, with that rule in the field's
+description; JSON bodies keep ``null``.
 """
 
 from __future__ import annotations
@@ -49,4 +54,41 @@ def document_error_responses(result: dict[str, Any], generator, request, public)
             responses = operation.setdefault("responses", {})
             for code, description in codes.items():
                 responses.setdefault(code, {"content": body, "description": description})
+    return result
+
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+FORM_NULL_RULE = "In a form or multipart body, send it empty for null."
+
+
+def _form_variant(schemas: dict[str, Any], name: str) -> str | None:
+    """The name of a copy of component ``name`` without ``nullable`` (created once), or None when
+    the component has no nullable property."""
+    component = schemas.get(name) or {}
+    nullable = [key for key, prop in (component.get("properties") or {}).items() if prop.get("nullable")]
+    if not nullable:
+        return None
+    variant = f"{name}Form"
+    if variant not in schemas:
+        properties = {}
+        for key, prop in component["properties"].items():
+            prop = dict(prop)
+            if prop.pop("nullable", False):
+                prop["description"] = f"{prop.get('description', '')} {FORM_NULL_RULE}".strip()
+            properties[key] = prop
+        schemas[variant] = {**component, "properties": properties}
+    return variant
+
+
+def document_form_nulls(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """drf-spectacular POSTPROCESSING_HOOK: form and multipart request bodies hold no nulls."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for item in result.get("paths", {}).values():
+        for method in METHODS:
+            content = ((item.get(method) or {}).get("requestBody") or {}).get("content") or {}
+            for media_type in FORM_TYPES:
+                ref = (content.get(media_type) or {}).get("schema", {}).get("$ref", "")
+                variant = _form_variant(schemas, ref.rsplit("/", 1)[-1]) if ref else None
+                if variant:
+                    content[media_type]["schema"] = {"$ref": f"#/components/schemas/{variant}"}
     return result

@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bti_eval.core.fields import CountField, SeedField
+from bti_eval.core.parsers import JSONParser
 from bti_eval.core.serializers import error_responses
 from bti_eval.corpora import services
 from bti_eval.corpora.models import Corpus, CorpusJob
@@ -145,10 +147,10 @@ class CorpusMineApi(APIView):
             ref_name = "CorpusMineInput"
 
         model = serializers.CharField(required=False, allow_blank=True, default="")
-        seeds = serializers.IntegerField(required=False, min_value=1, allow_null=True)
+        seeds = CountField(required=False, min_value=1, allow_null=True)
         seed_ids = serializers.ListField(child=serializers.CharField(), required=False, allow_empty=True)
-        random_seed = serializers.IntegerField(required=False, default=0)
-        k = serializers.IntegerField(required=False, default=1, min_value=1, max_value=100)
+        random_seed = SeedField(required=False, default=0)
+        k = CountField(required=False, default=1, min_value=1, max_value=100)
         only_rank_k = serializers.BooleanField(required=False, default=False)
 
         def validate(self, attrs):
@@ -184,11 +186,11 @@ class CorpusTrainApi(APIView):
             ref_name = "CorpusTrainInput"
 
         model = serializers.CharField(required=False, allow_blank=True, default="")
-        epochs = serializers.IntegerField(required=False, default=1, min_value=1)
-        max_steps = serializers.IntegerField(required=False, min_value=1, allow_null=True, default=None)
-        batch_size = serializers.IntegerField(required=False, default=16, min_value=2)
+        epochs = CountField(required=False, default=1, min_value=1)
+        max_steps = CountField(required=False, min_value=1, allow_null=True, default=None)
+        batch_size = CountField(required=False, default=16, min_value=2)
         holdout = serializers.FloatField(required=False, default=0.0, min_value=0.0, max_value=0.99)
-        seed = serializers.IntegerField(required=False, default=0)
+        seed = SeedField(required=False, default=0)
 
     @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer, **error_responses(400, 404)})
     def post(self, request: Request, corpus_id: int) -> Response:

@@ -1,5 +1,7 @@
 from django import forms
 
+from bti_eval.core.fields import CountFormField, SeedFormField
+
 
 class CorpusUploadForm(forms.Form):
     file = forms.FileField(help_text="A UTF-8 CSV with a header row, or JSON Lines.")
@@ -16,9 +18,9 @@ class EmbedForm(forms.Form):
 
 class MineForm(forms.Form):
     model = forms.CharField(max_length=500, required=False)
-    seeds = forms.IntegerField(min_value=1, required=False, help_text="Random seed items (or give ids below).")
+    seeds = CountFormField(min_value=1, required=False, help_text="Random seed items (or give ids below).")
     seed_ids = forms.CharField(required=False, help_text="Comma-separated item ids.")
-    random_seed = forms.IntegerField(initial=0)
+    random_seed = SeedFormField(initial=0)
     k = forms.IntegerField(min_value=1, max_value=100, initial=1, help_text="Neighbours per seed (ranks 1..k).")
     only_rank_k = forms.BooleanField(required=False, help_text="Keep only the pairs at rank k.")
 
@@ -33,8 +35,8 @@ class MineForm(forms.Form):
 
 class TrainForm(forms.Form):
     model = forms.CharField(max_length=500, required=False, help_text="Start from this model dir; empty = default.")
-    epochs = forms.IntegerField(min_value=1, initial=1)
-    max_steps = forms.IntegerField(min_value=1, required=False)
-    batch_size = forms.IntegerField(min_value=2, initial=16)
+    epochs = CountFormField(min_value=1, initial=1)
+    max_steps = CountFormField(min_value=1, required=False)
+    batch_size = CountFormField(min_value=2, initial=16)
     holdout = forms.FloatField(min_value=0.0, max_value=0.99, initial=0.0)
-    seed = forms.IntegerField(initial=0)
+    seed = SeedFormField(initial=0)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bti_eval.core.pagination import LimitOffsetPagination
 from bti_eval.core.serializers import error_responses
 from bti_eval.pairs import parsing
 from bti_eval.pairs.selectors import pair_list

@@ -14,6 +14,7 @@ from typing import Any
 
 from bti_eval.core.exceptions import ApplicationError
 from explainers import corpus as _corpus
+from explainers import safejson
 from explainers.errors import InputError
 
 FORMATS = _corpus.FORMATS
@@ -69,7 +70,11 @@ def _sentence(exc: InputError) -> str:
 
 
 def parse(*, text: str, fmt: str) -> ParsedFile:
-    """Split ``text`` into records. CSV needs a header row; JSONL skips blank lines."""
+    """Split ``text`` into records. CSV needs a header row; JSONL skips blank lines.
+
+    A row that holds a NUL character (PostgreSQL cannot store one in text), a JSONL line nested
+    deeper than ``safejson.MAX_DEPTH`` or holding an over-long integer is a broken row naming the
+    line (and the column), never a crash."""
     return _parse_csv(text) if fmt == "csv" else _parse_jsonl(text)
 
 
@@ -82,22 +87,42 @@ def _parse_csv(text: str) -> ParsedFile:
         if header is None:
             raise ApplicationError("The CSV file is empty: it needs a header row and at least one row of pairs.")
         columns = [cell.strip() for cell in header]
+        if any("\0" in c for c in columns):
+            raise ApplicationError("The CSV header contains a NUL character (\\0); remove it and upload again.")
         duplicates = sorted({c for c in columns if columns.count(c) > 1})
         if duplicates:
             raise ApplicationError(f"The CSV header repeats the column(s) {', '.join(map(repr, duplicates))}.")
         records: list[tuple[int, dict[str, Any]]] = []
+        broken: list[tuple[int, str]] = []
+        has_nul = "\0" in text  # cells are searched for it only when the file holds one
         line = reader.line_num
         for cells in reader:
             row, line = line + 1, reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
             values: dict[str, Any] = dict(zip(columns, cells, strict=False))
+            if has_nul and any("\0" in cell for cell in cells):
+                broken.append((row, _nul_message(next((c for c, cell in values.items() if "\0" in cell), None))))
+                continue
             if len(cells) > len(columns):
                 values[EXTRA_CELLS] = cells[len(columns) :]  # reported as a row error
             records.append((row, values))
     except csv.Error as exc:
+        limit = csv.field_size_limit()
+        if "field larger than field limit" in str(exc):
+            raise ApplicationError(
+                f"The CSV file has a field longer than {limit:,} characters (the most one cell may hold) near "
+                f"line {reader.line_num}. Shorten that cell, or check for a quote that is never closed: "
+                "it makes the rest of the file one cell.",
+                extra={"line": reader.line_num, "max_field_characters": limit},
+            ) from None
         raise ApplicationError(f"The CSV file is malformed near line {reader.line_num}: {exc}.") from exc
-    return ParsedFile(format="csv", columns=columns, records=records)
+    return ParsedFile(format="csv", columns=columns, records=records, broken=broken)
+
+
+def _nul_message(column: str | None) -> str:
+    where = f"column {column!r}" if column else "a cell"
+    return f"{where} contains a NUL character (\\0), which cannot be stored; remove it"
 
 
 def _parse_jsonl(text: str) -> ParsedFile:
@@ -108,17 +133,33 @@ def _parse_jsonl(text: str) -> ParsedFile:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = safejson.loads(line)
         except json.JSONDecodeError as exc:
             broken.append((row, f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except safejson.JSONLimitError as exc:
+            broken.append((row, f"the line was refused: {exc}"))
+            continue
         if not isinstance(value, dict):
             broken.append((row, 'each line must be a JSON object, like {"id": "1", "a": "...", "b": "..."}'))
+            continue
+        nul = next((str(k) for k, v in value.items() if "\0" in str(k) or (isinstance(v, str) and "\0" in v)), None)
+        if nul is not None:
+            broken.append((row, _nul_message(nul)))
             continue
         columns.update(dict.fromkeys(str(k) for k in value))
         records.append((row, {str(k): v for k, v in value.items()}))
     if not records and not broken:
         raise ApplicationError("The JSONL file is empty: it needs one JSON object per line.")
+    if not records:  # no columns to map: say why no line could be read, not that columns are missing
+        row, message = broken[0]
+        raise ApplicationError(
+            f"Nothing was imported: no line of the file could be read (line {row}: {message}).",
+            extra={
+                "errors": [{"row": r, "column": "", "message": m} for r, m in broken],
+                "error_count": len(broken),
+            },
+        )
     return ParsedFile(format="jsonl", columns=list(columns), records=records, broken=broken)
 
 

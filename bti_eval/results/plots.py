@@ -8,6 +8,7 @@ same numbers (fixed hash salt, no date), so it can be inlined in the page and ex
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "bti-eval"}
@@ -57,10 +58,30 @@ def means_plot_svg(report: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
+_STYLE_ATTRIBUTE = re.compile(r' style="([^"]*)"')
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>\*\{([^}]*)\}</style>")
+
+
+def _presentation_attributes(declarations: str) -> str:
+    """``fill: #fff; stroke-width: 0.8`` as `` fill="#fff" stroke-width="0.8"``."""
+    pairs = (d.split(":", 1) for d in declarations.split(";") if ":" in d)
+    return "".join(f' {name.strip()}="{value.strip()}"' for name, value in pairs)
+
+
 def inline_svg(svg: str) -> str:
-    """The ``<svg ...>`` element of an SVG document (no XML prolog/doctype), for inlining in HTML."""
+    """The ``<svg ...>`` element of an SVG document (no XML prolog/doctype), for inlining in HTML.
+
+    The page's Content-Security-Policy allows no inline styles, so matplotlib's ``style="..."``
+    attributes become SVG presentation attributes (fill, stroke, font-size, ...: the only
+    properties it writes there) and its one ``<style>*{...}</style>`` rule becomes inherited
+    attributes of the root element: the same drawing, with nothing for the policy to block."""
     start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+    svg = svg[start:] if start >= 0 else svg
+    defaults = _STYLE_ELEMENT.search(svg)
+    if defaults:
+        svg = _STYLE_ELEMENT.sub("", svg, count=1)
+        svg = svg.replace("<svg", "<svg" + _presentation_attributes(defaults.group(1)), 1)
+    return _STYLE_ATTRIBUTE.sub(lambda m: _presentation_attributes(m.group(1)), svg)
 
 
 def _plain(text: str) -> str:

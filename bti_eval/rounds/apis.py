@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bti_eval.core.fields import CountField, IdField, SeedField
+from bti_eval.core.pagination import LimitOffsetPagination
 from bti_eval.core.serializers import error_responses
 from bti_eval.pairs.selectors import pair_ids_select
 from bti_eval.rounds import services
@@ -19,7 +20,8 @@ from bti_eval.rounds.selectors import round_list, round_progress
 
 class RoundOutputSerializer(serializers.ModelSerializer):
     pair_count = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # None for a round made by a command or a script (no user).
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = EvaluationRound
@@ -102,19 +104,21 @@ class RoundListCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
-        pairs = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Pair ids.")
+        pairs = serializers.ListField(child=IdField(), required=False, help_text="Pair ids.")
         source = serializers.CharField(required=False, help_text="Instead of ids: the pairs of this source.")
         all_pairs = serializers.BooleanField(default=False, help_text="Instead of ids: every pair.")
-        limit = serializers.IntegerField(
+        limit = CountField(
             required=False, min_value=1, help_text="With source/all_pairs: a random sample of this size (seeded)."
         )
         methods = serializers.ListField(
             child=serializers.CharField(), required=False, help_text="Default: the paper's seven methods."
         )
         model = serializers.CharField(required=False, allow_blank=True, default="")
-        top_k = serializers.IntegerField(
+        top_k = CountField(
             required=False,
             default=2,
+            min_value=1,
+            max_value=services.MAX_TOP_K,
             help_text="MeanShift clusters of pair scores kept by TopWords (the paper's top_k = 2), "
             "not a number of pairs.",
         )
@@ -126,18 +130,23 @@ class RoundListCreateApi(APIView):
             help_text="Rows of matched words a judge sees at most per explanation, the same for every method "
             "(same-word pairs merged, best first); the stored explanations keep the full selection.",
         )
-        seed = serializers.IntegerField(required=False, default=0)
+        seed = SeedField(required=False, default=0)
         design = serializers.ChoiceField(
             choices=EvaluationRound.Design.choices,
             required=False,
             default=EvaluationRound.Design.ALL,
             help_text="all: every judge rates everything; k-per-item: judges_per_explanation judges each.",
         )
-        judges_per_explanation = serializers.IntegerField(
-            required=False, allow_null=True, default=None, help_text="k, for the k-per-item design."
+        judges_per_explanation = CountField(
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=1,
+            max_value=services.MAX_JUDGES_PER_EXPLANATION,
+            help_text="k, for the k-per-item design.",
         )
-        control_items = serializers.IntegerField(
-            required=False, default=0, min_value=0, help_text="Degraded control explanations added at opening."
+        control_items = CountField(
+            required=False, default=0, help_text="Degraded control explanations added at opening."
         )
         too_fast_seconds = serializers.FloatField(
             required=False, allow_null=True, default=None, help_text="Median seconds under which a judge is flagged."
@@ -205,8 +214,10 @@ class RoundListCreateApi(APIView):
 class RoundDetailApi(APIView):
     class OptionsInputSerializer(serializers.Serializer):
         design = serializers.ChoiceField(choices=EvaluationRound.Design.choices, required=False)
-        judges_per_explanation = serializers.IntegerField(required=False, allow_null=True)
-        control_items = serializers.IntegerField(required=False, min_value=0)
+        judges_per_explanation = CountField(
+            required=False, allow_null=True, min_value=1, max_value=services.MAX_JUDGES_PER_EXPLANATION
+        )
+        control_items = CountField(required=False)
         too_fast_seconds = serializers.FloatField(required=False, allow_null=True)
         auto_metrics = serializers.BooleanField(required=False)
 

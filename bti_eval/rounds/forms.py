@@ -14,6 +14,7 @@ from django import forms
 from django.template.defaultfilters import pluralize
 
 from bti_eval.core.exceptions import ApplicationError
+from bti_eval.core.fields import CountFormField, SeedFormField
 from bti_eval.pairs.selectors import pair_sources
 from bti_eval.rounds.models import DEFAULT_METHODS, DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound
 from bti_eval.rounds.services import MAX_JUDGES_PER_EXPLANATION, MAX_TOP_K
@@ -32,7 +33,7 @@ def method_choices() -> list[tuple[str, str]]:
 class RoundCreateForm(forms.Form):
     name = forms.CharField(max_length=200)
     source = forms.ChoiceField(required=False, label="Pairs", help_text="All pairs, or the pairs of one source.")
-    limit = forms.IntegerField(
+    limit = CountFormField(
         required=False,
         min_value=1,
         label="Sample size",
@@ -62,7 +63,7 @@ class RoundCreateForm(forms.Form):
         "(the paper's Fig. 3 shows 2-4); the full selection is kept and exported. "
         f"Empty = {DEFAULT_PAIRS_SHOWN}.",
     )
-    seed = forms.IntegerField(initial=0)
+    seed = SeedFormField(initial=0)
     design = forms.ChoiceField(
         required=False,
         choices=EvaluationRound.Design.choices,
@@ -70,14 +71,14 @@ class RoundCreateForm(forms.Form):
         label="Assignment design",
         help_text="Every judge rates everything (the paper's design), or k judges per explanation with balanced loads.",
     )
-    judges_per_explanation = forms.IntegerField(
+    judges_per_explanation = CountFormField(
         required=False,
         min_value=1,
         max_value=MAX_JUDGES_PER_EXPLANATION,
         label="Judges per explanation (k)",
         help_text="For the k-per-item design.",
     )
-    control_items = forms.IntegerField(
+    control_items = CountFormField(
         required=False,
         initial=0,
         min_value=0,

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "bti_eval.core.middleware.ContentSecurityPolicyMiddleware",  # first: every response gets the header
     "django.middleware.security.SecurityMiddleware",
     "bti_eval.core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -116,6 +117,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files served at the site's root by WhiteNoise: /favicon.ico (browsers ask for it on every page).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -138,9 +141,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["bti_eval.core.permissions.IsResearcher"],
+    # JSON with a nesting and integer-length limit (a clear 400, never a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "bti_eval.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "bti_eval.core.exceptions.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "bti_eval.core.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -151,9 +160,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get their own components: a file is "binary" there (not a URL, as in responses).
+    "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "bti_eval.core.schema.document_error_responses",
+        "bti_eval.core.schema.document_form_nulls",
+        "bti_eval.rounds.schema.document_round_rules",
     ],
 }
 
@@ -188,9 +201,12 @@ BTI_BOOTSTRAP_RESAMPLES = env.int("BTI_BOOTSTRAP_RESAMPLES", default=2000)
 BTI_ALPHA_RESAMPLES = env.int("BTI_ALPHA_RESAMPLES", default=1000)
 BTI_TOO_FAST_SECONDS = env.float("BTI_TOO_FAST_SECONDS", default=3.0)
 
+# A 4xx is logged as one line (django.request would attach a traceback to every 403); a 5xx keeps it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_errors_without_traceback": {"()": "bti_eval.core.logfilters.ClientErrorsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["client_errors_without_traceback"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

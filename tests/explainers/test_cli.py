@@ -15,6 +15,7 @@ import pytest
 
 from explainers import available_methods
 from explainers.cli import COMMANDS, Command, main, write_atomic
+from explainers.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAGRAPH_A = "Warm wool gloves with a knitted cuff."
@@ -122,7 +123,22 @@ BAD_LINES = {
     "missing-b": ('{"id": 1, "a": "x", "b": "y"}\n\n{"id": 3, "a": "x"}\n', ["line 3", 'missing "b"']),
     "empty-a": ('{"id": 1, "a": "  \\n ", "b": "y"}\n', ["line 1", "'a' is empty"]),
     "not-object": ('["x", "y"]\n', ["line 1", "expected an object"]),
+    "too-deep": ('{"id": 1, "a": "x", "b": "y"}\n{"id": ' + "[" * 1000 + "]" * 1000 + "}\n", ["line 2", "64 levels"]),
+    "huge-int": ('{"id": ' + "7" * 5000 + ', "a": "x", "b": "y"}\n', ["line 1", "5,000 digits", "4,300"]),
+    "nul": ('{"id": 1, "a": "x\\u0000y", "b": "y"}\n', ["line 1", "'a'", "NUL character"]),
 }
+
+
+@pytest.mark.parametrize("case", ["too-deep", "huge-int", "nul"])
+def test_read_pairs_refuses_deep_huge_and_nul_lines_naming_the_line(case, tmp_path):
+    from explainers.cli import read_pairs
+
+    content, fragments = BAD_LINES[case]
+    (tmp_path / "pairs.jsonl").write_text(content, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_pairs(tmp_path / "pairs.jsonl")
+    for fragment in fragments:
+        assert fragment in str(err.value)
 
 
 @pytest.mark.slow  # starts processes

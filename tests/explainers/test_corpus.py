@@ -89,3 +89,26 @@ def test_shared_catalogs_have_visible_empty_and_duplicate_rows(shared_data):
         shared_data / "wine" / "winemag_sample.csv", id_column="id", text_column="description", title_column="title"
     )
     assert wine.rows == 5811 and wine.duplicate > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragments"),
+    [
+        (
+            "cat.jsonl",
+            '{"id": 1, "text": "a"}\n{"id": 2, "text": ' + "[" * 1000 + "]" * 1000 + "}\n",
+            ["line 2", "64 levels"],
+        ),
+        ("cat.jsonl", '{"id": ' + "9" * 5000 + ', "text": "a"}\n', ["line 1", "5,000 digits", "at most 4,300"]),
+        ("cat.jsonl", '{"id": 1, "text": "a\\u0000b"}\n', ["line 1", "column 'text'", "NUL character"]),
+        ("cat.csv", "id,text\n1,ok\n2,a\x00b\n", ["line 3", "column 'text'", "NUL character"]),
+        ("cat.csv", "id,text\n1," + "x" * 378_000 + "\n", ["line 2", "longer than 131,072 characters"]),
+    ],
+    ids=["too-deep", "huge-int", "nul-jsonl", "nul-csv", "long-cell"],
+)
+def test_hostile_lines_are_input_errors_naming_the_line(tmp_path, name, content, fragments):
+    path = write(tmp_path, name, content)
+    with pytest.raises(InputError) as err:
+        read_corpus(path, id_column="id", text_column="text")
+    for fragment in fragments:
+        assert fragment in str(err.value)
