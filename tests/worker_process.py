@@ -57,7 +57,8 @@ def stop(worker: subprocess.Popen) -> None:
 def filesystem_broker(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
     """A filesystem broker (the embedded mode's) in ``folder``, even when this run uses Redis:
     ``(env for start_worker's extra_env, kombu transport options for a publishing Connection)``. The
-    worker gets an unreachable TEST_REDIS_URL, so settings/test.py falls back to that folder."""
+    worker gets an unreachable TEST_REDIS_URL, so settings/test.py falls back to that folder (and
+    CI=false, since under CI=true an unreachable Redis is an error by design)."""
     (folder / "control").mkdir(parents=True, exist_ok=True)
     options = {
         "data_folder_in": str(folder),
@@ -65,7 +66,7 @@ def filesystem_broker(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
         "control_folder": str(folder / "control"),
         "store_processed": False,
     }
-    return {"TEST_REDIS_URL": "redis://127.0.0.1:9/0", "TEST_BROKER_DIR": str(folder)}, options  # port 9: no one
+    return {"TEST_REDIS_URL": "redis://127.0.0.1:9/0", "TEST_BROKER_DIR": str(folder), "CI": "false"}, options  # port 9: no one
 
 
 def publish_to(monkeypatch, options: dict[str, str], *tasks) -> None:

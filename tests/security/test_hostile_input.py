@@ -198,7 +198,7 @@ def test_html_and_script_in_texts_are_escaped_on_every_page(db):
     item = judge.assignments.get()
     page = judge_browser.get(f"/rate/{item.public_id}/")
     _assert_escaped(page, SCRIPT, IMG)
-    assert page.content.decode().count("<script>") == 1  # judge.js, inlined; nothing else
+    assert page.content.decode().count("<script") == 1  # judge.js, inlined; nothing else
     api = judge_browser.get(f"/api/judge/assignments/{item.public_id}/")
     assert api["Content-Type"] == "application/json" and SCRIPT not in api.json()["html"]
     assert api["X-Content-Type-Options"] == "nosniff"
