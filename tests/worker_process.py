@@ -66,7 +66,11 @@ def filesystem_broker(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
         "control_folder": str(folder / "control"),
         "store_processed": False,
     }
-    return {"TEST_REDIS_URL": "redis://127.0.0.1:9/0", "TEST_BROKER_DIR": str(folder), "CI": "false"}, options  # port 9: no one
+    return {
+        "TEST_REDIS_URL": "redis://127.0.0.1:9/0",
+        "TEST_BROKER_DIR": str(folder),
+        "CI": "false",
+    }, options  # port 9: no one
 
 
 def publish_to(monkeypatch, options: dict[str, str], *tasks) -> None:

@@ -39,7 +39,8 @@ class RequestSizeLimitMiddleware:
 class ContentSecurityPolicyMiddleware:
     """A Content-Security-Policy on every response, with a fresh nonce per request.
 
-    ``request.csp_nonce`` (random, 128 bits) is what a template puts on its inline blocks:
+    ``request.csp_nonce`` (random, 128 bits, in hex so that it never spells a word such as a method
+    name) is what a template puts on its inline blocks:
     ``<style nonce="{{ request.csp_nonce }}">`` / ``<script nonce="...">`` (the judge pages inline
     their CSS and JS). Nothing else inline runs or applies: no 'unsafe-inline', no ``style="..."``
     attributes, no ``onclick=`` handlers; page JS lives in ``static/bti/*.js``. The policy
@@ -71,7 +72,7 @@ class ContentSecurityPolicyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.csp_nonce = nonce = secrets.token_urlsafe(16)
+        request.csp_nonce = nonce = secrets.token_hex(16)  # hex: no random word in a judge page
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = self.policy(request.path, nonce)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from django.test import Client
 
 from bti_eval.judging import services
@@ -114,10 +113,6 @@ def test_researcher_pages_run_under_the_policy_with_no_violation(browser_round, 
     context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the explanation renderer still writes style attributes; the blind-presentation change removes them",
-)
 def test_the_rendered_fragment_has_no_style_attributes(browser_round):
     explanation = Explanation.objects.filter(round=browser_round).select_related("pair").first()
     assert " style=" not in explanation_judge_html(explanation=explanation)
