@@ -363,3 +363,27 @@ def test_a_judge_flags_an_item_and_comments_and_it_is_saved_with_the_rating(brow
     ]
     assert rating.seconds == rating.history.first().seconds  # remarks add no seconds on task
     context.close()
+
+
+def test_the_pairs_table_keeps_the_rounds_row_budget_and_merges_same_word_pairs(transactional_db, live_server, browser):
+    """Point 2 in the browser: a method that selected six pairs, three of them "a ↔ a", shows at most
+    the round's ``pairs_shown`` rows; the same-word pairs make one row, and every "a" is outlined."""
+    text_a = "a warm a wool a glove scarf"
+    text_b = "a soft a wool a mitten hat"
+    round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING, pairs_shown=2, methods=["tfidf-w2v"])
+    pair = ParagraphPairFactory(text_a=text_a, text_b=text_b)
+    payload = payload_for_texts(text_a, text_b, method="tfidf-w2v")
+    # word indices: a=0,2,4 on both sides; wool=3; glove/mitten=5
+    payload["pairs"] = [
+        {"a": i, "b": j, "word_similarity": 1.0, "score": s}
+        for i, j, s in [(0, 0, 0.31), (2, 2, 0.30), (4, 4, 0.29), (3, 3, 0.2), (5, 5, 0.1), (1, 1, 0.05)]
+    ]
+    ExplanationFactory(round=round, pair=pair, method="tfidf-w2v", payload=payload)
+    _, context, page = _open_first_item(browser, live_server, round)
+    rows = page.locator(".expl-pairs tbody tr")
+    assert rows.count() == 2
+    assert [" ".join(rows.nth(i).inner_text().split()) for i in range(2)] == ["a↔a 1.00", "wool↔wool 0.65"]
+    outlined = page.locator(".expl-paragraph .expl-selected")
+    assert sorted(outlined.all_inner_texts()) == sorted(["a", "a", "a", "wool"] * 2)
+    _assert_blind(page)
+    context.close()
