@@ -177,3 +177,66 @@ def test_csv_export_flags_judges_without_building_the_report(small_round, monkey
     monkeypatch.setattr(exports, "round_report", no_report)
     rows = list(csv.DictReader(io.StringIO("".join(exports.export(small_round, "csv")))))
     assert len(rows) == 4 and {r["judge_flagged"] for r in rows} == {"0"}
+
+
+TRICKY_TEXTS = [
+    "",
+    "=SUM(A1)",
+    "+1",
+    "-2",
+    "@x",
+    "\tTab",
+    "\rCR",
+    'say "hi", then\nleave',
+    "crlf\r\nline",
+    "plain",
+    "ü ok",
+]
+TRICKY_SECONDS = [None, 0.0, 12.0, 0.1, 1e-05, 3.25, 3600.0, 1 / 3]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+@pytest.mark.parametrize("drop_flagged", [False, True])
+def test_postgresql_copy_writes_the_bytes_csv_writer_writes(drop_flagged):
+    """The PostgreSQL CSV (COPY) and the Python writer give the same bytes on every kind of cell:
+    formula starts, quotes, commas, newlines inside a cell, empty and missing names and ids,
+    whole, tiny and repeating seconds, control items, flags."""
+    round = EvaluationRoundFactory(name='=round, "quoted"', methods=["bti", "tfidf-w2v"], status="rating")
+    judges = [JudgeFactory(round=round, name=name) for name in ("", "=judge", 'Ann, "B"', "\tJ")]
+    for j, judge in enumerate(judges):
+        for k in range(len(TRICKY_TEXTS)):
+            text = TRICKY_TEXTS[(k + j) % len(TRICKY_TEXTS)]
+            assignment = AssignmentFactory(
+                judge=judge,
+                position=k,
+                explanation__method=["bti", "tfidf-w2v"][k % 2],
+                explanation__is_control=k % 5 == 0,
+                explanation__pair__source=f"tricky-{j}",
+                explanation__pair__external_id=text if k % 3 else "",
+            )
+            RatingFactory(
+                assignment=assignment,
+                score=1 + k % 5,
+                seconds=TRICKY_SECONDS[k % len(TRICKY_SECONDS)],
+                comment=text,
+                flagged=k % 4 == 0,
+            )
+    flagged = {judges[1].pk, judges[3].pk}
+    python = "".join(
+        exports._csv_pieces(
+            exports.CSV_COLUMNS,
+            exports.rating_tuples(round, flagged=flagged, drop_flagged=drop_flagged),
+            text_cells=exports._TEXT_CELLS,
+        )
+    )
+    copy = "".join(exports._copy_csv(round, flagged=flagged, drop_flagged=drop_flagged))
+    assert copy == python
+    rows = list(csv.DictReader(io.StringIO(copy)))
+    assert len(rows) == (2 if drop_flagged else 4) * len(TRICKY_TEXTS)
+    assert {row["comment"] for row in rows} >= {"'=SUM(A1)", "'\tTab", 'say "hi", then\nleave', ""}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_postgresql_copy_of_a_round_without_ratings_is_the_header():
+    round = EvaluationRoundFactory(methods=["bti"], status="rating")
+    assert "".join(exports.export_csv(round)) == ",".join(exports.CSV_COLUMNS) + "\r\n"
