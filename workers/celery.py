@@ -1,4 +1,4 @@
-"""The Celery app. Configured from Django settings (``CELERY_*``); tasks live in ``workers.tasks``.
+"""The Celery app. Configured from Django settings (``CELERY_*``); tasks live in each app's ``tasks.py``.
 
 Queues (settings.CELERY_TASK_ROUTES): explanation chunks go to ``explain`` so that GPU workers can
 consume only those (``celery -A workers worker -Q explain``); automatic-metrics chunks go to
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 
 from celery import Celery
 from celery.signals import worker_ready
@@ -28,18 +27,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bti_eval.settings.embedded")
 
 app = Celery("bti_eval")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["workers"], related_name="tasks")
-app.autodiscover_tasks(["workers"], related_name="corpus_tasks")
+app.autodiscover_tasks()  # each app's tasks.py (the app that owns a service owns its tasks)
 
 logger = logging.getLogger(__name__)
-# This worker process's instance: prefork children inherit it, a restarted worker gets a new one.
-WORKER_INSTANCE = uuid.uuid4().hex[:16]
 PING_TIMEOUT_SECONDS = 2.0
-
-
-def worker_identity(node: str) -> str:
-    """What a chunk records about its worker: ``"<node name> <instance>"``."""
-    return f"{node} {WORKER_INSTANCE}"
 
 
 def worker_is_gone(recorded: str, *, me: str, ping=None) -> bool:
@@ -70,6 +61,7 @@ def _ping(node: str) -> bool:
 @worker_ready.connect
 def recover_lost_work(sender=None, **kwargs) -> None:
     """On worker start: queue again the explanations and automatic-metrics chunks of dead workers."""
+    from bti_eval.core.jobs import worker_identity
     from bti_eval.results.services import auto_evaluations_recover_lost
     from bti_eval.rounds.services import explanations_recover_lost
 

@@ -15,12 +15,12 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from bti_eval.core.encoders import encoder_get, explain_device, model_path
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.corpora.models import Corpus, CorpusItem, CorpusJob, CorpusVector
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.pairs.selectors import pair_external_ids_existing
 from bti_eval.pairs.services import check_upload_size
-from bti_eval.rounds.compute import explain_device, model_path
 
 EMBED_CHUNK_SIZE = 512  # items per Celery task
 QUEUE = "explain"
@@ -106,7 +106,7 @@ def corpus_embed(*, corpus: Corpus, model: str = "", by: AbstractBaseUser | None
     """Start embedding the items that have no vector under ``model`` yet, in chunks of
     EMBED_CHUNK_SIZE items on the ``explain`` queue (enqueued after commit). Returns the job; it is
     DONE at once when every vector exists already."""
-    from workers.corpus_tasks import corpus_embed_chunk
+    from bti_eval.corpora.tasks import corpus_embed_chunk
 
     missing = list(corpus.items.exclude(vectors__model=model).order_by("id").values_list("id", flat=True))
     with transaction.atomic():
@@ -127,7 +127,6 @@ def corpus_embed(*, corpus: Corpus, model: str = "", by: AbstractBaseUser | None
 def corpus_embed_chunk_compute(*, job_id: int, item_ids: list[int]) -> int:
     """Embed ``item_ids`` of an embed job (skipping items embedded already: a rerun is harmless)
     and update the job's progress. Returns the vectors written."""
-    from bti_eval.rounds.compute import encoder_get
     from explainers.retrieval import embed_texts
 
     job = CorpusJob.objects.get(pk=job_id)
@@ -243,7 +242,7 @@ def recobert_train_start(
     by: AbstractBaseUser | None = None,
 ) -> CorpusJob:
     """Queue a RecoBERT training job on the corpus's titled items (``explain`` queue, after commit)."""
-    from workers.corpus_tasks import corpus_train_recobert
+    from bti_eval.corpora.tasks import corpus_train_recobert
 
     if not corpus.title_column:
         raise ApplicationError("This corpus was imported without a title column; RecoBERT trains on (title, text).")

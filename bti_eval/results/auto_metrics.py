@@ -16,7 +16,7 @@
 
 A job runs in chunks (``job_plan``): plausibility for every method at once, then faithfulness and
 sanity one method at a time, so that a worker shows progress and takes explanation work between
-chunks (``workers.tasks.evaluate_auto_chunk``).
+chunks (``bti_eval.results.tasks.evaluate_auto_chunk``).
 
 ``auto_report`` reads the stored results and adds Spearman's correlation between each metric's
 ranking of the methods and the human MOS ranking.
@@ -174,7 +174,7 @@ def _faithfulness(round: EvaluationRound, method: str, options: dict[str, Any], 
     from explainers.faithfulness import faithfulness
 
     if encoder is None:
-        from bti_eval.rounds.compute import encoder_get
+        from bti_eval.core.encoders import encoder_get
 
         encoder = encoder_get(model=round.model)
     chosen = set(_sample(_round_pair_ids(round), int(options["faithfulness_pairs"]), round.seed))
@@ -187,7 +187,8 @@ def _sanity(round: EvaluationRound, method: str, options: dict[str, Any]) -> dic
     import torch
 
     import explainers
-    from bti_eval.rounds.compute import encoder_get, round_corpus
+    from bti_eval.core.encoders import encoder_get
+    from bti_eval.rounds.selectors import round_corpus
     from explainers.sanity import sanity_compare
 
     chosen = set(_sample(_round_pair_ids(round), int(options["sanity_pairs"]), round.seed))

@@ -76,7 +76,7 @@ def auto_evaluation_request(
         active = _active(round)
         if active is not None:
             return active, False
-        from bti_eval.rounds.queueing import broker_check
+        from bti_eval.core.jobs import broker_check
 
         broker_check()
     try:
@@ -107,7 +107,7 @@ def _active(round: EvaluationRound) -> AutoEvaluation | None:
 
 
 def _enqueue(row_id: int, index: int) -> None:
-    from workers.tasks import evaluate_auto_chunk
+    from bti_eval.results.tasks import evaluate_auto_chunk
 
     try:
         evaluate_auto_chunk.apply_async(args=[row_id, index])  # routed to the metrics queue

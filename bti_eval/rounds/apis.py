@@ -91,9 +91,7 @@ class ProgressOutputSerializer(serializers.Serializer):
         help_text="Estimated seconds left while computing, from the explanations done so far (their compute "
         "seconds per method, at the pace seen since the first chunk started); null before any is done.",
     )
-    eta_text = serializers.CharField(
-        help_text='The estimate in words ("estimating…", "about 3 min"); "" when idle.'
-    )
+    eta_text = serializers.CharField(help_text='The estimate in words ("estimating…", "about 3 min"); "" when idle.')
 
     class Meta:
         ref_name = "RoundProgress"

@@ -9,80 +9,28 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import OrderedDict
 from itertools import groupby
 from time import perf_counter
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bti_eval.rounds.models import EvaluationRound, Explanation
+from bti_eval.core.encoders import encoder_get
+from bti_eval.rounds.models import Explanation
+from bti_eval.rounds.selectors import round_corpus
 from bti_eval.rounds.services import round_open_if_complete
 
 logger = logging.getLogger(__name__)
 
-MAX_CACHED_ENCODERS = 2
 XStatus = Explanation.Status
-
-_encoders: OrderedDict[tuple[str | None, str | None, int | None], Any] = OrderedDict()
-_encoders_lock = threading.Lock()
-
-
-def model_path(model: str = "") -> str | None:
-    """A round's or job's model for ``explainers.load_encoder``: the name itself, else
-    settings.BTI_DEFAULT_MODEL, else None (the packaged all-MiniLM-L6-v2)."""
-    return model or settings.BTI_DEFAULT_MODEL or None
-
-
-def explain_device() -> str | None:
-    """settings.BTI_EXPLAIN_DEVICE, or None (CUDA when available, else CPU)."""
-    return settings.BTI_EXPLAIN_DEVICE or None
-
-
-def encoder_get(*, model: str = "", random_seed: int | None = None) -> Any:
-    """The explainers Encoder for ``model`` ("" = settings.BTI_DEFAULT_MODEL, then the packaged one);
-    with ``random_seed``, the same architecture with random weights from that seed (the sanity test).
-
-    Loaded once per worker process and kept (the last MAX_CACHED_ENCODERS, keyed by (model path,
-    device, random seed)); the device is settings.BTI_EXPLAIN_DEVICE, or CUDA when available, else CPU.
-    """
-    import explainers
-
-    path, device = model_path(model), explain_device()
-    key = (path, device, random_seed)
-    with _encoders_lock:
-        if key in _encoders:
-            _encoders.move_to_end(key)
-            return _encoders[key]
-        if random_seed is None:
-            encoder = explainers.load_encoder(path, device=device)
-        else:
-            encoder = explainers.load_encoder(path, device=device, random_init=True, seed=random_seed)
-        _encoders[key] = encoder
-        while len(_encoders) > MAX_CACHED_ENCODERS:
-            _encoders.popitem(last=False)
-        logger.info(
-            "loaded encoder %s on %s%s", encoder.name, encoder.device, "" if random_seed is None else " (random)"
-        )
-        return encoder
-
-
-def round_corpus(*, round: EvaluationRound) -> list[str]:
-    """All paragraphs of the round (text_a, text_b of each pair by id): tfidf-w2v's fit corpus."""
-    corpus: list[str] = []
-    for text_a, text_b in round.pairs.order_by("id").values_list("text_a", "text_b"):
-        corpus += [text_a, text_b]
-    return corpus
 
 
 def explanations_compute(*, explanation_ids: list[int], worker: str = "") -> dict[str, int]:
     """Compute the given explanations (normally one round, one method) and store them.
 
-    ``worker`` (``workers.celery.worker_identity``) is recorded on the rows while they run, so that a
+    ``worker`` (``bti_eval.core.jobs.worker_identity``) is recorded on the rows while they run, so that a
     worker starting after this one died can take them back (``explanations_recover_lost``).
 
     Rows already DONE (or FAILED, or gone) are skipped. An explainers error for one pair fails

@@ -1,11 +1,7 @@
-"""Limits of explanation work, shared by the services and the Celery task (no model imports here)."""
+"""Limits of explanation work, shared by the services and the Celery tasks (no model imports here)."""
 
 from datetime import timedelta
 
-from django.db import InterfaceError, OperationalError
-
-# Errors worth retrying a whole chunk for (the database or the network blinked).
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 CHUNK_SOFT_TIME_LIMIT = 30 * 60  # seconds; then the chunk's unfinished rows are marked failed
 CHUNK_TIME_LIMIT = CHUNK_SOFT_TIME_LIMIT + 5 * 60  # the worker child is killed
 # A RUNNING row older than this was lost with its worker: a retry takes it again.

@@ -97,7 +97,7 @@ class Explanation(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # The worker computing a RUNNING row: "<celery node name> <worker instance>" (workers.celery.worker_identity),
+    # The worker computing a RUNNING row: "<celery node name> <worker instance>" (core.jobs.worker_identity),
     # so that a worker starting later can tell a chunk lost with its worker from one still running.
     worker = models.CharField(max_length=255, blank=True, default="", editable=False)
     # A control item: a degraded copy of a real explanation of ``pair`` (method judging.controls.CONTROL_METHOD). It

@@ -163,3 +163,11 @@ def eta_text(seconds: float | None) -> str:
 
 def _zero() -> dict[str, int]:
     return {"total": 0, **{s: 0 for s in STATUSES}}
+
+
+def round_corpus(*, round: EvaluationRound) -> list[str]:
+    """All paragraphs of the round (text_a, text_b of each pair by id): tfidf-w2v's fit corpus."""
+    corpus: list[str] = []
+    for text_a, text_b in round.pairs.order_by("id").values_list("text_a", "text_b"):
+        corpus += [text_a, text_b]
+    return corpus

@@ -23,6 +23,7 @@ from django.db.models import Count, Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
+from bti_eval.core import jobs
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import queueing
@@ -205,7 +206,7 @@ def _clean_options(options: dict, *, n_pairs: int) -> dict:
 def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) -> EvaluationRound:
     """draft → computing: one PENDING explanation per (pair, method), chunks enqueued after commit."""
     _require(round, Status.DRAFT, "launch")
-    queueing.broker_check()
+    jobs.broker_check()
     with transaction.atomic():
         locked = _lock(round)
         _require(locked, Status.DRAFT, "launch")
@@ -247,7 +248,7 @@ def _enqueue_or_revert_launch(round_id: int, chunks: list[list[int]]) -> None:
 def explanations_retry_failed(*, round: EvaluationRound) -> int:
     """Re-enqueue the round's FAILED explanations (and RUNNING ones lost by a dead worker); returns n."""
     _require(round, Status.COMPUTING, "retry failed explanations of")
-    queueing.broker_check()
+    jobs.broker_check()
     with transaction.atomic():
         locked = _lock(round)
         _require(locked, Status.COMPUTING, "retry failed explanations of")
@@ -482,7 +483,7 @@ def _open_ready(locked: EvaluationRound) -> None:
 def _enqueue_judge_html(round_id: int) -> None:
     """Queue the rendering of the round's judge HTML; if the broker refuses, judges' first views
     render it instead (slower for them, nothing lost), so this only logs."""
-    from workers.tasks import render_judge_html
+    from bti_eval.judging.tasks import render_judge_html
 
     try:
         render_judge_html.apply_async(args=[round_id])

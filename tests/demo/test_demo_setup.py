@@ -26,7 +26,7 @@ def demo_setup(capture, *args: str) -> str:
 
 @pytest.fixture
 def delay():
-    with mock.patch("workers.tasks.explain_chunk.delay") as patched:
+    with mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as patched:
         yield patched
 
 

@@ -56,7 +56,9 @@ def test_explanations_launched_during_a_metrics_job_do_not_wait_for_the_whole_jo
     broker, tiny_model_dir, tmp_path, monkeypatch
 ):
     """On the embedded mode's filesystem broker, and on this run's own (Redis when reachable)."""
-    from workers.tasks import evaluate_auto_chunk, explain_chunk, render_judge_html
+    from bti_eval.judging.tasks import render_judge_html
+    from bti_eval.results.tasks import evaluate_auto_chunk
+    from bti_eval.rounds.tasks import explain_chunk
 
     broker_env: dict[str, str] = {}
     if broker == "filesystem":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from bti_eval.core import jobs
 from bti_eval.rounds import queueing
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory, ParagraphPairFactory, ResearcherFactory
@@ -53,7 +54,7 @@ def test_launch_with_the_broker_down_is_a_clear_error_and_no_half_launched_round
     assert not Explanation.objects.exists() and queued == []
 
     monkeypatch.undo()  # the broker is back (and enqueueing recorded again)
-    monkeypatch.setattr(queueing, "broker_check", lambda **kwargs: None)
+    monkeypatch.setattr(jobs, "broker_check", lambda **kwargs: None)
     monkeypatch.setattr(queueing, "enqueue_chunks", lambda chunks: queued.extend(chunks) or len(queued))
     again = researcher.post(f"/api/rounds/{draft.pk}/launch/")
     assert again.status_code == 202 and again.json()["status"] == Status.COMPUTING
@@ -67,7 +68,7 @@ def test_a_broker_lost_between_the_check_and_the_publish_puts_the_round_back_to_
     def publish_fails(chunks):
         raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(queueing, "broker_check", lambda **kwargs: None)
+    monkeypatch.setattr(jobs, "broker_check", lambda **kwargs: None)
     monkeypatch.setattr(queueing, "enqueue_chunks", publish_fails)
     api = researcher.post(f"/api/rounds/{draft.pk}/launch/")
     assert api.status_code == 503

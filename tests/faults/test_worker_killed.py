@@ -72,7 +72,7 @@ def redis_broker():
 @pytest.mark.parametrize("broker", ["filesystem", "redis"])
 @pytest.mark.django_db(transaction=True)
 def test_a_new_worker_takes_back_the_chunk_of_a_killed_worker(broker, tiny_model_dir, tmp_path, monkeypatch):
-    from workers.tasks import explain_chunk
+    from bti_eval.rounds.tasks import explain_chunk
 
     if broker == "filesystem":
         broker_env, fs_options = filesystem_broker(tmp_path / "broker")

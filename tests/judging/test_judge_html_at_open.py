@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def test_opening_a_round_queues_the_rendering_after_commit(monkeypatch, django_capture_on_commit_callbacks):
     queued = []
-    from workers import tasks
+    from bti_eval.judging import tasks
 
     monkeypatch.setattr(tasks.render_judge_html, "apply_async", lambda args, **kw: queued.append(args))
     round = make_round(pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.COMPUTING)
@@ -26,7 +26,7 @@ def test_opening_a_round_queues_the_rendering_after_commit(monkeypatch, django_c
 
 
 def test_a_broker_that_refuses_the_rendering_does_not_fail_the_opening(monkeypatch, django_capture_on_commit_callbacks):
-    from workers import tasks
+    from bti_eval.judging import tasks
 
     def refuse(*args, **kwargs):
         raise ConnectionError("broker down")

@@ -19,13 +19,13 @@ from bti_eval.results import exports, services
 from bti_eval.results.auto_metrics import _sample, job_plan, plausibility
 from bti_eval.results.models import AutoEvaluation
 from bti_eval.results.report import round_report
+from bti_eval.results.tasks import evaluate_auto_chunk
 from bti_eval.rounds import services as rounds
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from explainers import faithfulness as faithfulness_module
 from explainers.faithfulness import erase, faithfulness, keep_only, ranked_words
 from tests.factories import ExplanationFactory, ParagraphPairFactory
 from tests.pairs.test_ists import SNIPPET
-from workers.tasks import evaluate_auto_chunk
 
 METHODS = ["bti", "vanilla-gradients", "bti-activations"]
 
@@ -115,11 +115,11 @@ def ists_round(db, tiny_model_dir) -> EvaluationRound:
 
 @pytest.fixture(autouse=True)
 def _fresh_encoders():
-    from bti_eval.rounds import compute
+    from bti_eval.core import encoders
 
-    compute._encoders.clear()
+    encoders._encoders.clear()
     yield
-    compute._encoders.clear()
+    encoders._encoders.clear()
 
 
 def test_evaluate_auto_command_stores_metrics_and_correlates_with_mos(ists_round, capsys):
@@ -158,7 +158,7 @@ def test_sanity_metric_and_the_celery_task(ists_round, settings):
         options={"sanity_pairs": 2, "faithfulness_pairs": 2, "ks": [1, 2]},
         plan=job_plan(methods=METHODS, metrics=["sanity"]),
     )
-    with mock.patch("workers.tasks.evaluate_auto_chunk.apply_async"):
+    with mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async"):
         for index in range(len(METHODS)):
             expected = "done" if index == len(METHODS) - 1 else "running"
             assert evaluate_auto_chunk.apply(args=[job.pk, index]).get() == expected  # the task body, in-process
@@ -193,8 +193,8 @@ def test_auto_metrics_api_queues_one_job_per_round_on_the_metrics_queue(
     url = f"/api/rounds/{ists_round.pk}/auto-metrics/"
     assert researcher_api_client.get(url).status_code == 404
     with (
-        mock.patch("bti_eval.rounds.queueing.broker_check"),
-        mock.patch("workers.tasks.evaluate_auto_chunk.apply_async") as apply_async,
+        mock.patch("bti_eval.core.jobs.broker_check"),
+        mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async") as apply_async,
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = researcher_api_client.post(url, {"metrics": ["plausibility"], "sanity_pairs": 3}, format="json")
@@ -211,8 +211,8 @@ def test_auto_metrics_api_queues_one_job_per_round_on_the_metrics_queue(
 
     evaluate_auto_chunk.apply(args=[job.pk, 0])  # done: a new request makes a new job, the old one is kept
     with (
-        mock.patch("bti_eval.rounds.queueing.broker_check"),
-        mock.patch("workers.tasks.evaluate_auto_chunk.apply_async"),
+        mock.patch("bti_eval.core.jobs.broker_check"),
+        mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         assert researcher_api_client.post(url, {"metrics": ["plausibility"]}, format="json").status_code == 202
@@ -225,8 +225,8 @@ def test_auto_metrics_are_refused_while_the_round_computes(ists_round, researche
     ists_round.status = EvaluationRound.Status.COMPUTING
     ists_round.save()
     with (
-        mock.patch("bti_eval.rounds.queueing.broker_check"),
-        mock.patch("workers.tasks.evaluate_auto_chunk.apply_async"),
+        mock.patch("bti_eval.core.jobs.broker_check"),
+        mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async"),
     ):
         response = researcher_api_client.post(f"/api/rounds/{ists_round.pk}/auto-metrics/", {}, format="json")
         page = researcher_client.post(reverse("results:auto-metrics", args=[ists_round.pk]), follow=True)
@@ -238,8 +238,8 @@ def test_auto_metrics_are_refused_while_the_round_computes(ists_round, researche
 def test_the_page_asks_once_and_shows_the_progress(ists_round, researcher_client, django_capture_on_commit_callbacks):
     url = reverse("results:auto-metrics", args=[ists_round.pk])
     with (
-        mock.patch("bti_eval.rounds.queueing.broker_check"),
-        mock.patch("workers.tasks.evaluate_auto_chunk.apply_async") as apply_async,
+        mock.patch("bti_eval.core.jobs.broker_check"),
+        mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async") as apply_async,
         django_capture_on_commit_callbacks(execute=True),
     ):
         researcher_client.post(url)
@@ -249,7 +249,7 @@ def test_the_page_asks_once_and_shows_the_progress(ists_round, researcher_client
     assert job.chunks_total == 1 + 2 * len(METHODS)  # plausibility, then faithfulness and sanity per method
     assert "already pending (0 of 7 steps done)" in second
     assert "0 of 7 steps done" in second and "Compute automatic metrics</button>" not in second
-    with mock.patch("workers.tasks.evaluate_auto_chunk.apply_async") as next_chunk:
+    with mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async") as next_chunk:
         with django_capture_on_commit_callbacks(execute=True):
             assert evaluate_auto_chunk.apply(args=[job.pk, 0]).get() == "running"
         assert evaluate_auto_chunk.apply(args=[job.pk, 0]).get() == "running"  # a redelivered chunk: nothing
@@ -281,8 +281,8 @@ def test_two_concurrent_requests_make_one_job(tiny_model_dir):
             connections.close_all()
 
     with (
-        mock.patch("bti_eval.rounds.queueing.broker_check"),
-        mock.patch("workers.tasks.evaluate_auto_chunk.apply_async"),
+        mock.patch("bti_eval.core.jobs.broker_check"),
+        mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async"),
     ):
         threads = [threading.Thread(target=ask) for _ in range(2)]
         for thread in threads:

@@ -9,6 +9,6 @@ from tests.researcher_fixtures import *  # noqa: F403
 
 @pytest.fixture
 def delay():
-    """``workers.tasks.explain_chunk.delay`` replaced by a mock (the chunks a launch queues)."""
-    with mock.patch("workers.tasks.explain_chunk.delay") as patched:
+    """``bti_eval.rounds.tasks.explain_chunk.delay`` replaced by a mock (the chunks a launch queues)."""
+    with mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as patched:
         yield patched

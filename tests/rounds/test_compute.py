@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 
 import explainers
+from bti_eval.core import encoders
 from bti_eval.rounds import compute, services
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import JudgeFactory, ParagraphPairFactory
@@ -19,16 +20,16 @@ METHODS = ["bti", "tfidf-w2v"]
 
 @pytest.fixture(autouse=True)
 def _fresh_encoder_cache():
-    compute._encoders.clear()
+    encoders._encoders.clear()
     yield
-    compute._encoders.clear()
+    encoders._encoders.clear()
 
 
 def launched(tiny_model_dir, pairs, settings, capture) -> tuple[EvaluationRound, list[list[int]]]:
     """A computing round over ``pairs`` with METHODS on the tiny model; returns it and its chunks."""
     settings.BTI_CHUNK_SIZE = 2
     round = services.round_create(name="tiny", pairs=pairs, methods=METHODS, model=str(tiny_model_dir), top_k=2)
-    with mock.patch("workers.tasks.explain_chunk.delay") as delay, capture(execute=True):
+    with mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as delay, capture(execute=True):
         services.round_launch(round=round)
     return round, [c.args[0] for c in delay.call_args_list]
 
@@ -109,8 +110,8 @@ def test_rerun_after_a_killed_worker_recomputes_only_the_unfinished_rows(
 def test_encoder_is_loaded_once_per_process_on_the_configured_device(tiny_model_dir, settings):
     settings.BTI_EXPLAIN_DEVICE = "cpu"
     with mock.patch.object(explainers, "load_encoder", wraps=explainers.load_encoder) as load:
-        first = compute.encoder_get(model=str(tiny_model_dir))
-        second = compute.encoder_get(model=str(tiny_model_dir))
+        first = encoders.encoder_get(model=str(tiny_model_dir))
+        second = encoders.encoder_get(model=str(tiny_model_dir))
     assert first is second and load.call_count == 1
     assert load.call_args.kwargs["device"] == "cpu" and str(first.device) == "cpu"
 
@@ -118,7 +119,7 @@ def test_encoder_is_loaded_once_per_process_on_the_configured_device(tiny_model_
 def test_default_model_setting_is_used_when_the_round_names_none(tiny_model_dir, settings):
     settings.BTI_DEFAULT_MODEL = str(tiny_model_dir)
     with mock.patch.object(explainers, "load_encoder", wraps=explainers.load_encoder) as load:
-        compute.encoder_get(model="")
+        encoders.encoder_get(model="")
     assert load.call_args.args[0] == str(tiny_model_dir)
 
 
@@ -130,7 +131,10 @@ def test_a_missing_model_fails_the_chunk_with_its_message(
     (model / "config.json").write_text("{}")
     settings.BTI_CHUNK_SIZE = 5
     round = services.round_create(name="broken", pairs=good_pairs(1), methods=["bti"], model=str(model))
-    with mock.patch("workers.tasks.explain_chunk.delay") as delay, django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         services.round_launch(round=round)
     counts = compute.explanations_compute(explanation_ids=delay.call_args.args[0])
     assert counts["failed"] == 1
@@ -141,8 +145,8 @@ def test_gpu_workers_ask_for_cuda_and_cache_per_device(settings):
     settings.BTI_EXPLAIN_DEVICE = "cuda"
     loaded = lambda model, device: mock.Mock(name=f"encoder on {device}", device=device)  # noqa: E731
     with mock.patch.object(explainers, "load_encoder", side_effect=loaded) as load:
-        gpu = compute.encoder_get(model="/models/x")
+        gpu = encoders.encoder_get(model="/models/x")
         settings.BTI_EXPLAIN_DEVICE = "cpu"
-        cpu = compute.encoder_get(model="/models/x")
+        cpu = encoders.encoder_get(model="/models/x")
     assert [c.kwargs["device"] for c in load.call_args_list] == ["cuda", "cpu"]
-    assert gpu is not cpu and set(compute._encoders) == {("/models/x", "cuda", None), ("/models/x", "cpu", None)}
+    assert gpu is not cpu and set(encoders._encoders) == {("/models/x", "cuda", None), ("/models/x", "cpu", None)}

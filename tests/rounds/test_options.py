@@ -125,7 +125,7 @@ def test_opening_a_round_with_auto_metrics_queues_the_first_chunk_on_the_metrics
     round.status = Status.COMPUTING
     round.save()
     ExplanationFactory(round=round, pair=pair, method="bti")
-    with mock.patch("workers.tasks.evaluate_auto_chunk.apply_async") as apply_async:
+    with mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=True):
             assert services.round_open_if_complete(round_id=round.pk) is True
     job = AutoEvaluation.objects.get(round=round)
@@ -139,7 +139,9 @@ def test_a_broker_failure_after_opening_marks_the_metrics_failed(django_capture_
     round.status = Status.COMPUTING
     round.save()
     ExplanationFactory(round=round, pair=pair, method="bti")
-    with mock.patch("workers.tasks.evaluate_auto_chunk.apply_async", side_effect=ConnectionError("redis down")):
+    with mock.patch(
+        "bti_eval.results.tasks.evaluate_auto_chunk.apply_async", side_effect=ConnectionError("redis down")
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             services.round_open(round=round)
     row = AutoEvaluation.objects.get(round=round)

@@ -119,7 +119,9 @@ def test_launch_with_the_broker_down_leaves_a_draft(draft, delay, monkeypatch):
 
 
 def test_publish_failure_after_commit_reverts_the_round_to_draft(draft, django_capture_on_commit_callbacks):
-    with mock.patch("workers.tasks.explain_chunk.delay", side_effect=KombuOperationalError("connection refused")):
+    with mock.patch(
+        "bti_eval.rounds.tasks.explain_chunk.delay", side_effect=KombuOperationalError("connection refused")
+    ):
         with pytest.raises(ApplicationError, match="draft again") as info:
             with django_capture_on_commit_callbacks(execute=True):
                 services.round_launch(round=draft)

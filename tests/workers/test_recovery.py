@@ -8,10 +8,11 @@ from unittest import mock
 
 import pytest
 
+from bti_eval.core.jobs import WORKER_INSTANCE, worker_identity
 from bti_eval.results.models import AutoEvaluation
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory, ExplanationFactory
-from workers.celery import WORKER_INSTANCE, recover_lost_work, worker_identity, worker_is_gone
+from workers.celery import recover_lost_work, worker_is_gone
 
 RUNNING = Explanation.Status.RUNNING
 ME = worker_identity("w1@host")
@@ -38,7 +39,10 @@ def test_running_explanations_of_a_dead_worker_are_queued_again(django_capture_o
     done = ExplanationFactory(round=round, worker="dead@host 1")
     closed = EvaluationRoundFactory(status=EvaluationRound.Status.CLOSED)
     other = ExplanationFactory(round=closed, status=RUNNING, payload=None, worker="dead@host 1")
-    with mock.patch("workers.tasks.explain_chunk.delay") as delay, django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         recover_lost_work(sender=SimpleNamespace(hostname="new@host"))  # the worker_ready signal's receiver
     assert sorted(call.args[0] for call in delay.call_args_list) == sorted([[lost[0].pk, lost[1].pk], [lost[2].pk]])
     for row in lost:
@@ -62,7 +66,7 @@ def test_a_running_metrics_job_of_a_dead_worker_gets_its_next_chunk_again():
     plan = [["plausibility", None], ["faithfulness", "bti"], ["sanity", "bti"]]
     lost = AutoEvaluation.objects.create(round=round, status="running", plan=plan, chunks_done=1, worker="dead@h 1")
     AutoEvaluation.objects.create(round=EvaluationRoundFactory(), status="running", plan=plan, worker="alive@h 2")
-    with mock.patch("workers.tasks.evaluate_auto_chunk.apply_async") as apply_async:
+    with mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async") as apply_async:
         recover_lost_work(sender=SimpleNamespace(hostname="new@host"))
     apply_async.assert_called_once_with(args=[lost.pk, 1])
 

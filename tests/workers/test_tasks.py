@@ -7,11 +7,12 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
+from bti_eval.core.jobs import WORKER_INSTANCE
 from bti_eval.rounds.constants import CHUNK_SOFT_TIME_LIMIT, CHUNK_TIME_LIMIT
 from bti_eval.rounds.models import Explanation
+from bti_eval.rounds.tasks import explain_chunk
 from tests.factories import ExplanationFactory
-from workers.celery import WORKER_INSTANCE, app
-from workers.tasks import explain_chunk
+from workers.celery import app
 
 COMPUTE = "bti_eval.rounds.compute.explanations_compute"
 
@@ -28,7 +29,7 @@ def test_task_contract():
 def test_every_task_acknowledges_late():
     """acks_late comes from settings (CELERY_TASK_ACKS_LATE), for every task: a killed worker's task
     goes back to the queue."""
-    import workers.corpus_tasks  # noqa: F401  (registers the corpus tasks)
+    app.loader.import_default_modules()  # what a worker does as it starts: autodiscovers every app's tasks.py
 
     tasks = {name: task for name, task in app.tasks.items() if name.startswith("bti_eval.")}
     assert {
