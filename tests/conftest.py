@@ -77,3 +77,21 @@ def _isolated_cache():
     }
     with override_settings(CACHES=caches):
         yield
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> list[tuple[str, list, str]]:
+    """What is published to the broker, recorded instead of sent: ``(task name, args, queue)``, the
+    queue being where the app's router (settings.CELERY_TASK_ROUTES) sends it."""
+    from celery.app.task import Task
+
+    from workers.celery import app
+
+    sent: list[tuple[str, list, str]] = []
+
+    def publish(task, args=None, kwargs=None, **options):
+        queue = app.amqp.router.route(options, task.name, args, kwargs)["queue"].name
+        sent.append((task.name, list(args or []), queue))
+
+    monkeypatch.setattr(Task, "apply_async", publish)
+    return sent

@@ -1,5 +1,5 @@
-"""Background jobs: the base of every Celery task, the broker's reachability, and the identity of
-the worker process running a job.
+"""Background jobs: the one way work is enqueued (``enqueue``), the base of every Celery task, the
+broker's reachability, and the identity of the worker process running a job.
 
 A job's row (explanations, an automatic-metrics job, a corpus job) is its identity: a task takes its
 id(s), re-fetches the row, and calls the service of the app that owns it. A job's row records
@@ -11,11 +11,14 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
+from collections.abc import Callable, Sequence
+from functools import partial
 from importlib import import_module
 from typing import Any
 
 from celery import Task
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, models, transaction
+from django.utils import timezone
 
 from bti_eval.core.exceptions import ApplicationError
 
@@ -76,3 +79,49 @@ def broker_check(*, timeout: float = BROKER_TIMEOUT_SECONDS) -> None:
             "and try again; nothing was changed.",
             status=503,
         ) from exc
+
+
+Refused = Callable[[str], Any] | models.Model | None
+
+
+def enqueue(task: Task, *calls: Sequence[Any], on_refused: Refused = None, check_broker: bool = True) -> None:
+    """Send ``task(*args)`` for each ``args`` of ``calls`` (ids only, JSON) once the current
+    transaction commits; the queue is the task's in settings.CELERY_TASK_ROUTES.
+
+    - ``check_broker``: the broker must accept a connection now, else ApplicationError 503, raised
+      inside the caller's transaction so that nothing is written. Off where nobody waits for an
+      answer (a worker queueing the next chunk, a round opening).
+    - When the broker refuses a publish after the commit, ``on_refused`` decides: a job's row (a
+      model with ``Status.FAILED``, ``error`` and ``finished_at``) is marked FAILED with a message
+      that says what to do; a callable gets that message (it may undo what the commit did, or raise
+      ApplicationError for the request waiting); None only logs (the work is done later anyway).
+    """
+    if not calls:
+        return
+    if check_broker:
+        broker_check()
+    transaction.on_commit(partial(_publish, task, [list(args) for args in calls], on_refused))
+
+
+def _publish(task: Task, calls: list[list[Any]], on_refused: Refused) -> None:
+    try:
+        for args in calls:
+            task.apply_async(args=args)
+    except Exception as exc:  # kombu raises transport-specific errors
+        logger.exception("the broker refused %s", task.name)
+        message = f"Could not queue the task {task.name} ({type(exc).__name__}: {exc}); check the broker (Redis)."
+        if isinstance(on_refused, models.Model):
+            job_mark_failed(on_refused, error=f"{message} Then start the job again.")
+        elif on_refused is not None:
+            on_refused(message)
+
+
+def job_mark_failed(row: models.Model, *, error: str) -> int:
+    """Mark a job's row FAILED with ``error`` unless it is DONE already; returns 0 or 1."""
+    Status = type(row).Status
+    return (
+        type(row)
+        .objects.filter(pk=row.pk)
+        .exclude(status=Status.DONE)
+        .update(status=Status.FAILED, error=error[:2000], finished_at=timezone.now())
+    )

@@ -7,7 +7,6 @@ all-MiniLM-L6-v2), anything else a local model dir. The model work is in :mod:`e
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from bti_eval.core import jobs
 from bti_eval.core.encoders import encoder_get, explain_device, model_path
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.corpora.models import Corpus, CorpusItem, CorpusJob, CorpusVector
@@ -23,15 +23,9 @@ from bti_eval.pairs.selectors import pair_external_ids_existing
 from bti_eval.pairs.services import check_upload_size
 
 EMBED_CHUNK_SIZE = 512  # items per Celery task
-QUEUE = "explain"
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 _ID_MAX = CorpusItem._meta.get_field("external_id").max_length
 _TITLE_MAX = CorpusItem._meta.get_field("title").max_length
-
-
-def _enqueue_on_commit(task: Any, *args: Any) -> None:
-    """Send ``task(*args)`` to the ``explain`` queue (model work; GPU workers take it) after commit."""
-    transaction.on_commit(partial(task.apply_async, args=args, queue=QUEUE))
 
 
 def corpus_import(
@@ -104,8 +98,9 @@ def corpus_import(
 
 def corpus_embed(*, corpus: Corpus, model: str = "", by: AbstractBaseUser | None = None) -> CorpusJob:
     """Start embedding the items that have no vector under ``model`` yet, in chunks of
-    EMBED_CHUNK_SIZE items on the ``explain`` queue (enqueued after commit). Returns the job; it is
-    DONE at once when every vector exists already."""
+    EMBED_CHUNK_SIZE items (model work: the ``explain`` queue), enqueued after commit. Returns the
+    job; it is DONE at once when every vector exists already, FAILED with what to do when the broker
+    refuses its chunks (ApplicationError 503 when the broker is unreachable: nothing is written)."""
     from bti_eval.corpora.tasks import corpus_embed_chunk
 
     missing = list(corpus.items.exclude(vectors__model=model).order_by("id").values_list("id", flat=True))
@@ -119,8 +114,8 @@ def corpus_embed(*, corpus: Corpus, model: str = "", by: AbstractBaseUser | None
             finished_at=None if missing else timezone.now(),
             created_by=by,
         )
-        for start in range(0, len(missing), EMBED_CHUNK_SIZE):
-            _enqueue_on_commit(corpus_embed_chunk, job.id, missing[start : start + EMBED_CHUNK_SIZE])
+        chunks = [missing[start : start + EMBED_CHUNK_SIZE] for start in range(0, len(missing), EMBED_CHUNK_SIZE)]
+        jobs.enqueue(corpus_embed_chunk, *([job.id, chunk] for chunk in chunks), on_refused=job)
     return job
 
 
@@ -241,7 +236,8 @@ def recobert_train_start(
     seed: int = 0,
     by: AbstractBaseUser | None = None,
 ) -> CorpusJob:
-    """Queue a RecoBERT training job on the corpus's titled items (``explain`` queue, after commit)."""
+    """Queue a RecoBERT training job on the corpus's titled items (model work: the ``explain``
+    queue), after commit; the job is FAILED with what to do when the broker refuses it."""
     from bti_eval.corpora.tasks import corpus_train_recobert
 
     if not corpus.title_column:
@@ -256,7 +252,7 @@ def recobert_train_start(
         job = CorpusJob.objects.create(
             corpus=corpus, kind=CorpusJob.Kind.TRAIN, model=model, params=params, created_by=by
         )
-        _enqueue_on_commit(corpus_train_recobert, job.id)
+        jobs.enqueue(corpus_train_recobert, [job.id], on_refused=job)
     return job
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Sequence
+from functools import partial
 from time import perf_counter
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bti_eval.core import jobs
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.results import auto_metrics
 from bti_eval.results.models import AutoEvaluation
@@ -76,9 +78,6 @@ def auto_evaluation_request(
         active = _active(round)
         if active is not None:
             return active, False
-        from bti_eval.core.jobs import broker_check
-
-        broker_check()
     try:
         with transaction.atomic():
             EvaluationRound.objects.select_for_update().filter(pk=round.pk).first()  # serialise requests
@@ -92,8 +91,7 @@ def auto_evaluation_request(
                 options=options,
                 plan=auto_metrics.job_plan(methods=round.methods, metrics=metrics),
             )
-            row_id = row.pk
-            transaction.on_commit(lambda: _enqueue(row_id, 0))
+            _enqueue(row.pk, 0, check_broker=check_broker)
     except IntegrityError:  # another request created the job between our check and our insert
         active = _active(round)
         if active is None:
@@ -106,19 +104,20 @@ def _active(round: EvaluationRound) -> AutoEvaluation | None:
     return AutoEvaluation.objects.filter(round=round, status__in=AutoEvaluation.ACTIVE).first()
 
 
-def _enqueue(row_id: int, index: int) -> None:
+def _enqueue(job_id: int, index: int, *, check_broker: bool = False) -> None:
+    """Queue chunk ``index`` of the job after commit; a broker that refuses fails the job."""
     from bti_eval.results.tasks import evaluate_auto_chunk
 
-    try:
-        evaluate_auto_chunk.apply_async(args=[row_id, index])  # routed to the metrics queue
-    except Exception as exc:  # the broker blinked after the commit: say so on the row, do not crash the caller
-        logger.exception("could not queue chunk %s of automatic-metrics job %s", index, row_id)
-        AutoEvaluation.objects.filter(pk=row_id).update(
-            status=AStatus.FAILED,
-            error=f"Could not queue the task ({type(exc).__name__}: {exc}). Request the automatic metrics again, "
-            "or run `python manage.py evaluate_auto ROUND`.",
-            finished_at=timezone.now(),
-        )
+    jobs.enqueue(
+        evaluate_auto_chunk, [job_id, index], on_refused=partial(_enqueue_refused, job_id), check_broker=check_broker
+    )
+
+
+def _enqueue_refused(job_id: int, message: str) -> None:
+    auto_evaluation_fail(
+        job_id=job_id,
+        error=f"{message} Request the automatic metrics again, or run `python manage.py evaluate_auto ROUND`.",
+    )
 
 
 def auto_evaluation_chunk_run(
@@ -162,7 +161,7 @@ def auto_evaluation_chunk_run(
         if locked.chunks_done >= locked.chunks_total:
             locked.status, locked.finished_at = AStatus.DONE, timezone.now()
         elif queue_next:
-            transaction.on_commit(lambda: _enqueue(job_id, index + 1))
+            _enqueue(job_id, index + 1)
         locked.save(update_fields=["results", "chunks_done", "status", "finished_at"])
         return locked.status
 

@@ -4,17 +4,18 @@ delete a draft, archive and restore a closed round.
 A round moves draft → computing → rating → closed. Every transition locks the round row
 (``select_for_update``) so that concurrent requests and workers see one consistent status.
 
-Launch and the broker: a launch first checks that the broker accepts a connection (a short
-timeout); when it does not, the round stays a draft and nothing is written (ApplicationError
+Launch and the broker (``core.jobs.enqueue``): a launch checks that the broker accepts a connection
+(a short timeout); when it does not, the round stays a draft and nothing is written (ApplicationError
 503). If publishing still fails after the commit, a compensating transaction deletes the round's
-explanations and puts it back to draft, and the same error is raised: a round is never left
-"computing" with nothing queued.
+explanations and puts it back to draft, and a 503 is raised: a round is never left "computing" with
+nothing queued.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -205,8 +206,9 @@ def _clean_options(options: dict, *, n_pairs: int) -> dict:
 
 def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) -> EvaluationRound:
     """draft → computing: one PENDING explanation per (pair, method), chunks enqueued after commit."""
+    from bti_eval.rounds.tasks import explain_chunk
+
     _require(round, Status.DRAFT, "launch")
-    jobs.broker_check()
     with transaction.atomic():
         locked = _lock(round)
         _require(locked, Status.DRAFT, "launch")
@@ -222,33 +224,28 @@ def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) 
         locked.save(update_fields=["status", "launched_at"])
         chunks = queueing.chunk_ids(_ids_by_method(locked, Explanation.objects.filter(round=locked)))
         round_id = locked.pk
-        transaction.on_commit(lambda: _enqueue_or_revert_launch(round_id, chunks))
+        jobs.enqueue(explain_chunk, *([chunk] for chunk in chunks), on_refused=partial(_launch_revert, round_id))
     logger.info("round %s launched by %s: %d chunks", round_id, by, len(chunks))
     round.refresh_from_db()
     return round
 
 
-def _enqueue_or_revert_launch(round_id: int, chunks: list[list[int]]) -> None:
-    try:
-        queueing.enqueue_chunks(chunks)
-    except Exception as exc:
-        with transaction.atomic():
-            locked = EvaluationRound.objects.select_for_update().get(pk=round_id)
-            Explanation.objects.filter(round=locked).delete()
-            locked.status = Status.DRAFT
-            locked.launched_at = None
-            locked.save(update_fields=["status", "launched_at"])
-        raise ApplicationError(
-            f"Could not queue the explanation tasks ({type(exc).__name__}: {exc}). The round is a draft "
-            "again; check the broker (Redis) and launch again.",
-            status=503,
-        ) from exc
+def _launch_revert(round_id: int, message: str) -> None:
+    """The broker refused the launch's chunks after the commit: the round is a draft again."""
+    with transaction.atomic():
+        locked = EvaluationRound.objects.select_for_update().get(pk=round_id)
+        Explanation.objects.filter(round=locked).delete()
+        locked.status = Status.DRAFT
+        locked.launched_at = None
+        locked.save(update_fields=["status", "launched_at"])
+    raise ApplicationError(f"{message} The round is a draft again; launch it again.", status=503)
 
 
 def explanations_retry_failed(*, round: EvaluationRound) -> int:
     """Re-enqueue the round's FAILED explanations (and RUNNING ones lost by a dead worker); returns n."""
+    from bti_eval.rounds.tasks import explain_chunk
+
     _require(round, Status.COMPUTING, "retry failed explanations of")
-    jobs.broker_check()
     with transaction.atomic():
         locked = _lock(round)
         _require(locked, Status.COMPUTING, "retry failed explanations of")
@@ -262,17 +259,14 @@ def explanations_retry_failed(*, round: EvaluationRound) -> int:
             raise ApplicationError("There are no failed explanations to retry.", status=409)
         Explanation.objects.filter(pk__in=ids).update(status=XStatus.PENDING, error="")
         chunks = queueing.chunk_ids(ids_by_method)
-        transaction.on_commit(lambda: _enqueue_or_fail(ids, chunks))
+        jobs.enqueue(explain_chunk, *([chunk] for chunk in chunks), on_refused=partial(_retry_refused, ids))
     return len(ids)
 
 
-def _enqueue_or_fail(ids: list[int], chunks: list[list[int]]) -> None:
-    try:
-        queueing.enqueue_chunks(chunks)
-    except Exception as exc:
-        message = f"could not queue the retry ({type(exc).__name__}: {exc}); check the broker and retry"
-        explanations_fail(explanation_ids=ids, error=message)
-        raise ApplicationError(f"The task broker refused the retry: {message}.", status=503) from exc
+def _retry_refused(ids: list[int], message: str) -> None:
+    """The broker refused the chunks of a retry after the commit: their rows are FAILED again."""
+    explanations_fail(explanation_ids=ids, error=f"{message} Then retry.")
+    raise ApplicationError(f"The task broker refused the retry: {message}", status=503)
 
 
 def explanations_drop_failed(*, round: EvaluationRound) -> dict[str, int | bool]:
@@ -313,6 +307,8 @@ def explanations_recover_lost(*, is_gone: Callable[[str], bool]) -> int:
     gone = {w for w in running.values_list("worker", flat=True).distinct() if is_gone(w)}
     if not gone:
         return 0
+    from bti_eval.rounds.tasks import explain_chunk
+
     with transaction.atomic():
         lost = Explanation.objects.filter(status=XStatus.RUNNING, round__status=Status.COMPUTING, worker__in=gone)
         chunks: list[list[int]] = []
@@ -322,7 +318,12 @@ def explanations_recover_lost(*, is_gone: Callable[[str], bool]) -> int:
             chunks += queueing.chunk_ids(ids_by_method)
             ids += [i for chunk in ids_by_method.values() for i in chunk]
         Explanation.objects.filter(pk__in=ids, status=XStatus.RUNNING).update(status=XStatus.PENDING, worker="")
-        transaction.on_commit(lambda: _enqueue_or_fail(ids, chunks))
+        jobs.enqueue(
+            explain_chunk,
+            *([chunk] for chunk in chunks),
+            on_refused=partial(_retry_refused, ids),
+            check_broker=False,  # a worker starting: nobody waits for an answer
+        )
     logger.warning("took back %d explanation(s) lost with their worker (%s)", len(ids), ", ".join(sorted(gone)))
     return len(ids)
 
@@ -466,29 +467,19 @@ def _open_ready(locked: EvaluationRound) -> None:
     """Open a locked round whose explanations are all DONE: status, control items, every judge's
     queue, and the automatic metrics task."""
     from bti_eval.judging.services import assignments_build_for_round, controls_create
+    from bti_eval.judging.tasks import render_judge_html
 
     locked.status = Status.RATING
     locked.opened_at = timezone.now()
     locked.save(update_fields=["status", "opened_at"])
     controls_create(round=locked)
     assignments_build_for_round(round=locked)
-    round_id = locked.pk
-    transaction.on_commit(lambda: _enqueue_judge_html(round_id))
+    # If the broker refuses, the judges' first views render it instead (slower for them, nothing lost).
+    jobs.enqueue(render_judge_html, [locked.pk], check_broker=False)
     if locked.auto_metrics:
         from bti_eval.results.services import auto_evaluation_request
 
         auto_evaluation_request(round=locked, check_broker=False)
-
-
-def _enqueue_judge_html(round_id: int) -> None:
-    """Queue the rendering of the round's judge HTML; if the broker refuses, judges' first views
-    render it instead (slower for them, nothing lost), so this only logs."""
-    from bti_eval.judging.tasks import render_judge_html
-
-    try:
-        render_judge_html.apply_async(args=[round_id])
-    except Exception:
-        logger.warning("could not queue render_judge_html for round %s; judges' first views render it", round_id)
 
 
 def _lock(round: EvaluationRound) -> EvaluationRound:

@@ -126,3 +126,48 @@ def test_recobert_needs_titles(db):
     )
     with pytest.raises(ApplicationError, match="without a title column"):
         services.recobert_train_start(corpus=corpus)
+
+
+def test_corpus_jobs_go_to_the_explain_queue_after_commit(corpus, enqueued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        embed = services.corpus_embed(corpus=corpus)
+        train = services.recobert_train_start(corpus=corpus)
+        assert enqueued == []  # nothing before the commit
+    items = sorted(corpus.items.values_list("id", flat=True))
+    assert enqueued == [
+        ("bti_eval.corpus_embed_chunk", [embed.pk, items], "explain"),
+        ("bti_eval.corpus_train_recobert", [train.pk], "explain"),
+    ]
+
+
+def test_a_corpus_job_the_broker_refuses_ends_failed_with_what_to_do(
+    corpus, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from bti_eval.corpora.tasks import corpus_embed_chunk, corpus_train_recobert
+
+    def refuse(*args, **kwargs):
+        raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(corpus_embed_chunk, "apply_async", refuse)
+    monkeypatch.setattr(corpus_train_recobert, "apply_async", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        embed = services.corpus_embed(corpus=corpus)
+        train = services.recobert_train_start(corpus=corpus)
+    for job in (embed, train):  # never left RUNNING (or PENDING) with nothing queued
+        job.refresh_from_db()
+        assert job.status == CorpusJob.Status.FAILED and job.finished_at is not None
+        assert "Could not queue the task" in job.error and "Connection refused" in job.error
+        assert "check the broker (Redis)" in job.error
+
+
+def test_a_corpus_job_with_the_broker_unreachable_is_a_503_and_writes_nothing(corpus, monkeypatch):
+    from workers.celery import app
+
+    monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")  # nothing listens there
+    for start in (services.corpus_embed, services.recobert_train_start):
+        with pytest.raises(ApplicationError, match="broker is unreachable") as info:
+            start(corpus=corpus)
+        assert info.value.status == 503
+    assert not CorpusJob.objects.exists()

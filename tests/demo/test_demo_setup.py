@@ -25,13 +25,13 @@ def demo_setup(capture, *args: str) -> str:
 
 
 @pytest.fixture
-def delay():
-    with mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as patched:
+def published():
+    with mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async") as patched:
         yield patched
 
 
 def test_demo_setup_imports_pairs_launches_a_round_and_prints_the_logins(
-    db, client, delay, django_capture_on_commit_callbacks
+    db, client, published, django_capture_on_commit_callbacks
 ):
     output = demo_setup(django_capture_on_commit_callbacks)
 
@@ -41,7 +41,7 @@ def test_demo_setup_imports_pairs_launches_a_round_and_prints_the_logins(
     assert round_.methods == list(DEFAULT_METHODS)  # no --methods: round_create's default
     assert round_.status == EvaluationRound.Status.COMPUTING
     assert round_.explanations.count() == n_pairs * len(DEFAULT_METHODS)
-    assert delay.call_count >= 1  # its chunks went to the broker
+    assert published.call_count >= 1  # its chunks went to the broker
     assert f"{n_pairs} pairs x {len(DEFAULT_METHODS)} methods" in output
 
     login = re.search(rf"Researcher: {re.escape(BASE_URL)}/accounts/login/  user 'demo'  password '([^']+)'", output)
@@ -51,7 +51,7 @@ def test_demo_setup_imports_pairs_launches_a_round_and_prints_the_logins(
     assert link and client.get(link.group(1)).status_code != 404
 
 
-def test_demo_setup_again_reuses_the_pairs_and_takes_methods(db, delay, django_capture_on_commit_callbacks):
+def test_demo_setup_again_reuses_the_pairs_and_takes_methods(db, published, django_capture_on_commit_callbacks):
     demo_setup(django_capture_on_commit_callbacks)
     pairs = ParagraphPair.objects.count()
     output = demo_setup(django_capture_on_commit_callbacks, "--methods=bti, tfidf-w2v")

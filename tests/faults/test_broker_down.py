@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from bti_eval.core import jobs
-from bti_eval.rounds import queueing
 from bti_eval.rounds.models import EvaluationRound, Explanation
+from bti_eval.rounds.tasks import explain_chunk
 from tests.factories import EvaluationRoundFactory, ParagraphPairFactory, ResearcherFactory
 
 Status = EvaluationRound.Status
@@ -34,7 +34,7 @@ def researcher():
 def queued(monkeypatch):
     """Chunks the launch publishes, recorded instead of sent (the broker itself is not under test here)."""
     sent: list[list[int]] = []
-    monkeypatch.setattr(queueing, "enqueue_chunks", lambda chunks: sent.extend(chunks) or len(sent))
+    monkeypatch.setattr(explain_chunk, "apply_async", lambda args, **options: sent.append(args[0]))
     return sent
 
 
@@ -55,7 +55,7 @@ def test_launch_with_the_broker_down_is_a_clear_error_and_no_half_launched_round
 
     monkeypatch.undo()  # the broker is back (and enqueueing recorded again)
     monkeypatch.setattr(jobs, "broker_check", lambda **kwargs: None)
-    monkeypatch.setattr(queueing, "enqueue_chunks", lambda chunks: queued.extend(chunks) or len(queued))
+    monkeypatch.setattr(explain_chunk, "apply_async", lambda args, **options: queued.append(args[0]))
     again = researcher.post(f"/api/rounds/{draft.pk}/launch/")
     assert again.status_code == 202 and again.json()["status"] == Status.COMPUTING
     assert Explanation.objects.filter(round=draft).count() == 6
@@ -65,11 +65,11 @@ def test_launch_with_the_broker_down_is_a_clear_error_and_no_half_launched_round
 def test_a_broker_lost_between_the_check_and_the_publish_puts_the_round_back_to_draft(draft, researcher, monkeypatch):
     from kombu.exceptions import OperationalError as BrokerError
 
-    def publish_fails(chunks):
+    def publish_fails(args, **options):
         raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(jobs, "broker_check", lambda **kwargs: None)
-    monkeypatch.setattr(queueing, "enqueue_chunks", publish_fails)
+    monkeypatch.setattr(explain_chunk, "apply_async", publish_fails)
     api = researcher.post(f"/api/rounds/{draft.pk}/launch/")
     assert api.status_code == 503
     assert "The round is a draft again" in api.json()["message"]

@@ -14,15 +14,12 @@ from tests.judging.conftest import make_round
 pytestmark = pytest.mark.django_db
 
 
-def test_opening_a_round_queues_the_rendering_after_commit(monkeypatch, django_capture_on_commit_callbacks):
-    queued = []
-    from bti_eval.judging import tasks
-
-    monkeypatch.setattr(tasks.render_judge_html, "apply_async", lambda args, **kw: queued.append(args))
+def test_opening_a_round_queues_the_rendering_after_commit(enqueued, django_capture_on_commit_callbacks):
     round = make_round(pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.COMPUTING)
     with django_capture_on_commit_callbacks(execute=True):
         round_services.round_open(round=round)
-    assert queued == [[round.pk]]
+        assert enqueued == []  # not before the commit
+    assert enqueued == [("bti_eval.render_judge_html", [round.pk], "default")]
 
 
 def test_a_broker_that_refuses_the_rendering_does_not_fail_the_opening(monkeypatch, django_capture_on_commit_callbacks):

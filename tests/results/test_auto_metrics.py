@@ -188,20 +188,16 @@ def test_evaluate_auto_errors_exit_2(ists_round, db):
 
 
 def test_auto_metrics_api_queues_one_job_per_round_on_the_metrics_queue(
-    ists_round, researcher_api_client, django_capture_on_commit_callbacks
+    ists_round, researcher_api_client, django_capture_on_commit_callbacks, enqueued
 ):
     url = f"/api/rounds/{ists_round.pk}/auto-metrics/"
     assert researcher_api_client.get(url).status_code == 404
-    with (
-        mock.patch("bti_eval.core.jobs.broker_check"),
-        mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async") as apply_async,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with mock.patch("bti_eval.core.jobs.broker_check"), django_capture_on_commit_callbacks(execute=True):
         response = researcher_api_client.post(url, {"metrics": ["plausibility"], "sanity_pairs": 3}, format="json")
         again = researcher_api_client.post(url, {"metrics": ["sanity"]}, format="json")
     assert response.status_code == 202 and response.json()["status"] == "pending"
     job = AutoEvaluation.objects.get(round=ists_round)
-    apply_async.assert_called_once_with(args=[job.pk, 0])  # once: the second request queued nothing
+    assert enqueued == [("bti_eval.evaluate_auto_chunk", [job.pk, 0], "metrics")]  # the second request queued nothing
     assert again.status_code == 200 and again.json()["id"] == job.pk and again.json()["metrics"] == ["plausibility"]
     body = researcher_api_client.get(url).json()
     assert body["metrics"] == ["plausibility"] and body["options"]["sanity_pairs"] == 3
@@ -210,11 +206,7 @@ def test_auto_metrics_api_queues_one_job_per_round_on_the_metrics_queue(
     assert AutoEvaluation.objects.filter(round=ists_round).count() == 1
 
     evaluate_auto_chunk.apply(args=[job.pk, 0])  # done: a new request makes a new job, the old one is kept
-    with (
-        mock.patch("bti_eval.core.jobs.broker_check"),
-        mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async"),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with mock.patch("bti_eval.core.jobs.broker_check"), django_capture_on_commit_callbacks(execute=True):
         assert researcher_api_client.post(url, {"metrics": ["plausibility"]}, format="json").status_code == 202
     assert AutoEvaluation.objects.filter(round=ists_round).count() == 2
     report = round_report(round=ists_round)["auto"]  # the new job is pending: the page shows the done one's values

@@ -1,4 +1,4 @@
-"""Fixtures: see tests/researcher_fixtures.py; ``delay`` for the rounds tests."""
+"""Fixtures: see tests/researcher_fixtures.py; ``published`` for the rounds tests."""
 
 from unittest import mock
 
@@ -8,7 +8,7 @@ from tests.researcher_fixtures import *  # noqa: F403
 
 
 @pytest.fixture
-def delay():
-    """``bti_eval.rounds.tasks.explain_chunk.delay`` replaced by a mock (the chunks a launch queues)."""
-    with mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as patched:
+def published():
+    """``explain_chunk.apply_async`` replaced by a mock: the chunks a launch publishes (``args=[ids]``)."""
+    with mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async") as patched:
         yield patched

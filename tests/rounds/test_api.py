@@ -65,13 +65,13 @@ def test_list_and_detail(researcher_api_client):
     assert researcher_api_client.get("/api/rounds/999999/").status_code == 404
 
 
-def test_launch_progress_and_invalid_transitions(researcher_api_client, delay, django_capture_on_commit_callbacks):
+def test_launch_progress_and_invalid_transitions(researcher_api_client, published, django_capture_on_commit_callbacks):
     round = EvaluationRoundFactory(methods=["bti", "tfidf-w2v"])
     round.pairs.add(*ParagraphPairFactory.create_batch(2))
     with django_capture_on_commit_callbacks(execute=True):
         response = researcher_api_client.post(f"/api/rounds/{round.pk}/launch/")
     assert response.status_code == 202 and response.json()["status"] == "computing"
-    assert delay.call_count == 2
+    assert published.call_count == 2
 
     progress = researcher_api_client.get(f"/api/rounds/{round.pk}/progress/").json()
     assert (progress["total"], progress["pending"], progress["can_open"]) == (4, 4, False)
@@ -84,14 +84,14 @@ def test_launch_progress_and_invalid_transitions(researcher_api_client, delay, d
     assert researcher_api_client.post(f"/api/rounds/{round.pk}/close/").status_code == 409
 
 
-def test_retry_drop_open_close(researcher_api_client, delay, django_capture_on_commit_callbacks):
+def test_retry_drop_open_close(researcher_api_client, published, django_capture_on_commit_callbacks):
     round = EvaluationRoundFactory(status=Status.COMPUTING, methods=["bti"])
     ExplanationFactory(round=round)
     ExplanationFactory(round=round, status=XStatus.FAILED, payload=None, error="oops")
     with django_capture_on_commit_callbacks(execute=True):
         retried = researcher_api_client.post(f"/api/rounds/{round.pk}/retry-failed/")
     assert retried.status_code == 202 and retried.json() == {"retried": 1}
-    assert delay.call_count == 1
+    assert published.call_count == 1
     Explanation.objects.filter(status=XStatus.PENDING).update(status=XStatus.FAILED)
 
     dropped = researcher_api_client.post(f"/api/rounds/{round.pk}/drop-failed/")
@@ -108,7 +108,7 @@ def test_open_when_everything_is_done(researcher_api_client):
     assert response.status_code == 200 and response.json()["status"] == "rating"
 
 
-def test_launch_with_the_broker_down_is_503_and_keeps_the_draft(researcher_api_client, delay, monkeypatch):
+def test_launch_with_the_broker_down_is_503_and_keeps_the_draft(researcher_api_client, published, monkeypatch):
     from workers.celery import app
 
     monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")

@@ -29,9 +29,9 @@ def launched(tiny_model_dir, pairs, settings, capture) -> tuple[EvaluationRound,
     """A computing round over ``pairs`` with METHODS on the tiny model; returns it and its chunks."""
     settings.BTI_CHUNK_SIZE = 2
     round = services.round_create(name="tiny", pairs=pairs, methods=METHODS, model=str(tiny_model_dir), top_k=2)
-    with mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as delay, capture(execute=True):
+    with mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async") as published, capture(execute=True):
         services.round_launch(round=round)
-    return round, [c.args[0] for c in delay.call_args_list]
+    return round, [c.kwargs["args"][0] for c in published.call_args_list]
 
 
 def good_pairs(n: int):
@@ -132,11 +132,11 @@ def test_a_missing_model_fails_the_chunk_with_its_message(
     settings.BTI_CHUNK_SIZE = 5
     round = services.round_create(name="broken", pairs=good_pairs(1), methods=["bti"], model=str(model))
     with (
-        mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as delay,
+        mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async") as published,
         django_capture_on_commit_callbacks(execute=True),
     ):
         services.round_launch(round=round)
-    counts = compute.explanations_compute(explanation_ids=delay.call_args.args[0])
+    counts = compute.explanations_compute(explanation_ids=published.call_args.kwargs["args"][0])
     assert counts["failed"] == 1
     assert Explanation.objects.get(round=round).error.startswith("could not load the model")
 

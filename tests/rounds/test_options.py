@@ -118,18 +118,17 @@ def test_create_page_offers_the_options(researcher_client):
 
 
 def test_opening_a_round_with_auto_metrics_queues_the_first_chunk_on_the_metrics_queue(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, enqueued
 ):
     pair = ParagraphPairFactory()
     round = services.round_create(name="auto", pairs=[pair], methods=["bti"], auto_metrics=True)
     round.status = Status.COMPUTING
     round.save()
     ExplanationFactory(round=round, pair=pair, method="bti")
-    with mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async") as apply_async:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert services.round_open_if_complete(round_id=round.pk) is True
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.round_open_if_complete(round_id=round.pk) is True
     job = AutoEvaluation.objects.get(round=round)
-    apply_async.assert_called_once_with(args=[job.pk, 0])  # routed by CELERY_TASK_ROUTES
+    assert ("bti_eval.evaluate_auto_chunk", [job.pk, 0], "metrics") in enqueued
     assert job.status == AutoEvaluation.Status.PENDING
 
 

@@ -27,8 +27,8 @@ def draft(researcher):
     return services.round_create(name="r1", pairs=pairs, methods=["bti", "tfidf-w2v"], by=researcher)
 
 
-def sent_chunks(delay) -> list[list[int]]:
-    return [c.args[0] for c in delay.call_args_list]
+def sent_chunks(published) -> list[list[int]]:
+    return [c.kwargs["args"][0] for c in published.call_args_list]
 
 
 # --- create ----------------------------------------------------------------------------------
@@ -77,19 +77,19 @@ def test_create_accepts_a_model_directory(researcher, tmp_path):
 
 
 def test_launch_creates_pending_rows_and_enqueues_one_method_chunks_on_commit(
-    draft, delay, settings, django_capture_on_commit_callbacks
+    draft, published, settings, django_capture_on_commit_callbacks
 ):
     settings.BTI_CHUNK_SIZE = 2
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         round = services.round_launch(round=draft)
-    assert delay.call_count == 0  # nothing is sent before the commit
+    assert published.call_count == 0  # nothing is sent before the commit
     assert round.status == Status.COMPUTING and round.launched_at is not None
     rows = Explanation.objects.filter(round=round)
     assert rows.count() == 10 and set(rows.values_list("status", flat=True)) == {XStatus.PENDING}
 
     for callback in callbacks:
         callback()
-    chunks = sent_chunks(delay)
+    chunks = sent_chunks(published)
     assert [len(c) for c in chunks] == [2, 2, 1, 2, 2, 1]
     assert sorted(i for c in chunks for i in c) == sorted(rows.values_list("id", flat=True))
     for chunk in chunks:  # each chunk is one method of one round
@@ -97,7 +97,7 @@ def test_launch_creates_pending_rows_and_enqueues_one_method_chunks_on_commit(
     assert rows.get(pk=chunks[0][0]).method == "bti"  # the round's method order
 
 
-def test_launch_twice_is_a_409(draft, delay, django_capture_on_commit_callbacks):
+def test_launch_twice_is_a_409(draft, published, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.round_launch(round=draft)
     with pytest.raises(ApplicationError, match="only a draft round") as info:
@@ -106,7 +106,7 @@ def test_launch_twice_is_a_409(draft, delay, django_capture_on_commit_callbacks)
     assert Explanation.objects.count() == 10
 
 
-def test_launch_with_the_broker_down_leaves_a_draft(draft, delay, monkeypatch):
+def test_launch_with_the_broker_down_leaves_a_draft(draft, published, monkeypatch):
     from workers.celery import app
 
     monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")  # nothing listens there
@@ -115,12 +115,12 @@ def test_launch_with_the_broker_down_leaves_a_draft(draft, delay, monkeypatch):
     assert info.value.status == 503
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT and draft.launched_at is None
-    assert not Explanation.objects.exists() and delay.call_count == 0
+    assert not Explanation.objects.exists() and published.call_count == 0
 
 
 def test_publish_failure_after_commit_reverts_the_round_to_draft(draft, django_capture_on_commit_callbacks):
     with mock.patch(
-        "bti_eval.rounds.tasks.explain_chunk.delay", side_effect=KombuOperationalError("connection refused")
+        "bti_eval.rounds.tasks.explain_chunk.apply_async", side_effect=KombuOperationalError("connection refused")
     ):
         with pytest.raises(ApplicationError, match="draft again") as info:
             with django_capture_on_commit_callbacks(execute=True):
@@ -150,7 +150,7 @@ def computing_round(statuses: list[str], methods=("bti",)) -> EvaluationRound:
     return round
 
 
-def test_retry_failed_requeues_failed_and_stale_running_rows(delay, django_capture_on_commit_callbacks):
+def test_retry_failed_requeues_failed_and_stale_running_rows(published, django_capture_on_commit_callbacks):
     round = computing_round([XStatus.DONE, XStatus.FAILED, XStatus.FAILED, XStatus.RUNNING, XStatus.RUNNING])
     stale, fresh = Explanation.objects.filter(status=XStatus.RUNNING).order_by("id")
     Explanation.objects.filter(pk=stale.pk).update(started_at=timezone.now() - STALE_RUNNING_AFTER * 2)
@@ -158,14 +158,14 @@ def test_retry_failed_requeues_failed_and_stale_running_rows(delay, django_captu
 
     with django_capture_on_commit_callbacks(execute=True):
         assert services.explanations_retry_failed(round=round) == 3
-    requeued = {i for c in sent_chunks(delay) for i in c}
+    requeued = {i for c in sent_chunks(published) for i in c}
     assert requeued == set(Explanation.objects.filter(status=XStatus.PENDING).values_list("id", flat=True))
     assert stale.pk in requeued and fresh.pk not in requeued
     assert not Explanation.objects.filter(status=XStatus.FAILED).exists()
     assert STALE_RUNNING_AFTER.total_seconds() > CHUNK_TIME_LIMIT
 
 
-def test_retry_without_failures_is_409(delay):
+def test_retry_without_failures_is_409(published):
     with pytest.raises(ApplicationError, match="no failed explanations") as info:
         services.explanations_retry_failed(round=computing_round([XStatus.DONE, XStatus.PENDING]))
     assert info.value.status == 409

@@ -101,7 +101,7 @@ def test_detail_links_judges_and_results_and_shows_progress(researcher_client):
 def test_launch_button_launches_and_reports(researcher_client):
     round = EvaluationRoundFactory(methods=["bti"])
     round.pairs.add(ParagraphPairFactory())
-    with mock.patch("bti_eval.rounds.tasks.explain_chunk.delay"):
+    with mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async"):
         response = researcher_client.post(reverse("rounds:launch", args=[round.pk]), follow=True)
     assert "Launched" in response.content.decode()
     round.refresh_from_db()

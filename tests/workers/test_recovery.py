@@ -40,11 +40,13 @@ def test_running_explanations_of_a_dead_worker_are_queued_again(django_capture_o
     closed = EvaluationRoundFactory(status=EvaluationRound.Status.CLOSED)
     other = ExplanationFactory(round=closed, status=RUNNING, payload=None, worker="dead@host 1")
     with (
-        mock.patch("bti_eval.rounds.tasks.explain_chunk.delay") as delay,
+        mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async") as published,
         django_capture_on_commit_callbacks(execute=True),
     ):
         recover_lost_work(sender=SimpleNamespace(hostname="new@host"))  # the worker_ready signal's receiver
-    assert sorted(call.args[0] for call in delay.call_args_list) == sorted([[lost[0].pk, lost[1].pk], [lost[2].pk]])
+    assert sorted(call.kwargs["args"][0] for call in published.call_args_list) == sorted(
+        [[lost[0].pk, lost[1].pk], [lost[2].pk]]
+    )
     for row in lost:
         row.refresh_from_db()
         assert row.status == Explanation.Status.PENDING and row.worker == ""
@@ -61,14 +63,14 @@ def _ping():
 
 
 @pytest.mark.django_db
-def test_a_running_metrics_job_of_a_dead_worker_gets_its_next_chunk_again():
+def test_a_running_metrics_job_of_a_dead_worker_gets_its_next_chunk_again(enqueued, django_capture_on_commit_callbacks):
     round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING)
     plan = [["plausibility", None], ["faithfulness", "bti"], ["sanity", "bti"]]
     lost = AutoEvaluation.objects.create(round=round, status="running", plan=plan, chunks_done=1, worker="dead@h 1")
     AutoEvaluation.objects.create(round=EvaluationRoundFactory(), status="running", plan=plan, worker="alive@h 2")
-    with mock.patch("bti_eval.results.tasks.evaluate_auto_chunk.apply_async") as apply_async:
+    with django_capture_on_commit_callbacks(execute=True):
         recover_lost_work(sender=SimpleNamespace(hostname="new@host"))
-    apply_async.assert_called_once_with(args=[lost.pk, 1])
+    assert enqueued == [("bti_eval.evaluate_auto_chunk", [lost.pk, 1], "metrics")]
 
 
 @pytest.mark.django_db
