@@ -197,7 +197,7 @@ class CorpusTrainApi(APIView):
         corpus = get_object_or_404(Corpus, pk=corpus_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.recobert_train_start(corpus=corpus, by=request.user, **data.validated_data)
+        job = services.corpus_train_recobert(corpus=corpus, by=request.user, **data.validated_data)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

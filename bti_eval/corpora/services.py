@@ -225,7 +225,7 @@ def corpus_mine_pairs(
     }
 
 
-def recobert_train_start(
+def corpus_train_recobert(
     *,
     corpus: Corpus,
     model: str = "",
@@ -238,7 +238,7 @@ def recobert_train_start(
 ) -> CorpusJob:
     """Queue a RecoBERT training job on the corpus's titled items (model work: the ``explain``
     queue), after commit; the job is FAILED with what to do when the broker refuses it."""
-    from bti_eval.corpora.tasks import corpus_train_recobert
+    from bti_eval.corpora import tasks
 
     if not corpus.title_column:
         raise ApplicationError("This corpus was imported without a title column; RecoBERT trains on (title, text).")
@@ -252,11 +252,11 @@ def recobert_train_start(
         job = CorpusJob.objects.create(
             corpus=corpus, kind=CorpusJob.Kind.TRAIN, model=model, params=params, created_by=by
         )
-        jobs.enqueue(corpus_train_recobert, [job.id], on_refused=job)
+        jobs.enqueue(tasks.corpus_train_recobert, [job.id], on_refused=job)
     return job
 
 
-def recobert_train_run(*, job_id: int) -> dict[str, Any]:
+def corpus_train_recobert_run(*, job_id: int) -> dict[str, Any]:
     """Run a training job: writes the model under settings.VAR_DIR/models/ and records its dir."""
     from explainers.corpus import CorpusItem as Item
     from explainers.errors import ExplainerError

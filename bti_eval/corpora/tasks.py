@@ -35,6 +35,6 @@ def corpus_embed_chunk(job_id: int, item_ids: list[int]) -> int:
 )
 def corpus_train_recobert(job_id: int) -> dict:
     """Train a RecoBERT model on a corpus into settings.VAR_DIR/models/ (a rerun of a started job is a no-op)."""
-    from bti_eval.corpora.services import recobert_train_run
+    from bti_eval.corpora.services import corpus_train_recobert_run
 
-    return recobert_train_run(job_id=job_id)
+    return corpus_train_recobert_run(job_id=job_id)

@@ -69,7 +69,7 @@ def corpus_detail_view(request: HttpRequest, corpus_id: int) -> HttpResponse:
                     f"{result['created']} new pairs ({result['existing']} existed) in source {result['source']}.",
                 )
             else:
-                job = services.recobert_train_start(corpus=corpus, by=request.user, **data)
+                job = services.corpus_train_recobert(corpus=corpus, by=request.user, **data)
                 messages.success(request, f"Training queued (job {job.pk}).")
             return redirect("corpora:detail", corpus_id=corpus.pk)
         except ApplicationError as exc:

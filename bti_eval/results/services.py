@@ -19,7 +19,6 @@ from bti_eval.results.models import AutoEvaluation
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 logger = logging.getLogger(__name__)
-AStatus = AutoEvaluation.Status
 
 
 def _clean(metrics: Sequence[str] | None, options: dict[str, Any] | None) -> tuple[list[str], dict[str, Any]]:
@@ -86,7 +85,7 @@ def auto_evaluation_request(
                 return active, False
             row = AutoEvaluation.objects.create(
                 round=round,
-                status=AStatus.PENDING,
+                status=AutoEvaluation.Status.PENDING,
                 metrics=metrics,
                 options=options,
                 plan=auto_metrics.job_plan(methods=round.methods, metrics=metrics),
@@ -140,7 +139,7 @@ def auto_evaluation_chunk_run(
         return job.status
     running = AutoEvaluation.objects.filter(pk=job_id, status__in=AutoEvaluation.ACTIVE)
     running.filter(started_at__isnull=True).update(started_at=timezone.now())
-    running.update(status=AStatus.RUNNING, worker=worker[:255])
+    running.update(status=AutoEvaluation.Status.RUNNING, worker=worker[:255])
     metric, method = job.plan[index]
     start = perf_counter()
     try:
@@ -149,7 +148,7 @@ def auto_evaluation_chunk_run(
         )
     except ExplainerError as exc:
         auto_evaluation_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
-        return AStatus.FAILED
+        return AutoEvaluation.Status.FAILED
     seconds = perf_counter() - start
     with transaction.atomic():
         locked = AutoEvaluation.objects.select_for_update().filter(pk=job_id).first()
@@ -159,7 +158,7 @@ def auto_evaluation_chunk_run(
         results["seconds"] = float(results.get("seconds", 0.0)) + seconds
         locked.results, locked.chunks_done = results, index + 1
         if locked.chunks_done >= locked.chunks_total:
-            locked.status, locked.finished_at = AStatus.DONE, timezone.now()
+            locked.status, locked.finished_at = AutoEvaluation.Status.DONE, timezone.now()
         elif queue_next:
             _enqueue(job_id, index + 1)
         locked.save(update_fields=["results", "chunks_done", "status", "finished_at"])
@@ -169,7 +168,7 @@ def auto_evaluation_chunk_run(
 def auto_evaluation_fail(*, job_id: int, error: str) -> int:
     """Mark an active job FAILED with ``error`` (its chunk task failed for good); returns 0 or 1."""
     return AutoEvaluation.objects.filter(pk=job_id, status__in=AutoEvaluation.ACTIVE).update(
-        status=AStatus.FAILED, error=error[:5000], finished_at=timezone.now()
+        status=AutoEvaluation.Status.FAILED, error=error[:5000], finished_at=timezone.now()
     )
 
 
@@ -180,7 +179,9 @@ def auto_evaluations_recover_lost(*, is_gone: Callable[[str], bool]) -> int:
     Returns how many jobs were queued again."""
     lost = [
         (job.pk, job.chunks_done)
-        for job in AutoEvaluation.objects.filter(status=AStatus.RUNNING).only("pk", "chunks_done", "worker")
+        for job in AutoEvaluation.objects.filter(status=AutoEvaluation.Status.RUNNING).only(
+            "pk", "chunks_done", "worker"
+        )
         if job.worker and is_gone(job.worker)
     ]
     for job_id, index in lost:
@@ -214,7 +215,7 @@ def auto_evaluation_run(
                 )
             row = AutoEvaluation.objects.create(
                 round=round,
-                status=AStatus.RUNNING,
+                status=AutoEvaluation.Status.RUNNING,
                 metrics=metrics,
                 options=options,
                 plan=auto_metrics.job_plan(methods=round.methods, metrics=metrics),
@@ -228,15 +229,17 @@ def auto_evaluation_run(
         for index in range(row.chunks_total):
             if (
                 auto_evaluation_chunk_run(job_id=row.pk, index=index, encoder=encoder, queue_next=False)
-                != AStatus.RUNNING
+                != AutoEvaluation.Status.RUNNING
             ):
                 break
     except Exception:
         auto_evaluation_fail(job_id=row.pk, error=traceback.format_exc(limit=3)[-5000:])
         raise
     if row.chunks_total == 0:
-        AutoEvaluation.objects.filter(pk=row.pk).update(status=AStatus.DONE, finished_at=timezone.now(), results={})
+        AutoEvaluation.objects.filter(pk=row.pk).update(
+            status=AutoEvaluation.Status.DONE, finished_at=timezone.now(), results={}
+        )
     row.refresh_from_db()
-    if row.status == AStatus.FAILED:
+    if row.status == AutoEvaluation.Status.FAILED:
         raise ApplicationError(f"The automatic metrics failed: {row.error}")
     return row

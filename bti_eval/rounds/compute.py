@@ -24,8 +24,6 @@ from bti_eval.rounds.services import round_open_if_complete
 
 logger = logging.getLogger(__name__)
 
-XStatus = Explanation.Status
-
 
 def explanations_compute(*, explanation_ids: list[int], worker: str = "") -> dict[str, int]:
     """Compute the given explanations (normally one round, one method) and store them.
@@ -38,7 +36,9 @@ def explanations_compute(*, explanation_ids: list[int], worker: str = "") -> dic
     it opens for rating. Returns ``{"done": n, "failed": n, "skipped": n}``.
     """
     rows = list(
-        Explanation.objects.filter(pk__in=explanation_ids, status__in=[XStatus.PENDING, XStatus.RUNNING])
+        Explanation.objects.filter(
+            pk__in=explanation_ids, status__in=[Explanation.Status.PENDING, Explanation.Status.RUNNING]
+        )
         .select_related("round", "pair")
         .order_by("round_id", "method", "pair_id")
     )
@@ -60,8 +60,10 @@ def _compute_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
     from explainers.errors import ExplainerError
 
     round, method = rows[0].round, rows[0].method
-    Explanation.objects.filter(pk__in=[r.pk for r in rows], status__in=[XStatus.PENDING, XStatus.RUNNING]).update(
-        status=XStatus.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), worker=worker[:255]
+    Explanation.objects.filter(
+        pk__in=[r.pk for r in rows], status__in=[Explanation.Status.PENDING, Explanation.Status.RUNNING]
+    ).update(
+        status=Explanation.Status.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), worker=worker[:255]
     )
     try:
         encoder = encoder_get(model=round.model)
@@ -97,15 +99,15 @@ def _store(outcomes: dict[int, tuple[dict, float] | str]) -> tuple[int, int]:
     now = timezone.now()
     with transaction.atomic():
         for pk, outcome in outcomes.items():
-            row = Explanation.objects.filter(pk=pk).exclude(status=XStatus.DONE)
+            row = Explanation.objects.filter(pk=pk).exclude(status=Explanation.Status.DONE)
             if isinstance(outcome, tuple) and _is_finite_json(outcome[0]):
                 payload, seconds = outcome
                 done += row.update(
-                    status=XStatus.DONE, payload=payload, compute_seconds=seconds, error="", finished_at=now
+                    status=Explanation.Status.DONE, payload=payload, compute_seconds=seconds, error="", finished_at=now
                 )
             else:
                 error = outcome if isinstance(outcome, str) else "the explanation holds NaN or infinite numbers"
-                failed += row.update(status=XStatus.FAILED, error=error[:5000], finished_at=now)
+                failed += row.update(status=Explanation.Status.FAILED, error=error[:5000], finished_at=now)
     return done, failed
 
 

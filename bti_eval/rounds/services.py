@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 MAX_TOP_K = 50
 Status = EvaluationRound.Status
-XStatus = Explanation.Status
 
 
 def round_create(
@@ -251,13 +250,13 @@ def explanations_retry_failed(*, round: EvaluationRound) -> int:
         _require(locked, Status.COMPUTING, "retry failed explanations of")
         stale = timezone.now() - STALE_RUNNING_AFTER
         rows = Explanation.objects.filter(round=locked).filter(
-            Q(status=XStatus.FAILED) | Q(status=XStatus.RUNNING, started_at__lt=stale)
+            Q(status=Explanation.Status.FAILED) | Q(status=Explanation.Status.RUNNING, started_at__lt=stale)
         )
         ids_by_method = _ids_by_method(locked, rows)
         ids = [i for chunk in ids_by_method.values() for i in chunk]
         if not ids:
             raise ApplicationError("There are no failed explanations to retry.", status=409)
-        Explanation.objects.filter(pk__in=ids).update(status=XStatus.PENDING, error="")
+        Explanation.objects.filter(pk__in=ids).update(status=Explanation.Status.PENDING, error="")
         chunks = queueing.chunk_ids(ids_by_method)
         jobs.enqueue(explain_chunk, *([chunk] for chunk in chunks), on_refused=partial(_retry_refused, ids))
     return len(ids)
@@ -275,11 +274,11 @@ def explanations_drop_failed(*, round: EvaluationRound) -> dict[str, int | bool]
     with transaction.atomic():
         locked = _lock(round)
         _require(locked, Status.COMPUTING, "drop failed explanations of")
-        failed = Explanation.objects.filter(round=locked, status=XStatus.FAILED)
+        failed = Explanation.objects.filter(round=locked, status=Explanation.Status.FAILED)
         dropped = failed.count()
         if not dropped:
             raise ApplicationError("There are no failed explanations to drop.", status=409)
-        if not Explanation.objects.filter(round=locked).exclude(status=XStatus.FAILED).exists():
+        if not Explanation.objects.filter(round=locked).exclude(status=Explanation.Status.FAILED).exists():
             raise ApplicationError(
                 "Every explanation of this round failed; dropping them would leave nothing to rate. "
                 "Fix the cause (see the errors) and retry instead.",
@@ -303,21 +302,27 @@ def explanations_recover_lost(*, is_gone: Callable[[str], bool]) -> int:
     is still running elsewhere after all is harmless: results are stored once per (round, pair,
     method) and never over a DONE row.
     """
-    running = Explanation.objects.filter(status=XStatus.RUNNING, round__status=Status.COMPUTING).exclude(worker="")
+    running = Explanation.objects.filter(status=Explanation.Status.RUNNING, round__status=Status.COMPUTING).exclude(
+        worker=""
+    )
     gone = {w for w in running.values_list("worker", flat=True).distinct() if is_gone(w)}
     if not gone:
         return 0
     from bti_eval.rounds.tasks import explain_chunk
 
     with transaction.atomic():
-        lost = Explanation.objects.filter(status=XStatus.RUNNING, round__status=Status.COMPUTING, worker__in=gone)
+        lost = Explanation.objects.filter(
+            status=Explanation.Status.RUNNING, round__status=Status.COMPUTING, worker__in=gone
+        )
         chunks: list[list[int]] = []
         ids: list[int] = []
         for round in EvaluationRound.objects.filter(pk__in=lost.values("round_id")):
             ids_by_method = _ids_by_method(round, lost.filter(round=round))
             chunks += queueing.chunk_ids(ids_by_method)
             ids += [i for chunk in ids_by_method.values() for i in chunk]
-        Explanation.objects.filter(pk__in=ids, status=XStatus.RUNNING).update(status=XStatus.PENDING, worker="")
+        Explanation.objects.filter(pk__in=ids, status=Explanation.Status.RUNNING).update(
+            status=Explanation.Status.PENDING, worker=""
+        )
         jobs.enqueue(
             explain_chunk,
             *([chunk] for chunk in chunks),
@@ -333,8 +338,8 @@ def explanations_fail(*, explanation_ids: list[int], error: str) -> int:
     with transaction.atomic():
         return (
             Explanation.objects.filter(pk__in=explanation_ids)
-            .exclude(status=XStatus.DONE)
-            .update(status=XStatus.FAILED, error=error[:5000], finished_at=timezone.now())
+            .exclude(status=Explanation.Status.DONE)
+            .update(status=Explanation.Status.FAILED, error=error[:5000], finished_at=timezone.now())
         )
 
 
@@ -440,7 +445,7 @@ def round_restore(*, round: EvaluationRound) -> EvaluationRound:
 def _open_blocker(locked: EvaluationRound) -> ApplicationError | None:
     """Why a locked round cannot open (a 409), or None when it has explanations and all are DONE (one query)."""
     counts = Explanation.objects.filter(round=locked).aggregate(
-        total=Count("id"), not_done=Count("id", filter=~Q(status=XStatus.DONE))
+        total=Count("id"), not_done=Count("id", filter=~Q(status=Explanation.Status.DONE))
     )
     if not counts["total"]:
         return ApplicationError("The round has no explanations to rate.", status=409)

@@ -108,7 +108,7 @@ def test_recobert_job_trains_into_var_dir(
 ):
     settings.VAR_DIR = tmp_path
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.recobert_train_start(corpus=corpus, model=str(tiny_model_dir), max_steps=2, batch_size=2)
+        job = services.corpus_train_recobert(corpus=corpus, model=str(tiny_model_dir), max_steps=2, batch_size=2)
     job.refresh_from_db()
     assert job.status == CorpusJob.Status.DONE, job.error
     assert (job.done, job.total) == (2, 2)
@@ -117,7 +117,7 @@ def test_recobert_job_trains_into_var_dir(
     from explainers import load_encoder
 
     assert load_encoder(model_dir, device="cpu").model.config.hidden_size == 32
-    assert services.recobert_train_run(job_id=job.pk) == job.result  # a rerun is a no-op
+    assert services.corpus_train_recobert_run(job_id=job.pk) == job.result  # a rerun is a no-op
 
 
 def test_recobert_needs_titles(db):
@@ -125,13 +125,13 @@ def test_recobert_needs_titles(db):
         content=b"sku,desc\n1,a\n2,b\n", filename="c.csv", name="untitled", id_column="sku", text_column="desc"
     )
     with pytest.raises(ApplicationError, match="without a title column"):
-        services.recobert_train_start(corpus=corpus)
+        services.corpus_train_recobert(corpus=corpus)
 
 
 def test_corpus_jobs_go_to_the_explain_queue_after_commit(corpus, enqueued, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         embed = services.corpus_embed(corpus=corpus)
-        train = services.recobert_train_start(corpus=corpus)
+        train = services.corpus_train_recobert(corpus=corpus)
         assert enqueued == []  # nothing before the commit
     items = sorted(corpus.items.values_list("id", flat=True))
     assert enqueued == [
@@ -154,7 +154,7 @@ def test_a_corpus_job_the_broker_refuses_ends_failed_with_what_to_do(
     monkeypatch.setattr(corpus_train_recobert, "apply_async", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         embed = services.corpus_embed(corpus=corpus)
-        train = services.recobert_train_start(corpus=corpus)
+        train = services.corpus_train_recobert(corpus=corpus)
     for job in (embed, train):  # never left RUNNING (or PENDING) with nothing queued
         job.refresh_from_db()
         assert job.status == CorpusJob.Status.FAILED and job.finished_at is not None
@@ -166,7 +166,7 @@ def test_a_corpus_job_with_the_broker_unreachable_is_a_503_and_writes_nothing(co
     from workers.celery import app
 
     monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")  # nothing listens there
-    for start in (services.corpus_embed, services.recobert_train_start):
+    for start in (services.corpus_embed, services.corpus_train_recobert):
         with pytest.raises(ApplicationError, match="broker is unreachable") as info:
             start(corpus=corpus)
         assert info.value.status == 503

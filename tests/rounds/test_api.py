@@ -9,7 +9,6 @@ from tests.factories import EvaluationRoundFactory, ExplanationFactory, JudgeFac
 
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status
-XStatus = Explanation.Status
 
 
 def test_create_with_pair_ids_defaults_to_seven_methods(researcher_api_client):
@@ -87,12 +86,12 @@ def test_launch_progress_and_invalid_transitions(researcher_api_client, publishe
 def test_retry_drop_open_close(researcher_api_client, published, django_capture_on_commit_callbacks):
     round = EvaluationRoundFactory(status=Status.COMPUTING, methods=["bti"])
     ExplanationFactory(round=round)
-    ExplanationFactory(round=round, status=XStatus.FAILED, payload=None, error="oops")
+    ExplanationFactory(round=round, status=Explanation.Status.FAILED, payload=None, error="oops")
     with django_capture_on_commit_callbacks(execute=True):
         retried = researcher_api_client.post(f"/api/rounds/{round.pk}/retry-failed/")
     assert retried.status_code == 202 and retried.json() == {"retried": 1}
     assert published.call_count == 1
-    Explanation.objects.filter(status=XStatus.PENDING).update(status=XStatus.FAILED)
+    Explanation.objects.filter(status=Explanation.Status.PENDING).update(status=Explanation.Status.FAILED)
 
     dropped = researcher_api_client.post(f"/api/rounds/{round.pk}/drop-failed/")
     assert dropped.json() == {"dropped": 1, "opened": True}

@@ -14,7 +14,6 @@ from tests.factories import JudgeFactory, ParagraphPairFactory
 
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status
-XStatus = Explanation.Status
 METHODS = ["bti", "tfidf-w2v"]
 
 
@@ -49,7 +48,7 @@ def test_chunks_store_payloads_and_open_the_round(tiny_model_dir, settings, djan
 
     for row in Explanation.objects.filter(round=round):
         payload = row.payload
-        assert row.status == XStatus.DONE and row.attempts == 1 and row.compute_seconds > 0
+        assert row.status == Explanation.Status.DONE and row.attempts == 1 and row.compute_seconds > 0
         assert set(payload) >= {"method", "model", "similarity", "truncated", "words", "pairs"}
         assert payload["method"] == row.method and len(payload["words"]) == 2
         first_word = payload["words"][0][0]
@@ -68,10 +67,10 @@ def test_a_failing_pair_fails_alone_and_reruns_are_idempotent(
     for chunk in chunks:
         compute.explanations_compute(explanation_ids=chunk)
 
-    failed = Explanation.objects.filter(round=round, status=XStatus.FAILED)
+    failed = Explanation.objects.filter(round=round, status=Explanation.Status.FAILED)
     assert set(failed.values_list("pair_id", flat=True)) == {bad.pk} and failed.count() == 2
     assert all(e.error for e in failed)
-    assert Explanation.objects.filter(round=round, status=XStatus.DONE).count() == 2
+    assert Explanation.objects.filter(round=round, status=Explanation.Status.DONE).count() == 2
     round.refresh_from_db()
     assert round.status == Status.COMPUTING  # a failure blocks opening
 
@@ -95,14 +94,14 @@ def test_rerun_after_a_killed_worker_recomputes_only_the_unfinished_rows(
     compute.explanations_compute(explanation_ids=chunk)
     # As if a worker had died mid-chunk: one row stored, the other left RUNNING.
     done_row, lost_row = Explanation.objects.filter(pk__in=chunk).order_by("id")
-    Explanation.objects.filter(pk=lost_row.pk).update(status=XStatus.RUNNING, payload=None)
+    Explanation.objects.filter(pk=lost_row.pk).update(status=Explanation.Status.RUNNING, payload=None)
     done_payload = Explanation.objects.get(pk=done_row.pk).payload
 
     counts = compute.explanations_compute(explanation_ids=chunk)
 
     assert counts == {"done": 1, "failed": 0, "skipped": 1}
     lost_row.refresh_from_db()
-    assert lost_row.status == XStatus.DONE and lost_row.attempts == 2 and lost_row.payload
+    assert lost_row.status == Explanation.Status.DONE and lost_row.attempts == 2 and lost_row.payload
     assert Explanation.objects.get(pk=done_row.pk).payload == done_payload
     assert Explanation.objects.filter(round=round).count() == 4
 

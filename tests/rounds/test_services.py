@@ -18,7 +18,6 @@ from tests.factories import EvaluationRoundFactory, ExplanationFactory, JudgeFac
 
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status
-XStatus = Explanation.Status
 
 
 @pytest.fixture
@@ -85,7 +84,7 @@ def test_launch_creates_pending_rows_and_enqueues_one_method_chunks_on_commit(
     assert published.call_count == 0  # nothing is sent before the commit
     assert round.status == Status.COMPUTING and round.launched_at is not None
     rows = Explanation.objects.filter(round=round)
-    assert rows.count() == 10 and set(rows.values_list("status", flat=True)) == {XStatus.PENDING}
+    assert rows.count() == 10 and set(rows.values_list("status", flat=True)) == {Explanation.Status.PENDING}
 
     for callback in callbacks:
         callback()
@@ -144,35 +143,43 @@ def computing_round(statuses: list[str], methods=("bti",)) -> EvaluationRound:
                 pair=pair,
                 method=method,
                 status=status,
-                payload=None if status != XStatus.DONE else {"method": method},
-                error="boom" if status == XStatus.FAILED else "",
+                payload=None if status != Explanation.Status.DONE else {"method": method},
+                error="boom" if status == Explanation.Status.FAILED else "",
             )
     return round
 
 
 def test_retry_failed_requeues_failed_and_stale_running_rows(published, django_capture_on_commit_callbacks):
-    round = computing_round([XStatus.DONE, XStatus.FAILED, XStatus.FAILED, XStatus.RUNNING, XStatus.RUNNING])
-    stale, fresh = Explanation.objects.filter(status=XStatus.RUNNING).order_by("id")
+    round = computing_round(
+        [
+            Explanation.Status.DONE,
+            Explanation.Status.FAILED,
+            Explanation.Status.FAILED,
+            Explanation.Status.RUNNING,
+            Explanation.Status.RUNNING,
+        ]
+    )
+    stale, fresh = Explanation.objects.filter(status=Explanation.Status.RUNNING).order_by("id")
     Explanation.objects.filter(pk=stale.pk).update(started_at=timezone.now() - STALE_RUNNING_AFTER * 2)
     Explanation.objects.filter(pk=fresh.pk).update(started_at=timezone.now())
 
     with django_capture_on_commit_callbacks(execute=True):
         assert services.explanations_retry_failed(round=round) == 3
     requeued = {i for c in sent_chunks(published) for i in c}
-    assert requeued == set(Explanation.objects.filter(status=XStatus.PENDING).values_list("id", flat=True))
+    assert requeued == set(Explanation.objects.filter(status=Explanation.Status.PENDING).values_list("id", flat=True))
     assert stale.pk in requeued and fresh.pk not in requeued
-    assert not Explanation.objects.filter(status=XStatus.FAILED).exists()
+    assert not Explanation.objects.filter(status=Explanation.Status.FAILED).exists()
     assert STALE_RUNNING_AFTER.total_seconds() > CHUNK_TIME_LIMIT
 
 
 def test_retry_without_failures_is_409(published):
     with pytest.raises(ApplicationError, match="no failed explanations") as info:
-        services.explanations_retry_failed(round=computing_round([XStatus.DONE, XStatus.PENDING]))
+        services.explanations_retry_failed(round=computing_round([Explanation.Status.DONE, Explanation.Status.PENDING]))
     assert info.value.status == 409
 
 
 def test_drop_failed_removes_them_and_opens_when_the_rest_is_done():
-    round = computing_round([XStatus.DONE, XStatus.DONE, XStatus.FAILED])
+    round = computing_round([Explanation.Status.DONE, Explanation.Status.DONE, Explanation.Status.FAILED])
     judge = JudgeFactory(round=round)
     result = services.explanations_drop_failed(round=round)
     assert result == {"dropped": 1, "opened": True}
@@ -181,13 +188,13 @@ def test_drop_failed_removes_them_and_opens_when_the_rest_is_done():
 
 
 def test_drop_failed_keeps_computing_while_work_is_pending():
-    round = computing_round([XStatus.DONE, XStatus.PENDING, XStatus.FAILED])
+    round = computing_round([Explanation.Status.DONE, Explanation.Status.PENDING, Explanation.Status.FAILED])
     assert services.explanations_drop_failed(round=round) == {"dropped": 1, "opened": False}
     assert round.status == Status.COMPUTING
 
 
 def test_drop_refuses_to_leave_nothing():
-    round = computing_round([XStatus.FAILED, XStatus.FAILED])
+    round = computing_round([Explanation.Status.FAILED, Explanation.Status.FAILED])
     with pytest.raises(ApplicationError, match="Every explanation of this round failed"):
         services.explanations_drop_failed(round=round)
     assert Explanation.objects.count() == 2
@@ -197,7 +204,7 @@ def test_drop_refuses_to_leave_nothing():
 
 
 def test_open_refuses_while_explanations_are_missing():
-    round = computing_round([XStatus.DONE, XStatus.FAILED])
+    round = computing_round([Explanation.Status.DONE, Explanation.Status.FAILED])
     with pytest.raises(ApplicationError, match="1 explanation.*not done") as info:
         services.round_open(round=round)
     assert info.value.status == 409
@@ -206,7 +213,7 @@ def test_open_refuses_while_explanations_are_missing():
 
 
 def test_open_builds_every_invited_judges_queue():
-    round = computing_round([XStatus.DONE] * 3, methods=("bti", "tfidf-w2v"))
+    round = computing_round([Explanation.Status.DONE] * 3, methods=("bti", "tfidf-w2v"))
     judges = JudgeFactory.create_batch(2, round=round)
     services.round_open(round=round)
     assert round.status == Status.RATING and round.opened_at is not None
@@ -218,7 +225,7 @@ def test_open_builds_every_invited_judges_queue():
 
 
 def test_open_if_complete_opens_once():
-    round = computing_round([XStatus.DONE, XStatus.DONE])
+    round = computing_round([Explanation.Status.DONE, Explanation.Status.DONE])
     JudgeFactory(round=round)
     assert services.round_open_if_complete(round_id=round.pk) is True
     assert services.round_open_if_complete(round_id=round.pk) is False
@@ -226,12 +233,12 @@ def test_open_if_complete_opens_once():
 
 
 def test_open_if_complete_waits_for_pending_rows():
-    round = computing_round([XStatus.DONE, XStatus.PENDING])
+    round = computing_round([Explanation.Status.DONE, Explanation.Status.PENDING])
     assert services.round_open_if_complete(round_id=round.pk) is False
 
 
 def test_close_freezes_a_rating_round_only():
-    round = computing_round([XStatus.DONE])
+    round = computing_round([Explanation.Status.DONE])
     with pytest.raises(ApplicationError, match="only a rating round") as info:
         services.round_close(round=round)
     assert info.value.status == 409
@@ -244,8 +251,10 @@ def test_close_freezes_a_rating_round_only():
 
 
 def test_progress_counts_per_method_and_lists_failures():
-    round = computing_round([XStatus.DONE, XStatus.FAILED, XStatus.PENDING], methods=("bti", "tfidf-w2v"))
-    failed = Explanation.objects.filter(status=XStatus.FAILED, method="bti").select_related("pair").get()
+    round = computing_round(
+        [Explanation.Status.DONE, Explanation.Status.FAILED, Explanation.Status.PENDING], methods=("bti", "tfidf-w2v")
+    )
+    failed = Explanation.objects.filter(status=Explanation.Status.FAILED, method="bti").select_related("pair").get()
     progress = round_progress(round=round)
     assert (progress["total"], progress["done"], progress["failed"], progress["pending"]) == (6, 2, 2, 2)
     assert progress["per_method"]["bti"] == {"total": 3, "done": 1, "failed": 1, "pending": 1, "running": 0}
