@@ -167,14 +167,35 @@ def corpus_mine_pairs(
     stored vectors; items with the seed's text are never candidates. Seeds: ``seed_ids``, else
     ``seeds`` items drawn with ``random_seed``. Pairs that exist already are left as they are.
     Returns {"created", "existing", "pair_ids", "seeds", "random_seed", "source"}."""
+    if k < 1 or k > 100:
+        raise ApplicationError("k must be between 1 and 100.")
+    items, chosen, mined = _neighbours_mine(
+        corpus=corpus, model=model, seeds=seeds, seed_ids=seed_ids, random_seed=random_seed, k=k
+    )
+    if only_rank_k:
+        mined = [p for p in mined if p["rank"] == k]
+    source = f"corpus:{corpus.name}"[:200]
+    created, existing, ids = _mined_pairs_store(mined, source=source, by=by)
+    return {
+        "created": created,
+        "existing": existing,
+        "pair_ids": ids,
+        "seeds": [items[i].id for i in chosen],
+        "random_seed": random_seed,
+        "source": source,
+    }
+
+
+def _neighbours_mine(
+    *, corpus: Corpus, model: str, seeds: int | None, seed_ids: list[str] | None, random_seed: int, k: int
+) -> tuple[list, list[int], list[dict[str, Any]]]:
+    """(the corpus's items, the indices of the seeds chosen, each seed's neighbours at ranks 1..k)."""
     import torch
 
     from bti_eval.corpora.selectors import corpus_vectors
     from explainers.errors import InputError
     from explainers.retrieval import choose_seeds, neighbours
 
-    if k < 1 or k > 100:
-        raise ApplicationError("k must be between 1 and 100.")
     items, vectors = corpus_vectors(corpus=corpus, model=model)
     if vectors is None:
         raise ApplicationError("Embed the corpus with this model first (some items have no vector yet).")
@@ -184,10 +205,13 @@ def corpus_mine_pairs(
         chosen = choose_seeds(items, seeds, seed=random_seed, ids=seed_ids or None)
     except InputError as exc:
         raise ApplicationError(str(exc)) from None
-    mined = neighbours(items, torch.from_numpy(vectors), chosen, k)
-    if only_rank_k:
-        mined = [p for p in mined if p["rank"] == k]
-    source = f"corpus:{corpus.name}"[:200]
+    return items, chosen, neighbours(items, torch.from_numpy(vectors), chosen, k)
+
+
+def _mined_pairs_store(
+    mined: list[dict[str, Any]], *, source: str, by: AbstractBaseUser | None
+) -> tuple[int, int, list[int]]:
+    """Create the mined pairs that do not exist yet under ``source``: (created, existing, every pair id)."""
     for pair in mined:
         if len(pair["id"]) > 200:
             raise ApplicationError(
@@ -210,19 +234,8 @@ def corpus_mine_pairs(
             if p["id"] not in existing
         ]
         ParagraphPair.objects.bulk_create(new)
-    ids = list(
-        ParagraphPair.objects.filter(source=source, external_id__in=[p["id"] for p in mined]).values_list(
-            "id", flat=True
-        )
-    )
-    return {
-        "created": len(new),
-        "existing": len(existing),
-        "pair_ids": ids,
-        "seeds": [items[i].id for i in chosen],
-        "random_seed": random_seed,
-        "source": source,
-    }
+    ids = ParagraphPair.objects.filter(source=source, external_id__in=[p["id"] for p in mined])
+    return len(new), len(existing), list(ids.values_list("id", flat=True))
 
 
 def corpus_train_recobert(

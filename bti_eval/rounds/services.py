@@ -66,50 +66,13 @@ def round_create(
     as a task once the explanations are computed). An ApplicationError about one input names it
     in ``extra["field"]`` (the API's field name), so that a form can show it beside that field.
     """
-    import explainers
-
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Give the round a name.", extra={"field": "name"})
-    methods = list(DEFAULT_METHODS if methods is None else methods)
-    if not methods:
-        raise ApplicationError("Choose at least one method.", extra={"field": "methods"})
-    available = explainers.available_methods()
-    unknown = [m for m in methods if m not in available]
-    if unknown:
-        raise ApplicationError(
-            f"Unknown method(s) {', '.join(unknown)}. Available: {', '.join(available)}.", extra={"field": "methods"}
-        )
-    if len(set(methods)) != len(methods):
-        raise ApplicationError("Each method may appear once.", extra={"field": "methods"})
-    model = (model or "").strip()
-    if model and not Path(model).is_dir():
-        raise ApplicationError(
-            f"Model directory {model!r} does not exist on the server. Give a local Hugging Face model "
-            "directory, or leave it empty for the default model.",
-            extra={"field": "model"},
-        )
-    if model and not (Path(model) / "config.json").is_file():
-        raise ApplicationError(
-            f"{model!r} is not a Hugging Face model directory (no config.json in it).", extra={"field": "model"}
-        )
-    if not 1 <= int(top_k) <= MAX_TOP_K:
-        raise ApplicationError(
-            f"top_k must be between 1 and {MAX_TOP_K} (MeanShift score clusters kept, not pairs).",
-            extra={"field": "top_k"},
-        )
-    if isinstance(pairs_shown, bool) or not 1 <= int(pairs_shown) <= MAX_PAIRS_SHOWN:
-        raise ApplicationError(
-            f"pairs_shown (rows of matched words a judge sees) must be between 1 and {MAX_PAIRS_SHOWN}.",
-            extra={"field": "pairs_shown"},
-        )
-    pair_ids = sorted({p.pk if isinstance(p, ParagraphPair) else int(p) for p in pairs})
-    if not pair_ids:
-        raise ApplicationError("Choose at least one pair (import pairs first).", extra={"field": "pairs"})
-    found = set(ParagraphPair.objects.filter(pk__in=pair_ids).values_list("id", flat=True))
-    missing = [i for i in pair_ids if i not in found]
-    if missing:
-        raise ApplicationError(f"Unknown pair id(s): {', '.join(map(str, missing[:20]))}.", extra={"field": "pairs"})
+    methods = _clean_methods(DEFAULT_METHODS if methods is None else methods)
+    model = _clean_model(model)
+    _check_display(top_k=top_k, pairs_shown=pairs_shown)
+    pair_ids = _clean_pair_ids(pairs)
     options = _clean_options(
         {
             "design": design,
@@ -134,6 +97,66 @@ def round_create(
         )
         round.pairs.set(pair_ids)
     return round
+
+
+def _clean_methods(methods: Iterable[str]) -> list[str]:
+    """The round's methods: at least one, each once, each a name from ``explainers.available_methods()``."""
+    import explainers
+
+    methods = list(methods)
+    if not methods:
+        raise ApplicationError("Choose at least one method.", extra={"field": "methods"})
+    available = explainers.available_methods()
+    unknown = [m for m in methods if m not in available]
+    if unknown:
+        raise ApplicationError(
+            f"Unknown method(s) {', '.join(unknown)}. Available: {', '.join(available)}.", extra={"field": "methods"}
+        )
+    if len(set(methods)) != len(methods):
+        raise ApplicationError("Each method may appear once.", extra={"field": "methods"})
+    return methods
+
+
+def _clean_model(model: str) -> str:
+    """ "" (the default model) or a local Hugging Face model directory."""
+    model = (model or "").strip()
+    if model and not Path(model).is_dir():
+        raise ApplicationError(
+            f"Model directory {model!r} does not exist on the server. Give a local Hugging Face model "
+            "directory, or leave it empty for the default model.",
+            extra={"field": "model"},
+        )
+    if model and not (Path(model) / "config.json").is_file():
+        raise ApplicationError(
+            f"{model!r} is not a Hugging Face model directory (no config.json in it).", extra={"field": "model"}
+        )
+    return model
+
+
+def _check_display(*, top_k: int, pairs_shown: int) -> None:
+    """top_k (MeanShift score clusters kept) and pairs_shown (rows a judge sees) within their bounds."""
+    if not 1 <= int(top_k) <= MAX_TOP_K:
+        raise ApplicationError(
+            f"top_k must be between 1 and {MAX_TOP_K} (MeanShift score clusters kept, not pairs).",
+            extra={"field": "top_k"},
+        )
+    if isinstance(pairs_shown, bool) or not 1 <= int(pairs_shown) <= MAX_PAIRS_SHOWN:
+        raise ApplicationError(
+            f"pairs_shown (rows of matched words a judge sees) must be between 1 and {MAX_PAIRS_SHOWN}.",
+            extra={"field": "pairs_shown"},
+        )
+
+
+def _clean_pair_ids(pairs: Iterable[int | ParagraphPair]) -> list[int]:
+    """The sorted ids of ``pairs`` (ids, pairs or a queryset): at least one, every one existing."""
+    pair_ids = sorted({p.pk if isinstance(p, ParagraphPair) else int(p) for p in pairs})
+    if not pair_ids:
+        raise ApplicationError("Choose at least one pair (import pairs first).", extra={"field": "pairs"})
+    found = set(ParagraphPair.objects.filter(pk__in=pair_ids).values_list("id", flat=True))
+    missing = [i for i in pair_ids if i not in found]
+    if missing:
+        raise ApplicationError(f"Unknown pair id(s): {', '.join(map(str, missing[:20]))}.", extra={"field": "pairs"})
+    return pair_ids
 
 
 OPTIONS_BEFORE_OPENING = ("design", "judges_per_explanation", "control_items", "auto_metrics")
