@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import safejson
 from .argtypes import positive_int
-from .corpus import read_utf8
 from .errors import ExplainerError, InputError, ModelLoadError
 from .registry import available_methods, get_method
 from .render import DEFAULT_PAIRS_SHOWN
+from .rows import read_rows, read_utf8
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -89,24 +88,15 @@ def _check_paragraph(text: Any, where: str, key: str) -> str:
 def read_pairs(path: str | os.PathLike) -> list[Pair]:
     """Pairs from a JSONL file of ``{"id": ..., "a": "...", "b": "..."}`` lines (blank lines skipped;
     a missing id becomes the line number). Any bad line is an InputError naming its line number."""
+    rows = read_rows(path, what="input file", fmt="jsonl").raise_broken()
     pairs: list[Pair] = []
-    for number, line in enumerate(read_utf8(path, "input file").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path} line {number}"
-        try:
-            record = safejson.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
-        except safejson.JSONLimitError as e:
-            raise InputError(f"{where}: the line was refused: {e}") from None
-        if not isinstance(record, dict):
-            raise InputError(f'{where}: expected an object like {{"id": 1, "a": "...", "b": "..."}}')
+    for row in rows.rows:
+        where = f"{rows.what} line {row.line}"
         for key in ("a", "b"):
-            if key not in record:
+            if key not in row.values:
                 raise InputError(f'{where}: missing "{key}" (expected {{"id": 1, "a": "...", "b": "..."}})')
-            _check_paragraph(record[key], where, key)
-        pairs.append(Pair(record.get("id", number), record["a"], record["b"]))
+            _check_paragraph(row.values[key], where, key)
+        pairs.append(Pair(row.values.get("id", row.line), row.values["a"], row.values["b"]))
     if not pairs:
         raise InputError(f"input file {str(path)!r} holds no pairs")
     return pairs
@@ -237,7 +227,9 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="bti", help="a method or a comma-separated list (default: bti)")
     parser.add_argument("--random-init", action="store_true", help="same architecture, seeded random weights")
     _model_arguments(parser)
-    parser.add_argument("--corpus", metavar="FILE", help="tfidf-w2v: UTF-8 corpus, one document per line")
+    parser.add_argument(
+        "--corpus", metavar="FILE", help="tfidf-w2v: UTF-8 texts for the idf weights, one document per line"
+    )
     parser.add_argument("--word2vec", metavar="FILE", help="tfidf-w2v: a word2vec file (text or binary)")
     parser.add_argument(
         "--format",

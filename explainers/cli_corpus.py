@@ -32,7 +32,7 @@ def _fraction(value: str) -> float:
 
 def _catalog_arguments(parser: argparse.ArgumentParser, *, title_required: bool) -> None:
     parser.add_argument(
-        "--corpus", required=True, metavar="FILE", help="the catalog: UTF-8 CSV (with a header) or JSONL"
+        "--catalog", required=True, metavar="FILE", help="the catalog: UTF-8 CSV (with a header) or JSONL"
     )
     parser.add_argument("--format", choices=("csv", "jsonl"), help="the catalog's format (default: from its extension)")
     parser.add_argument("--id-column", required=True, metavar="C", help="the column holding each item's id")
@@ -51,7 +51,7 @@ def _read(args: argparse.Namespace) -> list[Any]:
     from .corpus import read_corpus
 
     items, report = read_corpus(
-        args.corpus,
+        args.catalog,
         id_column=args.id_column,
         text_column=args.text_column,
         title_column=args.title_column,
