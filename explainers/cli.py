@@ -1,9 +1,10 @@
-"""Command line: ``python -m explainers methods | explain | sanity``.
+"""Command line: ``python -m explainers methods | explain | sanity | neighbours | train-recobert``.
 
-Each subcommand is a :class:`Command` in ``COMMANDS`` (its arguments and a ``run(args) -> exit
-code``), so later subcommands register the same way. Errors a user can cause (:class:`ExplainerError`)
-print ``error: ...`` on stderr and exit 2 without a traceback; nothing half-written is left behind,
-because output files are written to a temp file beside the target and renamed into place.
+Each subcommand is a :class:`~explainers.cli_common.Command` in ``COMMANDS`` (its arguments and a
+``run(args) -> exit code``); the catalog commands come from :mod:`explainers.cli_corpus`. Errors a
+user can cause (:class:`ExplainerError`) print ``error: ...`` on stderr and exit 2 without a
+traceback; nothing half-written is left behind, because output files are written to a temp file
+beside the target and renamed into place.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .argtypes import positive_int
-from .errors import ExplainerError, InputError, ModelLoadError
+from .cli_common import Command, check_model, check_output, write_atomic
+from .cli_corpus import COMMANDS as CATALOG_COMMANDS
+from .errors import ExplainerError, InputError
 from .registry import available_methods, get_method
 from .render import DEFAULT_PAIRS_SHOWN
 from .rows import read_rows, read_utf8
@@ -37,25 +39,6 @@ class Pair:
     id: Any
     a: str
     b: str
-
-
-@dataclass(frozen=True)
-class Command:
-    """A subcommand: ``add_arguments(parser)`` declares its options, ``run(args)`` returns the exit code."""
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
-
-COMMANDS: dict[str, Command] = {}
-
-
-def register(command: Command) -> Command:
-    """Add a subcommand to ``python -m explainers``."""
-    COMMANDS[command.name] = command
-    return command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,34 +85,6 @@ def read_pairs(path: str | os.PathLike) -> list[Pair]:
     return pairs
 
 
-def _check_output(path: str | None) -> Path | None:
-    """Fail before any model work if the output cannot be written where asked."""
-    if path is None:
-        return None
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"output {path!r} is a directory; give a file name")
-    if not p.parent.is_dir():
-        raise InputError(f"output directory {str(p.parent)!r} does not exist")
-    return p
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``, so a
-    reader sees the old file or the whole new one, never a partial one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual mode
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -145,11 +100,6 @@ def _methods(value: str) -> list[str]:
     for name in names:
         get_method(name)  # raises UnknownMethodError listing the valid names
     return list(dict.fromkeys(names))
-
-
-def _check_model(model: str | None) -> None:
-    if model is not None and not Path(model).is_dir():
-        raise ModelLoadError(f"model directory {model!r} does not exist; give a Hugging Face model directory")
 
 
 @contextmanager
@@ -265,8 +215,8 @@ def _explain_run(args: argparse.Namespace) -> int:
             raise InputError(f"corpus file {args.corpus!r} is empty")
     if args.word2vec is not None and not Path(args.word2vec).is_file():
         raise InputError(f"word2vec file {args.word2vec!r} does not exist")
-    output = _check_output(args.output)
-    _check_model(args.model)
+    output = check_output(args.output)
+    check_model(args.model)
     texts = [(p.a, p.b) for p in pairs]
     results: dict[str, list[Any]] = {}
     with _library_warnings():
@@ -343,8 +293,8 @@ def _sanity_arguments(parser: argparse.ArgumentParser) -> None:
 def _sanity_run(args: argparse.Namespace) -> int:
     get_method(args.method)
     pairs = read_pairs(args.input)
-    output = _check_output(args.output)
-    _check_model(args.model)
+    output = check_output(args.output)
+    check_model(args.model)
 
     from .sanity import format_report, sanity_check
 
@@ -369,12 +319,15 @@ def _sanity_run(args: argparse.Namespace) -> int:
     return 0
 
 
-register(Command("methods", "list the explanation method names", _methods_arguments, _methods_run))
-register(Command("explain", "explain why two paragraphs are similar", _explain_arguments, _explain_run))
-register(Command("sanity", "parameter-randomization sanity test of a method", _sanity_arguments, _sanity_run))
-from .cli_corpus import register as _register_corpus_commands  # noqa: E402  (neighbours, train-recobert)
-
-_register_corpus_commands()
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        Command("methods", "list the explanation method names", _methods_arguments, _methods_run),
+        Command("explain", "explain why two paragraphs are similar", _explain_arguments, _explain_run),
+        Command("sanity", "parameter-randomization sanity test of a method", _sanity_arguments, _sanity_run),
+        *CATALOG_COMMANDS,
+    )
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

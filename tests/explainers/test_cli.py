@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from explainers import available_methods
-from explainers.cli import COMMANDS, Command, main, write_atomic
+from explainers.cli import COMMANDS, main
+from explainers.cli_common import Command, write_atomic
 from explainers.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
