@@ -1,9 +1,10 @@
-"""Command line: ``python -m explainers methods | explain | sanity``.
+"""Command line: ``python -m explainers methods | explain | sanity | neighbours | train-recobert``.
 
-Each subcommand is a :class:`Command` in ``COMMANDS`` (its arguments and a ``run(args) -> exit
-code``), so later subcommands register the same way. Errors a user can cause (:class:`ExplainerError`)
-print ``error: ...`` on stderr and exit 2 without a traceback; nothing half-written is left behind,
-because output files are written to a temp file beside the target and renamed into place.
+Each subcommand is a :class:`~explainers.cli_common.Command` in ``COMMANDS`` (its arguments and a
+``run(args) -> exit code``); the catalog commands come from :mod:`explainers.cli_corpus`. Errors a
+user can cause (:class:`ExplainerError`) print ``error: ...`` on stderr and exit 2 without a
+traceback; nothing half-written is left behind, because output files are written to a temp file
+beside the target and renamed into place.
 """
 
 from __future__ import annotations
@@ -12,20 +13,20 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import safejson
 from .argtypes import positive_int
-from .corpus import read_utf8
-from .errors import ExplainerError, InputError, ModelLoadError
+from .cli_common import Command, check_model, check_output, write_atomic
+from .cli_corpus import COMMANDS as CATALOG_COMMANDS
+from .errors import ExplainerError, InputError
 from .registry import available_methods, get_method
 from .render import DEFAULT_PAIRS_SHOWN
+from .rows import read_rows, read_utf8
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -38,25 +39,6 @@ class Pair:
     id: Any
     a: str
     b: str
-
-
-@dataclass(frozen=True)
-class Command:
-    """A subcommand: ``add_arguments(parser)`` declares its options, ``run(args)`` returns the exit code."""
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
-
-COMMANDS: dict[str, Command] = {}
-
-
-def register(command: Command) -> Command:
-    """Add a subcommand to ``python -m explainers``."""
-    COMMANDS[command.name] = command
-    return command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,55 +71,18 @@ def _check_paragraph(text: Any, where: str, key: str) -> str:
 def read_pairs(path: str | os.PathLike) -> list[Pair]:
     """Pairs from a JSONL file of ``{"id": ..., "a": "...", "b": "..."}`` lines (blank lines skipped;
     a missing id becomes the line number). Any bad line is an InputError naming its line number."""
+    rows = read_rows(path, what="input file", fmt="jsonl").raise_broken()
     pairs: list[Pair] = []
-    for number, line in enumerate(read_utf8(path, "input file").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path} line {number}"
-        try:
-            record = safejson.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
-        except safejson.JSONLimitError as e:
-            raise InputError(f"{where}: the line was refused: {e}") from None
-        if not isinstance(record, dict):
-            raise InputError(f'{where}: expected an object like {{"id": 1, "a": "...", "b": "..."}}')
+    for row in rows.rows:
+        where = f"{rows.what} line {row.line}"
         for key in ("a", "b"):
-            if key not in record:
+            if key not in row.values:
                 raise InputError(f'{where}: missing "{key}" (expected {{"id": 1, "a": "...", "b": "..."}})')
-            _check_paragraph(record[key], where, key)
-        pairs.append(Pair(record.get("id", number), record["a"], record["b"]))
+            _check_paragraph(row.values[key], where, key)
+        pairs.append(Pair(row.values.get("id", row.line), row.values["a"], row.values["b"]))
     if not pairs:
         raise InputError(f"input file {str(path)!r} holds no pairs")
     return pairs
-
-
-def _check_output(path: str | None) -> Path | None:
-    """Fail before any model work if the output cannot be written where asked."""
-    if path is None:
-        return None
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"output {path!r} is a directory; give a file name")
-    if not p.parent.is_dir():
-        raise InputError(f"output directory {str(p.parent)!r} does not exist")
-    return p
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``, so a
-    reader sees the old file or the whole new one, never a partial one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual mode
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -155,11 +100,6 @@ def _methods(value: str) -> list[str]:
     for name in names:
         get_method(name)  # raises UnknownMethodError listing the valid names
     return list(dict.fromkeys(names))
-
-
-def _check_model(model: str | None) -> None:
-    if model is not None and not Path(model).is_dir():
-        raise ModelLoadError(f"model directory {model!r} does not exist; give a Hugging Face model directory")
 
 
 @contextmanager
@@ -237,7 +177,9 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="bti", help="a method or a comma-separated list (default: bti)")
     parser.add_argument("--random-init", action="store_true", help="same architecture, seeded random weights")
     _model_arguments(parser)
-    parser.add_argument("--corpus", metavar="FILE", help="tfidf-w2v: UTF-8 corpus, one document per line")
+    parser.add_argument(
+        "--corpus", metavar="FILE", help="tfidf-w2v: UTF-8 texts for the idf weights, one document per line"
+    )
     parser.add_argument("--word2vec", metavar="FILE", help="tfidf-w2v: a word2vec file (text or binary)")
     parser.add_argument(
         "--format",
@@ -273,8 +215,8 @@ def _explain_run(args: argparse.Namespace) -> int:
             raise InputError(f"corpus file {args.corpus!r} is empty")
     if args.word2vec is not None and not Path(args.word2vec).is_file():
         raise InputError(f"word2vec file {args.word2vec!r} does not exist")
-    output = _check_output(args.output)
-    _check_model(args.model)
+    output = check_output(args.output)
+    check_model(args.model)
     texts = [(p.a, p.b) for p in pairs]
     results: dict[str, list[Any]] = {}
     with _library_warnings():
@@ -351,8 +293,8 @@ def _sanity_arguments(parser: argparse.ArgumentParser) -> None:
 def _sanity_run(args: argparse.Namespace) -> int:
     get_method(args.method)
     pairs = read_pairs(args.input)
-    output = _check_output(args.output)
-    _check_model(args.model)
+    output = check_output(args.output)
+    check_model(args.model)
 
     from .sanity import format_report, sanity_check
 
@@ -377,12 +319,15 @@ def _sanity_run(args: argparse.Namespace) -> int:
     return 0
 
 
-register(Command("methods", "list the explanation method names", _methods_arguments, _methods_run))
-register(Command("explain", "explain why two paragraphs are similar", _explain_arguments, _explain_run))
-register(Command("sanity", "parameter-randomization sanity test of a method", _sanity_arguments, _sanity_run))
-from .cli_corpus import register as _register_corpus_commands  # noqa: E402  (neighbours, train-recobert)
-
-_register_corpus_commands()
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        Command("methods", "list the explanation method names", _methods_arguments, _methods_run),
+        Command("explain", "explain why two paragraphs are similar", _explain_arguments, _explain_run),
+        Command("sanity", "parameter-randomization sanity test of a method", _sanity_arguments, _sanity_run),
+        *CATALOG_COMMANDS,
+    )
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

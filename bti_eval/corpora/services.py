@@ -45,8 +45,9 @@ def corpus_import(
     ``skipped_duplicate``). A missing column, a bad line, a missing or repeated id, a non-UTF-8 or
     too large file raise ApplicationError (nothing is written).
     """
-    from explainers.corpus import decode_utf8, detect_format, parse_corpus
+    from explainers.corpus import parse_corpus
     from explainers.errors import InputError
+    from explainers.rows import decode_utf8, detect_format
 
     name = (name or "").strip()
     if not _SLUG.match(name):

@@ -1,7 +1,7 @@
 """Keeps an uploaded pair file between the upload page and the confirm step (one file per token).
 
 Files live in ``VAR_DIR/uploads``; the token is random hex, so a request cannot name another path.
-Files older than a day are swept when a new one is staged.
+A file older than a day has expired: it is not loaded, and it is swept when a new one is staged.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 
 MAX_AGE_SECONDS = 24 * 3600
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 def _directory() -> Path:
@@ -23,12 +23,26 @@ def _directory() -> Path:
     return path
 
 
+def _path(token: str) -> Path | None:
+    """The file of ``token``, or None when it is not a token (fullmatch: no trailing newline either)."""
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+        return None
+    return _directory() / f"{token}.upload"
+
+
+def _expired(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:  # swept or discarded meanwhile by another request
+        return False
+
+
 def stage(content: bytes) -> str:
     """Store ``content``; returns its token."""
     directory = _directory()
     cutoff = time.time() - MAX_AGE_SECONDS
     for old in directory.glob("*.upload"):
-        if old.stat().st_mtime < cutoff:
+        if _expired(old, cutoff):
             old.unlink(missing_ok=True)
     token = secrets.token_hex(16)
     (directory / f"{token}.upload").write_bytes(content)
@@ -36,13 +50,18 @@ def stage(content: bytes) -> str:
 
 
 def load(token: str) -> bytes | None:
-    """The staged bytes, or None when the token is malformed or the file is gone."""
-    if not _TOKEN.match(token or ""):
+    """The staged bytes, or None when the token is malformed, or its file is gone or has expired."""
+    path = _path(token)
+    if path is None or _expired(path, time.time() - MAX_AGE_SECONDS):
         return None
-    path = _directory() / f"{token}.upload"
-    return path.read_bytes() if path.exists() else None
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def discard(token: str) -> None:
-    if _TOKEN.match(token or ""):
-        (_directory() / f"{token}.upload").unlink(missing_ok=True)
+    """Delete the staged file of ``token``; nothing happens for a malformed or unknown token."""
+    path = _path(token)
+    if path is not None:
+        path.unlink(missing_ok=True)

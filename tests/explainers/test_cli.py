@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from explainers import available_methods
-from explainers.cli import COMMANDS, Command, main, write_atomic
+from explainers.cli import COMMANDS, main
+from explainers.cli_common import Command, write_atomic
 from explainers.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +123,7 @@ BAD_LINES = {
     "malformed": ('{"id": 1, "a": "x", "b": "y"}\n{"id": 2, "a": "x", \n', ["line 2", "not valid JSON"]),
     "missing-b": ('{"id": 1, "a": "x", "b": "y"}\n\n{"id": 3, "a": "x"}\n', ["line 3", 'missing "b"']),
     "empty-a": ('{"id": 1, "a": "  \\n ", "b": "y"}\n', ["line 1", "'a' is empty"]),
-    "not-object": ('["x", "y"]\n', ["line 1", "expected an object"]),
+    "not-object": ('["x", "y"]\n', ["line 1", "expected a JSON object, got list"]),
     "too-deep": ('{"id": 1, "a": "x", "b": "y"}\n{"id": ' + "[" * 1000 + "]" * 1000 + "}\n", ["line 2", "64 levels"]),
     "huge-int": ('{"id": ' + "7" * 5000 + ', "a": "x", "b": "y"}\n', ["line 1", "5,000 digits", "4,300"]),
     "nul": ('{"id": 1, "a": "x\\u0000y", "b": "y"}\n', ["line 1", "'a'", "NUL character"]),
@@ -201,6 +202,24 @@ def test_help_says_top_k_counts_clusters_and_offers_the_row_budget(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "MeanShift clusters" in out and "not a number of pairs" in out
     assert "--pairs-shown N" in out and "rows of the matched-words table shown at most" in out
+
+
+@pytest.mark.parametrize("command", ["neighbours", "train-recobert"])
+def test_catalog_commands_take_the_catalog_as_catalog_not_corpus(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--catalog FILE the catalog: UTF-8 CSV (with a header) or JSONL" in out and "--corpus" not in out
+    with pytest.raises(SystemExit):
+        main([command, "--corpus", "c.csv", "--id-column", "id", "--text-column", "t", "--output", "o"])
+    assert "the following arguments are required: --catalog" in capsys.readouterr().err
+
+
+def test_explain_corpus_is_the_tfidf_texts(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--corpus FILE tfidf-w2v: UTF-8 texts for the idf weights, one document per line" in out
 
 
 def test_text_and_html_show_at_most_pairs_shown_rows_json_keeps_all():

@@ -128,7 +128,7 @@ def test_cli_train_recobert(tmp_path, tiny_model_dir, capsys):
     out = tmp_path / "model"
     argv = [
         "train-recobert",
-        "--corpus",
+        "--catalog",
         str(catalog),
         "--id-column",
         "sku",

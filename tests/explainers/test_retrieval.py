@@ -121,7 +121,7 @@ def test_cli_round_trip_catalog_to_pairs_to_a_round(tmp_path, tiny_model_dir, ca
     output = tmp_path / "pairs.jsonl"
     argv = [
         "neighbours",
-        "--corpus",
+        "--catalog",
         str(catalog),
         "--id-column",
         "id",
@@ -167,7 +167,7 @@ def test_cli_errors_exit_2(tmp_path, capsys):
     code = cli.main(
         [
             "neighbours",
-            "--corpus",
+            "--catalog",
             str(catalog),
             "--id-column",
             "id",
@@ -191,7 +191,7 @@ def test_python_m_explainers_neighbours_on_the_fashion_sample(shared_data, tiny_
         "-m",
         "explainers",
         "neighbours",
-        "--corpus",
+        "--catalog",
         str(shared_data / "fashion" / "hm_articles_sample.csv"),
         "--id-column",
         "article_id",

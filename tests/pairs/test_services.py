@@ -162,3 +162,25 @@ def test_format_comes_from_the_extension_or_is_asked_for(researcher):
 def test_same_external_id_in_another_source_is_fine(researcher):
     ParagraphPairFactory(source="other", external_id="1")
     assert pairs_import(content=b"id,a,b\n1,x,y\n", filename="p.csv", source="mine", by=researcher).created == 1
+
+
+def test_jsonl_text_with_a_line_separator_is_one_line(researcher):
+    # U+2028 is valid raw inside a JSON string (copied from web pages); it does not end the line.
+    content = '{"id": "1", "a": "first\u2028line", "b": "x"}\n{"id": "2", "a": "y", "b": "z"}\n'.encode()
+    result = pairs_import(content=content, filename="p.jsonl", source="s", by=researcher)
+    assert result.created == 2
+    assert ParagraphPair.objects.get(source="s", external_id="1").text_a == "first\u2028line"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\n\n", "The file is empty; expected a header line naming the columns."),
+        (b"id,a,a\n1,x,y\n", "The file line 1: the header repeats the column(s) 'a'."),
+    ],
+    ids=["empty", "repeated-column"],
+)
+def test_a_csv_file_without_a_usable_header_is_refused(researcher, content, message):
+    with pytest.raises(ApplicationError) as info:
+        pairs_import(content=content, filename="p.csv", source="s", by=researcher)
+    assert info.value.message == message and info.value.status == 400
