@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import factory
+import numpy as np
 from django.contrib.auth import get_user_model
 
 from bti_eval.judging.models import Assignment, Judge, Rating
@@ -35,12 +36,82 @@ class ParagraphPairFactory(factory.django.DjangoModelFactory):
 
 
 class EvaluationRoundFactory(factory.django.DjangoModelFactory):
+    """A round; ``explained_pairs=n`` (or a list of pairs) adds n new pairs (or those) to the round,
+    each explained (DONE) by every method of the round, and
+    ``judges=n`` adds n judges (``J0``, ``J1``, ...) who each have every explanation in their queue
+    and rated it with a random score (``judges__seed``; ``judges__skip``: the fraction left unrated).
+    Rows are bulk-inserted, so that rounds of thousands of pairs stay quick to build;
+    ``rating_table`` reads the ratings back as an array."""
+
     class Meta:
         model = EvaluationRound
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"round {n}")
     created_by = factory.SubFactory(ResearcherFactory)
     seed = 0
+
+    @factory.post_generation
+    def explained_pairs(round, create, extracted, **kwargs):
+        if not create or not extracted:
+            return
+        if isinstance(extracted, int):
+            pairs = ParagraphPair.objects.bulk_create(ParagraphPairFactory.build_batch(extracted))
+        else:
+            pairs = list(extracted)
+        round.pairs.add(*pairs)
+        Explanation.objects.bulk_create(
+            Explanation(
+                round=round,
+                pair=pair,
+                method=method,
+                status=Explanation.Status.DONE,
+                payload=explanation_payload(method),
+                compute_seconds=0.1,
+            )
+            for pair in pairs
+            for method in round.methods
+        )
+
+    @factory.post_generation
+    def judges(round, create, extracted, seed: int = 0, skip: float = 0.0, **kwargs):
+        if not create or not extracted:
+            return
+        explanations = list(round.explanations.order_by("id"))
+        judges = [
+            JudgeFactory(round=round, user__username=f"bulk-judge-{round.pk}-{j}", name=f"J{j}", seed=j)
+            for j in range(extracted)
+        ]
+        assignments = Assignment.objects.bulk_create(
+            Assignment(judge=judge, explanation=e, position=k, public_id=f"{round.pk}-{judge.pk}-{k}")
+            for judge in judges
+            for k, e in enumerate(explanations)
+        )
+        rng = np.random.default_rng(seed)
+        keep = rng.random(len(assignments)) >= skip
+        scores = rng.integers(1, 6, size=len(assignments))
+        Rating.objects.bulk_create(
+            (
+                Rating(assignment=a, judge_id=a.judge_id, score=int(s), seconds=float(s) * 2.5)
+                for a, s, k in zip(assignments, scores, keep, strict=True)
+                if k
+            ),
+            batch_size=5000,
+        )
+
+
+def rating_table(round: EvaluationRound) -> np.ndarray:
+    """The round's ratings as rows ``(judge index, method index, score)``, judges by id and methods
+    in the round's order, in queue order."""
+    judge_index = {pk: i for i, pk in enumerate(round.judges.order_by("id").values_list("id", flat=True))}
+    method_index = {m: i for i, m in enumerate(round.methods)}
+    rows = Rating.objects.filter(assignment__judge__round=round).order_by("judge_id", "assignment__position")
+    return np.array(
+        [
+            (judge_index[judge], method_index[method], score)
+            for judge, method, score in rows.values_list("judge_id", "assignment__explanation__method", "score")
+        ]
+    )
 
 
 def explanation_payload(method: str = "bti") -> dict:

@@ -49,17 +49,11 @@ class ApiTokenObtainApi(APIView):
             help_text="What the token is for (shown on the token page).",
         )
 
-        class Meta:
-            ref_name = "ApiTokenObtainInput"
-
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField(help_text="Shown once: send it as 'Authorization: Token <token>'.")
         prefix = serializers.CharField(help_text="Its first characters, as the token page lists it.")
         name = serializers.CharField()
         created_at = serializers.DateTimeField()
-
-        class Meta:
-            ref_name = "ApiTokenObtained"
 
     @extend_schema(
         operation_id="auth_token_create",

@@ -11,13 +11,36 @@ error body, so that the schema describes every answer the API gives (schemathesi
 so a nullable field is sent empty (DRF reads an empty value of a nullable field as null). Their
 request schemas get a copy of the component without ``nullable``, with that rule in the field's
 description; JSON bodies keep ``null``.
+
+Component names come from the serializer's qualified name (``component_name``), so that a
+serializer nested in its view needs no hand-written ``Meta.ref_name``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-ERROR_SCHEMA = "ApiError"
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+
+from bti_eval.core.serializers import ErrorSerializer
+
+
+def component_name(serializer_class: type) -> str:
+    """The schema component of a serializer class, from its qualified name without "Serializer":
+    ``RoundListCreateApi.InputSerializer`` -> ``RoundListCreateApiInput``, ``RoundOutputSerializer``
+    -> ``RoundOutput`` (drf-spectacular then adds ``Request`` / ``Patched`` where it applies)."""
+    parts = serializer_class.__qualname__.replace(".<locals>", "").split(".")
+    return "".join(part.removesuffix("Serializer") for part in parts)
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """The project's schema class: component names from ``component_name``."""
+
+    def get_serializer_name(self, serializer, direction) -> str:
+        return component_name(type(serializer))
+
+
+ERROR_SCHEMA = component_name(ErrorSerializer)
 ERROR_COMPONENT = {
     "type": "object",
     "properties": {

@@ -8,9 +8,6 @@ class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="What went wrong and what to do.")
     extra = serializers.DictField(help_text="Structured detail, e.g. row-level import errors or field errors.")
 
-    class Meta:
-        ref_name = "ApiError"
-
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """``{code: OpenApiResponse(ErrorSerializer)}`` for extend_schema(responses=...)."""

@@ -77,9 +77,6 @@ class CorpusListApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "CorpusListInput"
-
         file = serializers.FileField()
         name = serializers.CharField(max_length=100)
         format = serializers.ChoiceField(choices=["csv", "jsonl"], required=False, allow_blank=True)
@@ -125,9 +122,6 @@ class CorpusEmbedApi(APIView):
     parser_classes = [JSONParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "CorpusEmbedInput"
-
         model = serializers.CharField(required=False, allow_blank=True, default="")
 
     @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer, **error_responses(400, 404)})
@@ -143,9 +137,6 @@ class CorpusMineApi(APIView):
     parser_classes = [JSONParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "CorpusMineInput"
-
         model = serializers.CharField(required=False, allow_blank=True, default="")
         seeds = CountField(required=False, min_value=1, allow_null=True)
         seed_ids = serializers.ListField(child=serializers.CharField(), required=False, allow_empty=True)
@@ -159,9 +150,6 @@ class CorpusMineApi(APIView):
             return attrs
 
     class OutputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "CorpusMineOutput"
-
         created = serializers.IntegerField()
         existing = serializers.IntegerField()
         pair_ids = serializers.ListField(child=serializers.IntegerField())
@@ -182,9 +170,6 @@ class CorpusTrainApi(APIView):
     parser_classes = [JSONParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "CorpusTrainInput"
-
         model = serializers.CharField(required=False, allow_blank=True, default="")
         epochs = CountField(required=False, default=1, min_value=1)
         max_steps = CountField(required=False, min_value=1, allow_null=True, default=None)

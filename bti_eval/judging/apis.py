@@ -28,9 +28,6 @@ class ProgressSerializer(serializers.Serializer):
     rated = serializers.IntegerField()
     total = serializers.IntegerField()
 
-    class Meta:
-        ref_name = "JudgeProgress"
-
 
 def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
@@ -69,9 +66,6 @@ class InvitedSerializer(serializers.Serializer):
     invite_url = serializers.URLField(help_text="Shown once: only a hash of its token is stored.")
     expires_at = serializers.DateTimeField(allow_null=True)
 
-    class Meta:
-        ref_name = "JudgeInvited"
-
 
 def _invited(request, judge: Judge, token: str) -> dict:
     return {
@@ -94,9 +88,6 @@ class RoundJudgesApi(APIView):
         name = _name_field(required=False, default="")
         expires_in_hours = _expiry_field()
 
-        class Meta:
-            ref_name = "JudgeInviteInput"
-
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         name = serializers.CharField()
@@ -105,9 +96,6 @@ class RoundJudgesApi(APIView):
         total = serializers.IntegerField()
         last_activity = serializers.DateTimeField(allow_null=True)
         created_at = serializers.DateTimeField()
-
-        class Meta:
-            ref_name = "RoundJudge"
 
     @extend_schema(operation_id="round_judges_list", responses={200: OutputSerializer(many=True)}, tags=["judging"])
     def get(self, request, round_id: int):
@@ -153,9 +141,6 @@ class RoundJudgesBulkApi(APIView):
         )
         expires_in_hours = _expiry_field()
 
-        class Meta:
-            ref_name = "JudgesBulkInviteInput"
-
     @extend_schema(
         operation_id="round_judges_bulk_invite",
         request=InputSerializer,
@@ -179,9 +164,6 @@ class JudgeReissueApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         expires_in_hours = _expiry_field()
-
-        class Meta:
-            ref_name = "JudgeReissueInput"
 
     @extend_schema(
         operation_id="judge_reissue",
@@ -232,9 +214,6 @@ class QueueItemSerializer(serializers.Serializer):
     position = serializers.IntegerField()
     score = serializers.IntegerField(allow_null=True)
 
-    class Meta:
-        ref_name = "JudgeQueueItem"
-
 
 class JudgeQueueApi(APIView):
     """The signed-in judge's own queue, in their own shuffled order, with their scores so far."""
@@ -245,9 +224,6 @@ class JudgeQueueApi(APIView):
         progress = ProgressSerializer()
         round_status = serializers.CharField()
         items = QueueItemSerializer(many=True)
-
-        class Meta:
-            ref_name = "JudgeQueue"
 
     @extend_schema(operation_id="judge_queue", responses={200: OutputSerializer}, tags=["judge"])
     def get(self, request):
@@ -276,9 +252,6 @@ class JudgeAssignmentApi(APIView):
         previous = serializers.CharField(allow_null=True)
         next = serializers.CharField(allow_null=True)
         progress = ProgressSerializer()
-
-        class Meta:
-            ref_name = "JudgeAssignment"
 
     @extend_schema(
         operation_id="judge_assignment",
@@ -383,9 +356,6 @@ class JudgeRatingApi(APIView):
             error_messages={"invalid": "flagged must be true or false."},
         )
 
-        class Meta:
-            ref_name = "JudgeRatingInput"
-
     class OutputSerializer(serializers.Serializer):
         public_id = serializers.CharField()
         score = serializers.IntegerField()
@@ -395,9 +365,6 @@ class JudgeRatingApi(APIView):
         changed = serializers.BooleanField()
         progress = ProgressSerializer()
         next_url = serializers.CharField(help_text="The judge's page for the next unrated item, or the all-done page.")
-
-        class Meta:
-            ref_name = "JudgeRating"
 
     @extend_schema(
         operation_id="judge_rating_put",

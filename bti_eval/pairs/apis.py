@@ -27,9 +27,6 @@ class ImportWarningSerializer(serializers.Serializer):
     rows = serializers.ListField(child=serializers.IntegerField(), help_text="Lines of the first pairs concerned.")
     row_count = serializers.IntegerField(help_text="Lines (pairs) concerned in all.")
 
-    class Meta:
-        ref_name = "PairImportWarning"
-
 
 class PairImportApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
@@ -45,16 +42,10 @@ class PairImportApi(APIView):
         title_b = serializers.CharField(required=False, allow_blank=True)
         dry_run = serializers.BooleanField(default=False)
 
-        class Meta:
-            ref_name = "PairImportInput"
-
     class RowErrorSerializer(serializers.Serializer):
         row = serializers.IntegerField()
         column = serializers.CharField()
         message = serializers.CharField()
-
-        class Meta:
-            ref_name = "PairImportRowError"
 
     class OutputSerializer(serializers.Serializer):
         format = serializers.CharField()
@@ -67,9 +58,6 @@ class PairImportApi(APIView):
         valid = serializers.BooleanField()
         errors = serializers.SerializerMethodField()
         warnings = ImportWarningSerializer(many=True, help_text="Worth a look; they never block the import.")
-
-        class Meta:
-            ref_name = "PairImportOutput"
 
         def get_errors(self, result) -> list[dict]:
             return PairImportApi.RowErrorSerializer(result.errors_as_dicts(), many=True).data
@@ -114,9 +102,6 @@ class PairListApi(APIView):
         text_b = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-        class Meta:
-            ref_name = "PairOutput"
-
     @extend_schema(
         parameters=[OpenApiParameter("source", str, description="Only the pairs of this source.")],
         responses=OutputSerializer(many=True),
@@ -134,9 +119,6 @@ class PairsDeletedSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="Draft rounds the pairs were taken out of, by name."
     )
 
-    class Meta:
-        ref_name = "PairsDeleted"
-
 
 class PairDeleteApi(APIView):
     class InputSerializer(serializers.Serializer):
@@ -150,9 +132,6 @@ class PairDeleteApi(APIView):
         source = serializers.CharField(
             required=False, allow_blank=True, max_length=200, help_text="Delete every pair of this source."
         )
-
-        class Meta:
-            ref_name = "PairDeleteInput"
 
         def validate(self, data):
             if ("pairs" in data) == ("source" in data):

@@ -43,23 +43,14 @@ class AlphaSerializer(serializers.Serializer):
         help_text="Bootstrap resamples where alpha was undefined (left out)."
     )
 
-    class Meta:
-        ref_name = "ResultsAlpha"
-
 
 class AgreementPairSerializer(serializers.Serializer):
     ordinal = AlphaSerializer()
     interval = AlphaSerializer()
 
-    class Meta:
-        ref_name = "ResultsAgreementLevels"
-
 
 class MethodAgreementSerializer(AgreementPairSerializer):
     method = serializers.CharField()
-
-    class Meta:
-        ref_name = "ResultsMethodAgreement"
 
 
 class AgreementSerializer(serializers.Serializer):
@@ -67,9 +58,6 @@ class AgreementSerializer(serializers.Serializer):
     per_method = MethodAgreementSerializer(many=True)
     judges = serializers.IntegerField()
     resamples = serializers.IntegerField(help_text="Bootstrap resamples behind each alpha CI.")
-
-    class Meta:
-        ref_name = "ResultsAgreement"
 
 
 class MethodSerializer(serializers.Serializer):
@@ -89,9 +77,6 @@ class MethodSerializer(serializers.Serializer):
     ci_resamples = serializers.IntegerField()
     letters = serializers.CharField(help_text="Compact letter display: sharing a letter = not significantly different.")
 
-    class Meta:
-        ref_name = "ResultsMethodRow"
-
 
 class ComparisonSerializer(serializers.Serializer):
     a = serializers.CharField()
@@ -102,9 +87,6 @@ class ComparisonSerializer(serializers.Serializer):
     p_holm = serializers.FloatField(allow_null=True)
     effect = serializers.FloatField(allow_null=True, help_text="Matched-pairs rank-biserial r; > 0: a scores higher.")
     significant = serializers.BooleanField()
-
-    class Meta:
-        ref_name = "ResultsComparison"
 
 
 class JudgeQualitySerializer(serializers.Serializer):
@@ -127,9 +109,6 @@ class JudgeQualitySerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
     excluded = serializers.BooleanField()
 
-    class Meta:
-        ref_name = "ResultsJudge"
-
 
 class ReportSerializer(serializers.Serializer):
     round_id = serializers.IntegerField()
@@ -146,9 +125,6 @@ class ReportSerializer(serializers.Serializer):
     controls = serializers.DictField()
     design = serializers.DictField()
     auto = serializers.DictField(allow_null=True, help_text="Automatic metrics and their correlation with MOS.")
-
-    class Meta:
-        ref_name = "RoundResults"
 
 
 class RoundResultsApi(APIView):
@@ -202,9 +178,6 @@ class RoundAutoMetricsApi(APIView):
         faithfulness_pairs = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
         sanity_pairs = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
 
-        class Meta:
-            ref_name = "AutoMetricsInput"
-
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         status = serializers.CharField()
@@ -216,9 +189,6 @@ class RoundAutoMetricsApi(APIView):
         requested_at = serializers.DateTimeField()
         finished_at = serializers.DateTimeField(allow_null=True)
         results = serializers.DictField(allow_null=True)
-
-        class Meta:
-            ref_name = "AutoMetrics"
 
     @extend_schema(
         responses={200: OutputSerializer, **error_responses(404)},

@@ -18,7 +18,7 @@ from bti_eval.results.exports import FORMATS
 from bti_eval.results.plots import inline_svg, means_plot_svg
 from bti_eval.results.report import parse_exclude_flagged, round_report
 from bti_eval.results.selectors import round_item_remarks
-from bti_eval.results.tables import p_text
+from bti_eval.results.tables import report_rows
 from bti_eval.rounds.models import EvaluationRound
 
 
@@ -30,10 +30,6 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
     except ApplicationError as exc:
         return error_page(request, 400, "Invalid option", exc.message)
     report = round_report(round=round, exclude_flagged=exclude)
-    labels = {row["method"]: row["label"] for row in report["methods"]}
-    auto = report["auto"] or {}
-    columns = auto.get("columns") or []
-    auto_values = {m["method"]: [m[f"{c['metric']}.{c['field']}"] for c in columns] for m in auto.get("methods", [])}
     context = {
         "round": round,
         "results": report,
@@ -42,17 +38,10 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
         "query": "&exclude_flagged=1" if exclude else "",
         # matplotlib's SVG: numbers and our own method labels only, text escaped by matplotlib.
         "plot": mark_safe(inline_svg(means_plot_svg(report))),
-        "rows": [{**row, "auto": auto_values.get(row["method"], [])} for row in report["methods"]],
-        "auto": auto,
-        "auto_columns": columns,
-        "agreement_rows": [{"label": labels[row["method"]], **row} for row in report["agreement"]["per_method"]],
-        "matrix_rows": [
-            {"label": labels[row["method"]], "cells": [_with_p_text(c) for c in row["cells"]]}
-            for row in report["matrix"]
-        ],
-        "header": [labels[row["method"]] for row in report["matrix"]],
+        "auto": report["auto"] or {},
         "flagged": [j for j in report["judges"] if j["flagged"]],
         "remarks": round_item_remarks(round=round),
+        **report_rows(report),
     }
     return render(request, "results/round_results.html", context)
 
@@ -75,10 +64,3 @@ def round_auto_metrics_view(request: HttpRequest, round_id: int) -> HttpResponse
                 f"{job.chunks_total} steps done); nothing new was queued.",
             )
     return redirect(reverse("results:round", args=[round.pk]))
-
-
-def _with_p_text(cell: dict | None) -> dict | None:
-    """A matrix cell with its Holm p-value as text ("<0.001" rather than 0.000)."""
-    if cell is None:
-        return None
-    return {**cell, "p_text": p_text(cell["p_holm"])}

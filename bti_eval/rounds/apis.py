@@ -25,7 +25,6 @@ class RoundOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EvaluationRound
-        ref_name = "Round"
         fields = [
             "id",
             "name",
@@ -62,9 +61,6 @@ class ProgressOutputSerializer(serializers.Serializer):
         pending = serializers.IntegerField()
         running = serializers.IntegerField()
 
-        class Meta:
-            ref_name = "ProgressCounts"
-
     class FailureSerializer(serializers.Serializer):
         explanation_id = serializers.IntegerField()
         pair = serializers.CharField(help_text="The pair's external id (or its id when it has none).")
@@ -72,9 +68,6 @@ class ProgressOutputSerializer(serializers.Serializer):
         method = serializers.CharField()
         error = serializers.CharField()
         attempts = serializers.IntegerField()
-
-        class Meta:
-            ref_name = "ProgressFailure"
 
     status = serializers.CharField()
     total = serializers.IntegerField()
@@ -92,9 +85,6 @@ class ProgressOutputSerializer(serializers.Serializer):
         "seconds per method, at the pace seen since the first chunk started); null before any is done.",
     )
     eta_text = serializers.CharField(help_text='The estimate in words ("estimating…", "about 3 min"); "" when idle.')
-
-    class Meta:
-        ref_name = "RoundProgress"
 
 
 class RoundListCreateApi(APIView):
@@ -153,9 +143,6 @@ class RoundListCreateApi(APIView):
             required=False, default=False, help_text="Compute the automatic metrics once explanations are done."
         )
 
-        class Meta:
-            ref_name = "RoundCreateInput"
-
         def validate(self, data):
             given = [k for k in ("pairs", "source") if k in data] + (["all_pairs"] if data["all_pairs"] else [])
             if len(given) != 1:
@@ -166,9 +153,6 @@ class RoundListCreateApi(APIView):
         archived = serializers.BooleanField(
             default=False, help_text="Show archived rounds too (by default they are left out)."
         )
-
-        class Meta:
-            ref_name = "RoundListFilter"
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -218,9 +202,6 @@ class RoundDetailApi(APIView):
         control_items = CountField(required=False)
         too_fast_seconds = serializers.FloatField(required=False, allow_null=True)
         auto_metrics = serializers.BooleanField(required=False)
-
-        class Meta:
-            ref_name = "RoundOptionsInput"
 
     @extend_schema(responses={200: RoundOutputSerializer, **error_responses(404)}, summary="One round")
     def get(self, request: Request, round_id: int) -> Response:
@@ -295,9 +276,6 @@ class RoundRetryFailedApi(APIView):
     class OutputSerializer(serializers.Serializer):
         retried = serializers.IntegerField()
 
-        class Meta:
-            ref_name = "RoundRetryFailedOutput"
-
     @extend_schema(
         request=None,
         responses={202: OutputSerializer, **error_responses(404, 409, 503)},
@@ -312,9 +290,6 @@ class RoundDropFailedApi(APIView):
     class OutputSerializer(serializers.Serializer):
         dropped = serializers.IntegerField()
         opened = serializers.BooleanField(help_text="True when the round opened for rating as a result.")
-
-        class Meta:
-            ref_name = "RoundDropFailedOutput"
 
     @extend_schema(
         request=None,

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-COMPONENTS = ("RoundCreateInput", "RoundCreateInputRequest", "RoundCreateInputRequestForm", "RoundCreateInputForm")
+from bti_eval.core.schema import component_name
+from bti_eval.rounds.apis import RoundListCreateApi
+
+_CREATE = component_name(RoundListCreateApi.InputSerializer)
+# The create body's component and the copies drf-spectacular and ``document_form_nulls`` make of it.
+COMPONENTS = (_CREATE, f"{_CREATE}Request", f"{_CREATE}RequestForm", f"{_CREATE}Form")
+
+
 EXACTLY_ONE_SOURCE = [
     {"required": ["pairs"]},
     {"required": ["source"]},

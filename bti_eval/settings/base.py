@@ -147,7 +147,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "bti_eval.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "bti_eval.core.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "bti_eval.core.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,

@@ -15,8 +15,8 @@ from bti_eval.accounts.models import ApiToken
 from bti_eval.accounts.services import api_token_hash
 from bti_eval.core import ratelimit
 from bti_eval.judging import services as judging_services
-from tests.factories import ParagraphPairFactory, ResearcherFactory, UserFactory
-from tests.judging.conftest import make_round
+from bti_eval.rounds.models import EvaluationRound
+from tests.factories import EvaluationRoundFactory, ParagraphPairFactory, ResearcherFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "pw-not-for-production"
@@ -151,7 +151,9 @@ def test_the_token_endpoint_refuses_wrong_passwords_non_researchers_and_judges(r
     user = UserFactory()
     refused = _obtain(APIClient(), user.username, PASSWORD)
     assert refused.status_code == 403 and "researchers" in refused.json()["message"]
-    judge, _ = judging_services.judge_invite(round=make_round(pairs=1), name="Ann")
+    judge, _ = judging_services.judge_invite(
+        round=EvaluationRoundFactory(explained_pairs=1, status=EvaluationRound.Status.RATING), name="Ann"
+    )
     assert _obtain(APIClient(), judge.user.username, "").status_code == 400  # a judge has no password
     assert not ApiToken.objects.exists()
 

@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import Client
 
 from bti_eval.demo.management.commands.demo_setup import DEMO_PAIRS, DEMO_SOURCE
 from bti_eval.pairs.models import ParagraphPair
@@ -48,7 +49,32 @@ def test_demo_setup_imports_pairs_launches_a_round_and_prints_the_logins(
     assert login and authenticate(username="demo", password=login.group(1)).is_staff
     assert f"Round page: {BASE_URL}/rounds/{round_.pk}/" in output
     link = re.search(rf"Judge link: {re.escape(BASE_URL)}(/j/[^/\s]+/)", output)
-    assert link and client.get(link.group(1)).status_code != 404
+    assert link
+
+
+def _page(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def test_the_printed_logins_open_the_round_page_and_the_judge_page(
+    db, client, delay, django_capture_on_commit_callbacks
+):
+    output = demo_setup(django_capture_on_commit_callbacks)
+    round_ = EvaluationRound.objects.get()
+    password = re.search(r"user 'demo'  password '([^']+)'", output).group(1)
+    round_page = re.search(rf"Round page: {re.escape(BASE_URL)}(/rounds/\d+/)", output).group(1)
+    judge_link = re.search(rf"Judge link: {re.escape(BASE_URL)}(/j/[^/\s]+/)", output).group(1)
+
+    researcher = Client()
+    assert researcher.login(username="demo", password=password)
+    html = _page(researcher.get(round_page))
+    assert f"<h1>{round_.name} " in html and 'id="round-status">computing<' in html
+
+    start = _page(client.get(judge_link))  # the start page spends nothing
+    assert "<h1>Welcome</h1>" in start and 'id="judge-accept"' in start
+    waiting = _page(client.post(judge_link, follow=True))  # signed in; the round is still computing
+    assert "<h1>Not open yet</h1>" in waiting and 'id="judge-glossary"' in waiting  # the rubric, to read meanwhile
 
 
 def test_demo_setup_again_reuses_the_pairs_and_takes_methods(db, published, django_capture_on_commit_callbacks):

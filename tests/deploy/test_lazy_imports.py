@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.results.helpers import rated_round
+from bti_eval.rounds.models import EvaluationRound
+from tests.factories import EvaluationRoundFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_LIBRARIES = ("torch", "transformers")
@@ -71,7 +72,12 @@ def test_manage_py_check_loads_no_model_library():
 
 @pytest.mark.django_db(transaction=True)
 def test_export_results_loads_no_model_library_and_reads_a_computed_report_without_scipy(tmp_path):
-    round, _ = rated_round(methods=["bti", "vanilla-gradients", "tfidf-w2v"], pairs=6, judges=3)
+    round = EvaluationRoundFactory(
+        methods=["bti", "vanilla-gradients", "tfidf-w2v"],
+        explained_pairs=6,
+        judges=3,
+        status=EvaluationRound.Status.RATING,
+    )
     embedded = embedded_env(tmp_path / "var")
     export = (
         "import django; django.setup()\n"

@@ -10,8 +10,7 @@ from bti_eval.rounds.models import EvaluationRound
 
 # The Chromium fixture and skip rule of the judge's browser test.
 from tests.e2e.test_judge_browser import browser, pytestmark  # noqa: F401
-from tests.factories import ResearcherFactory
-from tests.judging.conftest import make_round
+from tests.factories import EvaluationRoundFactory, ResearcherFactory
 
 
 def _signed_in_page(chromium, live_server, user):
@@ -31,7 +30,7 @@ def _signed_in_page(chromium, live_server, user):
 
 
 def test_closing_a_round_asks_for_confirmation(transactional_db, live_server, browser):  # noqa: F811
-    round = make_round(pairs=1, methods=["bti"], status=EvaluationRound.Status.RATING)
+    round = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=EvaluationRound.Status.RATING)
     page = _signed_in_page(browser, live_server, ResearcherFactory())
     url = f"{live_server.url}/rounds/{round.pk}/"
     page.goto(url)

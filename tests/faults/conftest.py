@@ -10,7 +10,8 @@ import requests
 
 from bti_eval.judging import services
 from bti_eval.judging.models import Judge
-from tests.judging.conftest import make_round
+from bti_eval.rounds.models import EvaluationRound
+from tests.factories import EvaluationRoundFactory
 
 
 @dataclass
@@ -48,6 +49,8 @@ def sign_in_over_http(base_url: str, token: str, judge: Judge) -> HttpJudge:
 
 @pytest.fixture
 def http_judge(transactional_db, live_server) -> HttpJudge:
-    round = make_round(pairs=2, methods=["bti", "tfidf-w2v"])
+    round = EvaluationRoundFactory(
+        explained_pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.RATING
+    )
     judge, token = services.judge_invite(round=round, name="Ann")
     return sign_in_over_http(live_server.url, token, judge)

@@ -14,9 +14,10 @@ import pytest
 
 from bti_eval.judging import services
 from bti_eval.judging.models import Rating, RatingChange
+from bti_eval.rounds.models import EvaluationRound
 from tests.e2e.test_judge_browser import CHROMIUM, browser  # noqa: F401  (the Chromium fixture)
+from tests.factories import EvaluationRoundFactory
 from tests.faults.dbfaults import drop_connection_on
-from tests.judging.conftest import make_round
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,7 +31,7 @@ RATING_API = "**/api/judge/assignments/*/rating/"
 
 @pytest.fixture
 def judge_round(transactional_db):
-    return make_round(pairs=2, methods=["bti", "tfidf-w2v"])
+    return EvaluationRoundFactory(explained_pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.RATING)
 
 
 def _open_first_item(browser, live_server, round):  # noqa: F811

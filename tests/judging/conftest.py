@@ -6,7 +6,7 @@ import pytest
 
 from bti_eval.judging import services
 from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
-from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
+from tests.factories import EvaluationRoundFactory
 
 # Everything that could name a method, in any spelling a leak might use (checked case-insensitively).
 METHOD_WORDS = (
@@ -31,18 +31,9 @@ def method_words_in(text: str) -> list[str]:
     return [word for word in METHOD_WORDS if word in lowered]
 
 
-def make_round(*, pairs: int = 3, methods=DEFAULT_METHODS, status=EvaluationRound.Status.RATING) -> EvaluationRound:
-    """A round with ``pairs`` × ``methods`` DONE explanations."""
-    round = EvaluationRoundFactory(status=status, methods=list(methods))
-    for pair in ParagraphPairFactory.create_batch(pairs):
-        for method in methods:
-            ExplanationFactory(round=round, pair=pair, method=method)
-    return round
-
-
 @pytest.fixture
 def rating_round(db) -> EvaluationRound:
-    return make_round()
+    return EvaluationRoundFactory(explained_pairs=3, status=EvaluationRound.Status.RATING)
 
 
 @pytest.fixture

@@ -205,4 +205,6 @@ def test_the_judging_api_schema_is_valid_without_warnings():
     assert rating["404"]["description"] == "not in your queue"
     assert rating["400"]["description"] == "bad score or seconds"
     for code in ("200", "201"):
-        assert rating[code]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/JudgeRating"}
+        assert rating[code]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/JudgeRatingApiOutput"
+        }

@@ -13,8 +13,8 @@ from bti_eval.judging.controls import degrade
 from bti_eval.judging.selectors import assignment_explanation_html, blind_payload
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound, Explanation
-from tests.factories import explanation_payload
-from tests.judging.conftest import make_round, method_words_in
+from tests.factories import EvaluationRoundFactory, explanation_payload
+from tests.judging.conftest import method_words_in
 
 Status = EvaluationRound.Status
 
@@ -47,8 +47,7 @@ def test_degrade_keeps_the_words_and_the_shape_but_randomises_saliency_and_pairs
 
 @pytest.fixture
 def round_with_controls(db) -> EvaluationRound:
-    round = make_round(pairs=4, methods=["bti", "tfidf-w2v"], status=Status.COMPUTING)
-    round.pairs.set(round.explanations.values_list("pair_id", flat=True))
+    round = EvaluationRoundFactory(explained_pairs=4, methods=["bti", "tfidf-w2v"], status=Status.COMPUTING)
     round_services.round_options_update(round=round, control_items=2)
     return round
 
@@ -68,8 +67,7 @@ def test_controls_are_added_at_opening_once_and_go_to_every_judge(round_with_con
 
 def test_control_pairs_follow_the_round_seed(db):
     def control_pairs(seed: int) -> list[str]:
-        round = make_round(pairs=8, methods=["bti"], status=Status.COMPUTING)
-        round.pairs.set(round.explanations.values_list("pair_id", flat=True))
+        round = EvaluationRoundFactory(explained_pairs=8, methods=["bti"], status=Status.COMPUTING)
         round.seed = seed
         round.save()
         round_services.round_options_update(round=round, control_items=3)

@@ -13,7 +13,7 @@ from bti_eval.judging.models import Assignment
 from bti_eval.judging.ordering import adjacent_same_pair
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound
-from tests.judging.conftest import make_round
+from tests.factories import EvaluationRoundFactory
 
 Status = EvaluationRound.Status
 
@@ -57,7 +57,9 @@ def _open_with_judges(round: EvaluationRound, n_judges: int) -> list:
 
 @pytest.mark.django_db
 def test_k_per_item_round_opens_with_balanced_queues_that_keep_the_spread_rule():
-    round = make_round(pairs=5, methods=["bti", "bti-gradients", "tfidf-w2v"], status=Status.COMPUTING)
+    round = EvaluationRoundFactory(
+        explained_pairs=5, methods=["bti", "bti-gradients", "tfidf-w2v"], status=Status.COMPUTING
+    )
     round_services.round_options_update(round=round, design="k-per-item", judges_per_explanation=2)
     judges = _open_with_judges(round, 4)
     n = round.explanations.count()  # 15
@@ -74,7 +76,7 @@ def test_k_per_item_round_opens_with_balanced_queues_that_keep_the_spread_rule()
 
 @pytest.mark.django_db
 def test_k_per_item_allocation_is_the_round_seeds():
-    round = make_round(pairs=6, methods=["bti", "tfidf-w2v"], status=Status.COMPUTING)
+    round = EvaluationRoundFactory(explained_pairs=6, methods=["bti", "tfidf-w2v"], status=Status.COMPUTING)
     round.seed = 1234
     round.save()
     round_services.round_options_update(round=round, design="k-per-item", judges_per_explanation=2)
@@ -87,7 +89,7 @@ def test_k_per_item_allocation_is_the_round_seeds():
 
 @pytest.mark.django_db
 def test_a_late_judge_in_a_k_per_item_round_tops_up_the_least_covered():
-    round = make_round(pairs=4, methods=["bti", "tfidf-w2v"], status=Status.COMPUTING)
+    round = EvaluationRoundFactory(explained_pairs=4, methods=["bti", "tfidf-w2v"], status=Status.COMPUTING)
     round_services.round_options_update(round=round, design="k-per-item", judges_per_explanation=1)
     _open_with_judges(round, 2)  # 8 explanations, each judge 4
     late, _ = services.judge_invite(round=round, name="Late")
@@ -101,8 +103,7 @@ def test_a_late_judge_in_a_k_per_item_round_tops_up_the_least_covered():
 @pytest.mark.django_db
 @pytest.mark.parametrize("design", ["all", "k-per-item"])
 def test_spread_rule_holds_in_generated_queues_with_controls(design):
-    round = make_round(pairs=6, status=Status.COMPUTING)  # the paper's 7 methods: 42 explanations
-    round.pairs.set(round.explanations.values_list("pair_id", flat=True))
+    round = EvaluationRoundFactory(explained_pairs=6, status=Status.COMPUTING)  # the paper's 7 methods: 42 explanations
     options = {"design": design, "control_items": 3}
     if design == "k-per-item":
         options["judges_per_explanation"] = 3

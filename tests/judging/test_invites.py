@@ -15,8 +15,7 @@ from django.urls import reverse
 from bti_eval.judging import services
 from bti_eval.judging.models import Judge, Rating
 from bti_eval.rounds.models import EvaluationRound
-from tests.factories import ResearcherFactory
-from tests.judging.conftest import make_round
+from tests.factories import EvaluationRoundFactory, ResearcherFactory
 
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status
@@ -226,7 +225,7 @@ def test_revoke_and_new_link_buttons_ask_first_and_revoke_is_not_primary(researc
 
 
 def test_closed_round_offers_no_invites_and_no_new_links(researcher_client, db):
-    round = make_round(status=Status.CLOSED, pairs=1)
+    round = EvaluationRoundFactory(explained_pairs=1, status=Status.CLOSED)
     page = researcher_client.get(_judges_url(round)).content.decode()
     assert "Invite several judges" not in page
     bulk = reverse("judging:round-judges-bulk", kwargs={"round_id": round.pk})

@@ -9,13 +9,15 @@ from django.urls import reverse
 from bti_eval.judging import selectors, services
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound, Explanation
-from tests.judging.conftest import make_round
+from tests.factories import EvaluationRoundFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_opening_a_round_queues_the_rendering_after_commit(enqueued, django_capture_on_commit_callbacks):
-    round = make_round(pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.COMPUTING)
+    round = EvaluationRoundFactory(
+        explained_pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.COMPUTING
+    )
     with django_capture_on_commit_callbacks(execute=True):
         round_services.round_open(round=round)
         assert enqueued == []  # not before the commit
@@ -29,7 +31,7 @@ def test_a_broker_that_refuses_the_rendering_does_not_fail_the_opening(monkeypat
         raise ConnectionError("broker down")
 
     monkeypatch.setattr(tasks.render_judge_html, "apply_async", refuse)
-    round = make_round(pairs=1, methods=["bti"], status=EvaluationRound.Status.COMPUTING)
+    round = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=EvaluationRound.Status.COMPUTING)
     with django_capture_on_commit_callbacks(execute=True):
         round_services.round_open(round=round)
     round.refresh_from_db()

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from bti_eval.judging import services
 from bti_eval.rounds.models import EvaluationRound, Explanation
-from tests.factories import ExplanationFactory, ResearcherFactory
-from tests.judging.conftest import make_round, method_words_in
+from tests.factories import EvaluationRoundFactory, ExplanationFactory, ResearcherFactory
+from tests.judging.conftest import method_words_in
 
 pytestmark = pytest.mark.django_db
 SECTION = re.compile(r'<section class="judge-explanation".*?</section>', re.S)
@@ -55,7 +55,9 @@ def test_the_preview_is_the_judges_page_with_a_researcher_banner(researcher_clie
 
 
 def test_the_round_page_links_to_the_preview_and_it_walks_every_explanation(researcher_client, db):
-    round = make_round(pairs=2, methods=["bti", "tfidf-w2v"])
+    round = EvaluationRoundFactory(
+        explained_pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.RATING
+    )
     page = researcher_client.get(reverse("rounds:detail", kwargs={"round_id": round.pk})).content.decode()
     start = reverse("judging:round-preview", kwargs={"round_id": round.pk})
     assert f'href="{start}"' in page
@@ -72,7 +74,7 @@ def test_the_round_page_links_to_the_preview_and_it_walks_every_explanation(rese
 
 
 def test_the_preview_names_control_items_and_refuses_unfinished_or_foreign_ones(researcher_client, rating_round):
-    other = make_round(pairs=1, methods=["bti"])
+    other = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=EvaluationRound.Status.RATING)
     foreign = other.explanations.first()
     url = reverse("judging:explanation-preview", kwargs={"round_id": rating_round.pk, "explanation_id": foreign.pk})
     assert researcher_client.get(url).status_code == 404
@@ -80,7 +82,7 @@ def test_the_preview_names_control_items_and_refuses_unfinished_or_foreign_ones(
         round=rating_round, pair=foreign.pair, method="bti", status=Explanation.Status.PENDING, payload=None
     )
     assert researcher_client.get(_preview_url(pending)).status_code == 404
-    empty = make_round(pairs=1, methods=["bti"], status=EvaluationRound.Status.DRAFT)
+    empty = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=EvaluationRound.Status.DRAFT)
     Explanation.objects.filter(round=empty).update(status=Explanation.Status.PENDING)
     response = researcher_client.get(reverse("judging:round-preview", kwargs={"round_id": empty.pk}), follow=True)
     assert "nothing to preview" in response.content.decode()

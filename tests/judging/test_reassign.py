@@ -13,7 +13,7 @@ from bti_eval.judging.designs import reassign
 from bti_eval.judging.models import Assignment, Judge
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound
-from tests.judging.conftest import make_round
+from tests.factories import EvaluationRoundFactory
 from tests.researcher_fixtures import *  # noqa: F403  (the researcher fixtures)
 
 Status = EvaluationRound.Status
@@ -46,7 +46,9 @@ def test_reassign_balances_loads():
 
 
 def _k_round(pairs: int = 6, judges: int = 4, k: int = 2) -> tuple[EvaluationRound, list[Judge]]:
-    round = make_round(pairs=pairs, methods=["bti", "bti-gradients", "tfidf-w2v"], status=Status.COMPUTING)
+    round = EvaluationRoundFactory(
+        explained_pairs=pairs, methods=["bti", "bti-gradients", "tfidf-w2v"], status=Status.COMPUTING
+    )
     round_services.round_options_update(round=round, design="k-per-item", judges_per_explanation=k)
     people = [services.judge_invite(round=round, name=f"J{i}")[0] for i in range(judges)]
     round_services.round_open(round=round)
@@ -95,7 +97,7 @@ def test_revoking_in_an_open_k_per_item_round_keeps_k_active_judges_per_unrated_
 @pytest.mark.parametrize("case", ["all-design", "closed", "everyone-holds-it"])
 def test_nothing_moves_when_there_is_nothing_to_restore(case):
     if case == "all-design":
-        round = make_round(pairs=2, methods=["bti"], status=Status.COMPUTING)
+        round = EvaluationRoundFactory(explained_pairs=2, methods=["bti"], status=Status.COMPUTING)
         gone, other = (services.judge_invite(round=round, name=n)[0] for n in ("A", "B"))
         round_services.round_open(round=round)
     else:

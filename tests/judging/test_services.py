@@ -15,8 +15,7 @@ from bti_eval.judging.models import Assignment, Invite, Rating, RatingChange
 from bti_eval.judging.ordering import adjacent_same_pair
 from bti_eval.judging.selectors import judge_progress
 from bti_eval.rounds.models import EvaluationRound, Explanation
-from tests.factories import ExplanationFactory, JudgeFactory, ParagraphPairFactory
-from tests.judging.conftest import make_round
+from tests.factories import EvaluationRoundFactory, ExplanationFactory, JudgeFactory, ParagraphPairFactory
 
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status
@@ -52,7 +51,7 @@ def test_invite_into_a_rating_round_builds_the_queue_at_once(rating_round):
 
 
 def test_invite_before_opening_waits_for_the_round(db):
-    round = make_round(status=Status.COMPUTING)
+    round = EvaluationRoundFactory(explained_pairs=3, status=Status.COMPUTING)
     judge, _ = services.judge_invite(round=round, name="Ann")
     assert judge.assignments.count() == 0
     assert services.assignments_build_for_round(round=round) == 21
@@ -60,7 +59,7 @@ def test_invite_before_opening_waits_for_the_round(db):
 
 
 def test_invite_into_a_closed_round_is_refused(db):
-    round = make_round(status=Status.CLOSED)
+    round = EvaluationRoundFactory(explained_pairs=3, status=Status.CLOSED)
     with pytest.raises(ApplicationError) as err:
         services.judge_invite(round=round, name="Ann")
     assert err.value.status == 409
@@ -147,7 +146,11 @@ def test_same_seed_same_order_and_different_judges_different_orders(rating_round
 def test_no_two_explanations_of_a_pair_are_neighbours_in_many_rounds(db):
     rng = random.Random(7)
     for _ in range(12):
-        round = make_round(pairs=rng.randint(2, 5), methods=["m1", "m2", "m3", "m4"][: rng.randint(2, 4)])
+        round = EvaluationRoundFactory(
+            explained_pairs=rng.randint(2, 5),
+            methods=["m1", "m2", "m3", "m4"][: rng.randint(2, 4)],
+            status=EvaluationRound.Status.RATING,
+        )
         judge = JudgeFactory(round=round, seed=rng.randrange(10**9))
         services.assignments_build(judge=judge)
         assert adjacent_same_pair(_pair_order(judge)) == 0
@@ -173,7 +176,7 @@ def test_build_is_idempotent_and_appends_only_missing_explanations(rating_round)
 
 
 def test_build_for_round_skips_revoked_judges(rating_round):
-    round = make_round(status=Status.COMPUTING)
+    round = EvaluationRoundFactory(explained_pairs=3, status=Status.COMPUTING)
     kept, _ = services.judge_invite(round=round, name="Ann")
     gone, _ = services.judge_invite(round=round, name="Ben")
     services.invite_revoke(judge=gone)

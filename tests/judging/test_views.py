@@ -13,8 +13,13 @@ from django.utils import timezone
 from bti_eval.judging import services
 from bti_eval.judging.models import Invite, Judge
 from bti_eval.rounds.models import EvaluationRound
-from tests.factories import ExplanationFactory, ParagraphPairFactory, ResearcherFactory, UserFactory
-from tests.judging.conftest import make_round
+from tests.factories import (
+    EvaluationRoundFactory,
+    ExplanationFactory,
+    ParagraphPairFactory,
+    ResearcherFactory,
+    UserFactory,
+)
 from tests.judging.payloads import payload_for_texts
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +177,7 @@ def test_closed_round_shows_frozen_ratings(judge_client, judge):
 
 
 def test_before_opening_the_judge_waits(client, db):
-    round = make_round(status=Status.COMPUTING)
+    round = EvaluationRoundFactory(explained_pairs=3, status=Status.COMPUTING)
     judge, token = services.judge_invite(round=round, name="Ann")
     client.post(_accept_url(token))
     page = client.get(reverse("judging:rate"))
@@ -255,7 +260,7 @@ def test_researcher_page_lists_progress_and_revokes(researcher_client, judge):
 
 
 def test_researcher_page_for_a_closed_round_refuses_invites(researcher_client, db):
-    round = make_round(status=Status.CLOSED, pairs=1)
+    round = EvaluationRoundFactory(explained_pairs=1, status=Status.CLOSED)
     url = reverse("judging:round-judges", kwargs={"round_id": round.pk})
     assert "Invite a judge" not in researcher_client.get(url).content.decode()
     response = researcher_client.post(url, {"name": "Dan", "expires_in_hours": "72"})

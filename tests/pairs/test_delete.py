@@ -9,18 +9,14 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.models import GoldAlignment, ParagraphPair
 from bti_eval.pairs.services import pairs_delete
 from bti_eval.rounds.models import EvaluationRound
-from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
+from tests.factories import EvaluationRoundFactory, ParagraphPairFactory
 
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status
 
 
 def launched_round(pairs, *, name="pilot", status=Status.RATING) -> EvaluationRound:
-    round = EvaluationRoundFactory(name=name, status=status)
-    round.pairs.set(pairs)
-    for pair in pairs:
-        ExplanationFactory(round=round, pair=pair)
-    return round
+    return EvaluationRoundFactory(name=name, status=status, methods=["bti"], explained_pairs=pairs)
 
 
 def test_deleting_pairs_takes_them_out_of_a_draft_round_and_says_so():

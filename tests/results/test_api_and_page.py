@@ -8,15 +8,17 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory, JudgeFactory
-from tests.results.helpers import rated_round
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def round_with_ratings():
-    round, _ = rated_round(methods=["bti", "tfidf-w2v"], pairs=3, judges=2, seed=4)
+    round = EvaluationRoundFactory(
+        methods=["bti", "tfidf-w2v"], explained_pairs=3, judges=2, status=EvaluationRound.Status.RATING, judges__seed=4
+    )
     return round
 
 

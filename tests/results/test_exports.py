@@ -17,8 +17,7 @@ from django.db import connection
 from bti_eval.judging.models import Rating
 from bti_eval.results import exports, tables
 from bti_eval.rounds.models import EvaluationRound
-from tests.factories import AssignmentFactory, EvaluationRoundFactory, JudgeFactory, RatingFactory
-from tests.results.helpers import rated_round
+from tests.factories import AssignmentFactory, EvaluationRoundFactory, JudgeFactory, RatingFactory, rating_table
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +150,10 @@ def test_export_results_exit_code_without_traceback():
 
 @pytest.mark.slow
 def test_csv_export_streams_a_big_round():
-    round, table = rated_round(methods=["bti", "tfidf-w2v"], pairs=1000, judges=5)
+    round = EvaluationRoundFactory(
+        methods=["bti", "tfidf-w2v"], explained_pairs=1000, judges=5, status=EvaluationRound.Status.RATING
+    )
+    table = rating_table(round)
     pieces = list(exports.export_csv(round))
     assert pieces[0].startswith("round,judge_id,judge")
     assert len(pieces) == 10_000 // exports.CSV_CHUNK_ROWS  # streamed in pieces (the header with the first)
@@ -162,7 +164,10 @@ def test_csv_export_streams_a_big_round():
 
 
 def test_csv_export_reads_ratings_in_bounded_batches(monkeypatch):
-    round, table = rated_round(methods=["bti", "tfidf-w2v"], pairs=30, judges=4)
+    round = EvaluationRoundFactory(
+        methods=["bti", "tfidf-w2v"], explained_pairs=30, judges=4, status=EvaluationRound.Status.RATING
+    )
+    table = rating_table(round)
     whole = "".join(exports.export_csv(round))
     monkeypatch.setattr(exports, "EXPORT_BATCH_ROWS", 25)  # fewer ratings than any one judge has
     monkeypatch.setattr(exports, "CSV_CHUNK_ROWS", 7)

@@ -13,7 +13,8 @@ from django.urls import reverse
 from bti_eval.judging.models import Rating
 from bti_eval.results import exports
 from bti_eval.results.selectors import round_item_remarks
-from tests.results.helpers import rated_round
+from bti_eval.rounds.models import EvaluationRound
+from tests.factories import EvaluationRoundFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def remarked_round():
     """2 pairs × bti, tfidf-w2v × 2 judges; one rating flagged with a comment, one with a comment only."""
-    round, _ = rated_round(methods=["bti", "tfidf-w2v"], pairs=2, judges=2, seed=1)
+    round = EvaluationRoundFactory(
+        methods=["bti", "tfidf-w2v"], explained_pairs=2, judges=2, status=EvaluationRound.Status.RATING, judges__seed=1
+    )
     ratings = list(Rating.objects.filter(assignment__judge__round=round).order_by("judge_id", "assignment__position"))
     broken, commented = ratings[0], ratings[3]
     Rating.objects.filter(pk=broken.pk).update(flagged=True, comment='=HYPERLINK("x") text cut off')
@@ -54,7 +57,7 @@ def test_the_results_page_lists_flagged_items_and_comments_with_pair_method_and_
 
 
 def test_a_round_without_remarks_says_so(researcher_client):
-    round, _ = rated_round(methods=["bti"], pairs=1, judges=1)
+    round = EvaluationRoundFactory(methods=["bti"], explained_pairs=1, judges=1, status=EvaluationRound.Status.RATING)
     html = researcher_client.get(reverse("results:round", args=[round.pk])).content.decode()
     assert "No judge has flagged an item or left a comment yet." in html
 

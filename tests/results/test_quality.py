@@ -12,7 +12,7 @@ from bti_eval.judging import services as judging
 from bti_eval.results.report import round_report
 from bti_eval.rounds import services as rounds
 from bti_eval.rounds.models import EvaluationRound
-from tests.judging.conftest import make_round
+from tests.factories import EvaluationRoundFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +22,9 @@ JUDGES = {"careful A": (5, 3, 1, 10.0), "careful B": (4, 3, 2, 8.0), "careless C
 
 @pytest.fixture
 def judged_round() -> EvaluationRound:
-    round = make_round(pairs=6, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.COMPUTING)
-    round.pairs.set(round.explanations.values_list("pair_id", flat=True))
+    round = EvaluationRoundFactory(
+        explained_pairs=6, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.COMPUTING
+    )
     rounds.round_options_update(round=round, control_items=4)
     judges = {name: judging.judge_invite(round=round, name=name)[0] for name in JUDGES}
     rounds.round_open(round=round)

@@ -10,15 +10,14 @@ from bti_eval.judging.ordering import adjacent_same_pair
 from bti_eval.results.report import round_report
 from bti_eval.rounds import services as rounds
 from bti_eval.rounds.models import EvaluationRound
-from tests.judging.conftest import make_round
+from tests.factories import EvaluationRoundFactory
 
 pytestmark = pytest.mark.django_db
 METHODS = ["bti", "bti-gradients", "vanilla-gradients", "tfidf-w2v"]
 
 
 def open_round(*, pairs: int = 20, controls: int = 10, **options) -> EvaluationRound:
-    round = make_round(pairs=pairs, methods=METHODS, status=EvaluationRound.Status.COMPUTING)
-    round.pairs.set(round.explanations.values_list("pair_id", flat=True))
+    round = EvaluationRoundFactory(explained_pairs=pairs, methods=METHODS, status=EvaluationRound.Status.COMPUTING)
     rounds.round_options_update(round=round, control_items=controls, **options)
     return rounds.round_open(round=round)
 
@@ -72,7 +71,7 @@ def test_simulation_is_deterministic_for_a_seed():
 
 
 def test_simulate_needs_a_rating_round():
-    round = make_round(pairs=2, methods=["bti"], status=EvaluationRound.Status.COMPUTING)
+    round = EvaluationRoundFactory(explained_pairs=2, methods=["bti"], status=EvaluationRound.Status.COMPUTING)
     with pytest.raises(CommandError, match="open for rating") as err:
         call_command("simulate_judges", str(round.pk))
     assert err.value.returncode == 2

@@ -15,7 +15,8 @@ from django.urls import reverse
 from bti_eval.judging.models import Rating
 from bti_eval.results import exports, tables
 from bti_eval.results.report import round_report
-from tests.results.helpers import rated_round
+from bti_eval.rounds.models import EvaluationRound
+from tests.factories import EvaluationRoundFactory
 from tests.results.test_simulation import open_round
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,9 @@ def test_results_page_prints_zero_not_minus_zero(simulated, researcher_client, m
 @pytest.fixture
 def one_rated_explanation():
     """Two judges; bti rated on three pairs, tfidf-w2v on one explanation only (scores 3 and 4)."""
-    round, _ = rated_round(methods=["bti", "tfidf-w2v"], pairs=3, judges=2, seed=3)
+    round = EvaluationRoundFactory(
+        methods=["bti", "tfidf-w2v"], explained_pairs=3, judges=2, status=EvaluationRound.Status.RATING, judges__seed=3
+    )
     tfidf = Rating.objects.filter(assignment__explanation__round=round, assignment__explanation__method="tfidf-w2v")
     kept = tfidf.order_by("assignment__explanation__pair_id").values_list("assignment__explanation_id", flat=True)[0]
     tfidf.exclude(assignment__explanation_id=kept).delete()

@@ -39,7 +39,7 @@ def test_create_and_read_the_row_budget_shown_to_judges(researcher_api_client):
         response = researcher_api_client.post("/api/rounds/", {**data, "pairs_shown": bad}, format="json")
         assert response.status_code == 400 and "pairs_shown" in str(response.json()["extra"]), bad
     schema = researcher_api_client.get("/api/schema/?format=json").json()
-    fields = schema["components"]["schemas"]["RoundCreateInputRequest"]["properties"]
+    fields = schema["components"]["schemas"]["RoundListCreateApiInputRequest"]["properties"]
     assert "MeanShift clusters" in fields["top_k"]["description"]
     assert fields["pairs_shown"]["maximum"] == 50 and "same for every method" in fields["pairs_shown"]["description"]
 

@@ -13,7 +13,6 @@ from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import services
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory, ParagraphPairFactory
-from tests.judging.conftest import make_round
 
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status
@@ -27,7 +26,7 @@ def draft_round(pairs: int = 2) -> EvaluationRound:
 
 def rated_round(status=Status.CLOSED) -> EvaluationRound:
     """A round whose judge has rated one item, then put in ``status``."""
-    round = make_round(pairs=2, methods=["bti"])
+    round = EvaluationRoundFactory(explained_pairs=2, methods=["bti"], status=Status.RATING)
     judge, _ = judging.judge_invite(round=round, name="Ann")
     first = judge.assignments.order_by("position").first()
     judging.rating_submit(judge=judge, public_id=first.public_id, score=4, seconds=9.0)
@@ -50,7 +49,7 @@ def test_deleting_a_draft_removes_it_and_its_judges_but_keeps_the_pairs():
 
 @pytest.mark.parametrize("status", [Status.COMPUTING, Status.RATING, Status.CLOSED])
 def test_a_launched_round_cannot_be_deleted(status):
-    round = make_round(pairs=1, methods=["bti"], status=status)
+    round = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=status)
     with pytest.raises(ApplicationError, match="only a draft round can be") as caught:
         services.round_delete(round=round)
     assert caught.value.status == 409
@@ -113,14 +112,14 @@ def test_archive_hides_a_closed_round_keeps_everything_and_restore_brings_it_bac
 
 @pytest.mark.parametrize("status", [Status.DRAFT, Status.COMPUTING, Status.RATING])
 def test_only_a_closed_round_can_be_archived(status):
-    round = make_round(pairs=1, methods=["bti"], status=status)
+    round = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=status)
     with pytest.raises(ApplicationError, match="only a closed round can be") as caught:
         services.round_archive(round=round)
     assert caught.value.status == 409
 
 
 def test_archiving_twice_or_restoring_a_current_round_is_a_409():
-    round = make_round(pairs=1, methods=["bti"], status=Status.CLOSED)
+    round = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=Status.CLOSED)
     with pytest.raises(ApplicationError, match="is not archived"):
         services.round_restore(round=round)
     services.round_archive(round=round)
@@ -129,8 +128,8 @@ def test_archiving_twice_or_restoring_a_current_round_is_a_409():
 
 
 def test_api_archive_filter_and_restore(researcher_api_client):
-    current = make_round(pairs=1, methods=["bti"], status=Status.CLOSED)
-    archived = make_round(pairs=1, methods=["bti"], status=Status.CLOSED)
+    current = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=Status.CLOSED)
+    archived = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=Status.CLOSED)
     response = researcher_api_client.post(f"/api/rounds/{archived.pk}/archive/")
     assert response.status_code == 200 and response.json()["archived_at"]
 
@@ -150,8 +149,8 @@ def test_api_archive_filter_and_restore(researcher_api_client):
 def test_close_delete_and_archive_forms_ask_for_confirmation_and_the_script_is_loaded(researcher_client):
     pages = {
         "delete": draft_round(),
-        "close": make_round(pairs=1, methods=["bti"], status=Status.RATING),
-        "archive": make_round(pairs=1, methods=["bti"], status=Status.CLOSED),
+        "close": EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=Status.RATING),
+        "archive": EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=Status.CLOSED),
     }
     for action, round in pages.items():
         html = researcher_client.get(reverse("rounds:detail", args=[round.pk])).content.decode()
@@ -163,7 +162,7 @@ def test_close_delete_and_archive_forms_ask_for_confirmation_and_the_script_is_l
 
 
 def test_dropping_failed_explanations_asks_first(researcher_client):
-    round = make_round(pairs=2, methods=["bti"], status=Status.COMPUTING)
+    round = EvaluationRoundFactory(explained_pairs=2, methods=["bti"], status=Status.COMPUTING)
     Explanation.objects.filter(round=round).update(status=Explanation.Status.FAILED)
     html = researcher_client.get(reverse("rounds:detail", args=[round.pk])).content.decode()
     assert 'data-confirm="Drop the 2 failed explanations? They are deleted and will not be rated."' in html

@@ -11,8 +11,7 @@ from django.test import Client
 from bti_eval.judging import services
 from bti_eval.judging.models import Judge
 from bti_eval.rounds.models import EvaluationRound
-from tests.factories import ResearcherFactory
-from tests.judging.conftest import make_round
+from tests.factories import EvaluationRoundFactory, ResearcherFactory
 
 
 @dataclass
@@ -41,7 +40,9 @@ class World:
 
 
 def make_world() -> World:
-    round = make_round(pairs=2, methods=["bti", "tfidf-w2v"])
+    round = EvaluationRoundFactory(
+        explained_pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.RATING
+    )
     judge, token = services.judge_invite(round=round, name="Ann")
     other, _ = services.judge_invite(round=round, name="Ben")
     return World(round=round, judge=judge, judge_token=token, other_judge=other, researcher=ResearcherFactory())
