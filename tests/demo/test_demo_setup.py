@@ -58,7 +58,7 @@ def _page(response) -> str:
 
 
 def test_the_printed_logins_open_the_round_page_and_the_judge_page(
-    db, client, delay, django_capture_on_commit_callbacks
+    db, client, published, django_capture_on_commit_callbacks
 ):
     output = demo_setup(django_capture_on_commit_callbacks)
     round_ = EvaluationRound.objects.get()
