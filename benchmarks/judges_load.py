@@ -165,8 +165,9 @@ def payload_for(text_a: str, text_b: str, method: str, rng: random.Random) -> di
 def make_round(*, name: str, pairs: int, status: str, rng: random.Random):
     """A round over ``pairs`` new pairs × the seven methods, every explanation DONE."""
     from bti_eval.pairs.models import ParagraphPair
-    from bti_eval.rounds.models import DEFAULT_METHODS as METHODS
-    from bti_eval.rounds.models import EvaluationRound, Explanation
+    from bti_eval.rounds.models import EvaluationRound, Explanation, default_methods
+
+    METHODS = default_methods()
 
     def paragraph() -> str:
         return " ".join(rng.choice(WORDS) for _ in range(rng.randint(35, 60))) + "."
@@ -493,8 +494,9 @@ def build_results_round(n_ratings: int, rng: random.Random, *, n_judges: int = 1
     from django.contrib.auth import get_user_model
 
     from bti_eval.judging.models import Assignment, Judge, Rating
-    from bti_eval.rounds.models import DEFAULT_METHODS as METHODS
-    from bti_eval.rounds.models import Explanation
+    from bti_eval.rounds.models import Explanation, default_methods
+
+    METHODS = default_methods()
 
     per_judge = -(-n_ratings // n_judges)
     pairs = -(-per_judge // len(METHODS))

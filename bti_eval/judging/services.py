@@ -37,10 +37,12 @@ from bti_eval.judging.selectors import (
     round_pairs_shown,
 )
 from bti_eval.rounds.models import EvaluationRound, Explanation
+from explainers.registry import available_methods
 
-# A public id is random; one that happens to spell a method's name would only look like a leak,
-# so it is drawn again (keeps judge pages free of every method name, even by chance).
-PUBLIC_ID_AVOID = ("bti", "w2v", "tfidf", "grad", "vanilla", "integrated", "activation", "layer")
+# A public id is random; one that happens to spell a word of a method's name ("bti", "vanilla",
+# "gradient", "w2v", ...) would only look like a leak, so it is drawn again (keeps judge pages free
+# of every method name, even by chance). The words come from the registry's names, in the singular.
+PUBLIC_ID_AVOID = frozenset(word.removesuffix("s") for name in available_methods() for word in name.split("-"))
 # Seconds on task are measured in the judge's browser from the moment the item was on screen
 # (the page's first paint while visible) to the rating. A tab left open for hours says nothing
 # about the task, so longer spans are clipped to this.

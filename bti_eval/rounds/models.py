@@ -1,19 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from explainers.registry import available_methods
 from explainers.render import DEFAULT_PAIRS_SHOWN
-
-# The seven methods of the paper's Table 1, in the table's order.
-DEFAULT_METHODS = [
-    "bti",
-    "bti-last-layer",
-    "bti-activations",
-    "bti-gradients",
-    "vanilla-gradients",
-    "integrated-gradients",
-    "tfidf-w2v",
-]
-
 
 # Rows of matched words a judge sees at most per explanation; the default (3) is the middle of the
 # paper's Fig. 3 (2-4 rows), see explainers.render. A light import: no torch.
@@ -21,7 +10,9 @@ MAX_PAIRS_SHOWN = 50
 
 
 def default_methods() -> list[str]:
-    return list(DEFAULT_METHODS)
+    """The methods a new round explains unless told otherwise: every method of the registry (the
+    seven of the paper's Table 1)."""
+    return available_methods()
 
 
 class EvaluationRound(models.Model):

@@ -27,7 +27,13 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import queueing
 from bti_eval.rounds.constants import STALE_RUNNING_AFTER
-from bti_eval.rounds.models import DEFAULT_METHODS, DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound, Explanation
+from bti_eval.rounds.models import (
+    DEFAULT_PAIRS_SHOWN,
+    MAX_PAIRS_SHOWN,
+    EvaluationRound,
+    Explanation,
+    default_methods,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +60,7 @@ def round_create(
 ) -> EvaluationRound:
     """A draft round over ``pairs`` (ids, pairs or a queryset) explained by ``methods``.
 
-    ``methods`` defaults to the paper's seven (DEFAULT_METHODS) and must be names from
+    ``methods`` defaults to the paper's seven (``default_methods()``) and must be names from
     ``explainers.available_methods()``; ``model`` is "" (the default model) or a local model dir.
     ``top_k``: MeanShift clusters of pair scores kept by TopWords (the paper's top_k = 2);
     ``pairs_shown``: rows of matched words a judge sees at most, the same budget for every method
@@ -70,7 +76,7 @@ def round_create(
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Give the round a name.", extra={"field": "name"})
-    methods = list(DEFAULT_METHODS if methods is None else methods)
+    methods = default_methods() if methods is None else list(methods)
     if not methods:
         raise ApplicationError("Choose at least one method.", extra={"field": "methods"})
     available = explainers.available_methods()

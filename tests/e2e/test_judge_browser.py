@@ -14,7 +14,7 @@ import pytest
 
 from bti_eval.judging import services
 from bti_eval.judging.models import Assignment, Rating
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.rounds.models import EvaluationRound, default_methods
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
 from tests.judging.conftest import method_words_in
 from tests.judging.payloads import payload_for_texts
@@ -56,7 +56,7 @@ def browser_round(transactional_db):
     round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING)
     for text_a, text_b in PAIRS:
         pair = ParagraphPairFactory(text_a=text_a, text_b=text_b)
-        for method in DEFAULT_METHODS:
+        for method in default_methods():
             payload = payload_for_texts(text_a, text_b, method=method, extra={"diagnostics": {"method": method}})
             ExplanationFactory(round=round, pair=pair, method=method, payload=payload)
     return round

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bti_eval.judging import services
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.rounds.models import EvaluationRound, default_methods
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
 
 # Everything that could name a method, in any spelling a leak might use (checked case-insensitively).
 METHOD_WORDS = (
-    *DEFAULT_METHODS,
+    *default_methods(),
     "bti",
     "vanilla",
     "integrated",
@@ -31,7 +31,7 @@ def method_words_in(text: str) -> list[str]:
     return [word for word in METHOD_WORDS if word in lowered]
 
 
-def make_round(*, pairs: int = 3, methods=DEFAULT_METHODS, status=EvaluationRound.Status.RATING) -> EvaluationRound:
+def make_round(*, pairs: int = 3, methods=default_methods(), status=EvaluationRound.Status.RATING) -> EvaluationRound:
     """A round with ``pairs`` × ``methods`` DONE explanations."""
     round = EvaluationRoundFactory(status=status, methods=list(methods))
     for pair in ParagraphPairFactory.create_batch(pairs):

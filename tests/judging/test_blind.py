@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from bti_eval.judging import selectors, services
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.rounds.models import EvaluationRound, default_methods
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, JudgeFactory, ParagraphPairFactory, UserFactory
 from tests.judging.conftest import method_words_in
 from tests.judging.payloads import payload_for_texts
@@ -44,7 +44,7 @@ def blind_round():
     explanation_ids = []
     for index, pair_id in enumerate(PAIR_IDS):
         pair = ParagraphPairFactory(id=pair_id)
-        for offset, method in enumerate(DEFAULT_METHODS):
+        for offset, method in enumerate(default_methods()):
             explanation = ExplanationFactory(
                 id=900_001 + index * 10 + offset,
                 round=round,

@@ -16,7 +16,7 @@ from scipy import stats
 
 from bti_eval.judging import services
 from bti_eval.judging.models import Assignment, Invite, Judge
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.rounds.models import EvaluationRound, default_methods
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
 from tests.judging.conftest import method_words_in
 from tests.judging.payloads import payload_for_texts
@@ -35,7 +35,7 @@ def leaky_round():
     next_id = FIRST_EXPLANATION_ID
     for pair_id in PAIR_IDS:
         pair = ParagraphPairFactory(id=pair_id, external_id=f"ext-{pair_id}")
-        for method in DEFAULT_METHODS:
+        for method in default_methods():
             extra = {"model": MODEL, "diagnostics": {"method": method}}
             payload = payload_for_texts(pair.text_a, pair.text_b, method=method, extra=extra)
             ExplanationFactory(id=next_id, round=round, pair=pair, method=method, payload=payload)
@@ -123,7 +123,7 @@ def test_public_ids_are_random_not_sequential():
     """1,050 public ids (5 judges × 210 items): unique, 128-bit, uniform bits, unrelated to creation order."""
     round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING)
     for pair in ParagraphPairFactory.create_batch(30):
-        for method in DEFAULT_METHODS:
+        for method in default_methods():
             ExplanationFactory(round=round, pair=pair, method=method)
     for i in range(5):
         services.judge_invite(round=round, name=f"J{i}")
@@ -207,11 +207,11 @@ def test_judge_html_has_one_row_budget_one_scale_and_one_structure_for_every_met
     pair = ParagraphPairFactory(text_a=LONG_A, text_b=LONG_B)
     explanations = [
         ExplanationFactory(round=round, pair=pair, method=m, payload=_method_payload(m, rank, truncated=truncated))
-        for rank, m in enumerate(DEFAULT_METHODS)
+        for rank, m in enumerate(default_methods())
     ]
-    assert services.round_judge_html_render(round_id=round.pk) == len(DEFAULT_METHODS)
+    assert services.round_judge_html_render(round_id=round.pk) == len(default_methods())
     stored = {e.method: e.judge_html for e in round.explanations.all()}
-    assert stored[DEFAULT_METHODS[0]] == explanation_judge_html(explanation=explanations[0])
+    assert stored[default_methods()[0]] == explanation_judge_html(explanation=explanations[0])
     for method, fragment in stored.items():
         assert "style=" not in fragment, method
         rows = re.findall(r'<tr><td class="expl-pair">.*?</tr>', fragment)
