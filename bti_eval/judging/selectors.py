@@ -12,16 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, F, Max, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from bti_eval.core.auth import JUDGE_ROUND_FIELDS
-from bti_eval.core.db import fetch_one
-from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange
-from bti_eval.pairs.models import ParagraphPair
+from bti_eval.judging import queries
+from bti_eval.judging.models import Assignment, Invite, Judge
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 # The explanation contract's method-neutral fields (DESIGN.md) that the renderer draws; "method",
@@ -70,16 +67,6 @@ class JudgeItem:
     flagged: bool = False
 
 
-# A judge row in full and its round's status (the rest of the round loads on first access); the
-# judge's fields are plain columns, so no field converter is skipped by building them from_db.
-_JUDGE_FIELDS = [f.attname for f in Judge._meta.concrete_fields]
-_JUDGE_SQL = "SELECT {}, r.id, r.status FROM {} j JOIN {} r ON r.id = j.round_id WHERE j.user_id = %s".format(
-    ", ".join(f"j.{f.column}" for f in Judge._meta.concrete_fields),
-    connection.ops.quote_name(Judge._meta.db_table),
-    connection.ops.quote_name(EvaluationRound._meta.db_table),
-)
-
-
 _USER_JUDGE = Judge.user.field.related_model.judge  # the reverse one-to-one descriptor: ``user.judge``
 
 
@@ -87,24 +74,21 @@ def judge_for_user(*, user) -> Judge | None:
     """The Judge row of a signed-in user, or None for anonymous users, researchers and revoked judges."""
     if not user or not user.is_authenticated or not user.is_active:
         return None
-    if _USER_JUDGE.is_cached(user):  # loaded with the user (core.auth.JudgeAwareBackend): no query
+    if _USER_JUDGE.is_cached(user):  # loaded with the user (judging.auth.JudgeAwareBackend): no query
         try:
             return user.judge
         except Judge.DoesNotExist:
             return None
-    row = fetch_one(_JUDGE_SQL, [user.pk])  # runs on every judge request: plain SQL, full model instances
-    if row is None:
-        return None
-    n_judge = len(_JUDGE_FIELDS)
-    judge = Judge.from_db(connection.alias, _JUDGE_FIELDS, row[:n_judge])
-    judge.round = EvaluationRound.from_db(connection.alias, JUDGE_ROUND_FIELDS, row[n_judge:])
-    judge.user = user  # already loaded: ``judge.user`` costs no second query
+    found = queries.user_with_judge(user.pk)  # runs on every judge request: one plain statement
+    judge = found[1] if found is not None else None
+    if judge is not None:
+        judge.user = user  # the caller's user object: ``judge.user`` costs no second query
     return judge
 
 
 def judge_progress(*, judge: Judge) -> Progress:
     """How many of the judge's assignments there are and how many carry a rating (one query)."""
-    total, rated = fetch_one(_JUDGE_PROGRESS_SQL, {"judge": judge.pk})
+    total, rated = queries.judge_progress_row(judge_id=judge.pk)
     return Progress(rated=rated, total=total)
 
 
@@ -113,64 +97,10 @@ def judge_queue(*, judge: Judge) -> QuerySet[Assignment]:
     return judge.assignments.order_by("position").annotate(score=F("rating__score"))
 
 
-# Hot paths of a judge (the item page and every rating): a handful of statements in plain SQL,
-# since building the equivalent ORM querysets costs more CPU than running them (issue 6's load).
-# The quoted table names those statements use (here and in ``services``' rating statements).
-TABLES = {
-    name: connection.ops.quote_name(model._meta.db_table)
-    for name, model in (
-        ("round", EvaluationRound),
-        ("assignment", Assignment),
-        ("rating", Rating),
-        ("change", RatingChange),
-        ("explanation", Explanation),
-        ("pair", ParagraphPair),
-    )
-}
-# Progress: two index counts (Rating.judge repeats the assignment's judge for this).
-_PROGRESS_SQL = """
-  (SELECT COUNT(*) FROM {assignment} t WHERE t.judge_id = %(judge)s),
-  (SELECT COUNT(*) FROM {rating} t WHERE t.judge_id = %(judge)s)"""
-_ITEM_SQL = (
-    """
-SELECT a.public_id, a.position, a.explanation_id, p.text_a, p.text_b, r.score,
-  (SELECT b.public_id FROM {assignment} b WHERE b.judge_id = a.judge_id AND b.position < a.position
-   ORDER BY b.position DESC LIMIT 1),
-  (SELECT b.public_id FROM {assignment} b WHERE b.judge_id = a.judge_id AND b.position > a.position
-   ORDER BY b.position LIMIT 1),"""
-    + _PROGRESS_SQL
-    + """,
-  CASE WHEN e.judge_html_version = %(version)s THEN e.judge_html END, r.comment, r.flagged
-FROM {assignment} a
-JOIN {explanation} e ON e.id = a.explanation_id
-JOIN {pair} p ON p.id = e.pair_id
-LEFT JOIN {rating} r ON r.assignment_id = a.id
-WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"""
-).format(**TABLES)
-# The first unrated assignment in the judge's order (at or after a position): a walk along the
-# (judge, position) index that stops at the first assignment without a rating.
-_UNRATED_FROM = (
-    "(SELECT a.public_id FROM {assignment} a WHERE a.judge_id = %(judge)s AND a.position >= {start} "
-    "AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.assignment_id = a.id) ORDER BY a.position LIMIT 1)"
-)
-_FIRST_UNRATED_SQL = "SELECT " + _UNRATED_FROM.format(start="0", **TABLES)
-# The first unrated assignment after a position, wrapping round to the start, and the progress.
-_NEXT_SQL = (
-    "SELECT COALESCE("
-    + _UNRATED_FROM.format(start="%(after)s + 1", **TABLES)
-    + ", "
-    + _UNRATED_FROM.format(start="0", **TABLES)
-    + "),"
-    + _PROGRESS_SQL.format(**TABLES)
-)
-_JUDGE_PROGRESS_SQL = "SELECT " + _PROGRESS_SQL.format(**TABLES)
-
-
 def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
     """One of the judge's own assignments by public id, with its neighbours, the judge's score and
     progress, and the stored explanation HTML (one query); None when absent or another judge's."""
-    params = {"judge": judge.pk, "public_id": public_id, "version": JUDGE_HTML_VERSION}
-    row = fetch_one(_ITEM_SQL, params)
+    row = queries.judge_item_row(judge_id=judge.pk, public_id=public_id, html_version=JUDGE_HTML_VERSION)
     if row is None:
         return None
     public_id, position, explanation_id, text_a, text_b, score, previous, following, total, rated, html = row[:11]
@@ -194,14 +124,14 @@ def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
 def judge_next_and_progress(*, judge: Judge, after_position: int) -> tuple[str | None, Progress]:
     """Public id of the first unrated assignment after ``after_position`` (wrapping round to the
     start; None when all are rated) and the judge's progress, in one query."""
-    following, total, rated = fetch_one(_NEXT_SQL, {"judge": judge.pk, "after": after_position})
+    following, total, rated = queries.judge_next_unrated_row(judge_id=judge.pk, after_position=after_position)
     return following, Progress(rated=rated, total=total)
 
 
 def judge_first_unrated_public_id(*, judge: Judge) -> str | None:
     """Public id of the judge's first unrated assignment in their order, or None (one plain query:
     the ``/rate/next/`` redirect every judge follows before each item)."""
-    return fetch_one(_FIRST_UNRATED_SQL, {"judge": judge.pk})[0]
+    return queries.judge_first_unrated(judge_id=judge.pk)
 
 
 def blind_payload(payload: dict[str, Any] | None, *, similarity: float | None = None) -> dict[str, Any]:

@@ -15,19 +15,18 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from bti_eval.core.db import fetch_one
 from bti_eval.core.exceptions import ApplicationError
+from bti_eval.judging import queries
 from bti_eval.judging.controls import CONTROL_METHOD, degrade
 from bti_eval.judging.designs import allocate_k_per_item, fair_share, reassign, top_up
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Assignment, Invite, Judge, Rating, RatingChange, new_public_id
 from bti_eval.judging.ordering import spread_by_pair
 from bti_eval.judging.selectors import (
     JUDGE_HTML_VERSION,
-    TABLES,
     JudgeItem,
     Progress,
     explanation_judge_html,
@@ -499,104 +498,6 @@ def _clean_seconds(seconds) -> float | None:
     return min(float(seconds), MAX_SECONDS_ON_TASK)
 
 
-_Q = connection.ops.quote_name
-# The round's status under a SHARE row lock, with the judge's assignment and its rating, in one
-# statement (PostgreSQL). Ratings of one round then run side by side, while a status change
-# (``round_close`` locks the row FOR UPDATE) waits for the ratings in flight, and every rating
-# after it sees the new status. An exclusive lock would make every judge of a round wait for
-# every other (issue 6's load benchmark).
-_SUBMIT_ROW_SQL = (
-    "SELECT rd.status, a.id, a.position, r.id FROM {round} rd "
-    "LEFT JOIN {assignment} a ON a.judge_id = %(judge)s AND a.public_id = %(public_id)s "
-    "LEFT JOIN {rating} r ON r.assignment_id = a.id "
-    "WHERE rd.id = %(round)s FOR SHARE OF rd"
-).format(**TABLES)
-_ASSIGNMENT_ROW_SQL = (
-    "SELECT a.id, a.position, r.id FROM {assignment} a LEFT JOIN {rating} r ON r.assignment_id = a.id "
-    "WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"
-).format(**TABLES)
-
-
-def _submit_row(*, judge: Judge, public_id: str) -> tuple[str, int | None, int | None, int | None]:
-    """(round status, assignment id, position, rating id) for one of the judge's assignments, the
-    round row share-locked until the transaction ends; the ids are None when the public id is not
-    the judge's. PostgreSQL: one statement; elsewhere ``select_for_update`` (a no-op on SQLite)
-    and a second query."""
-    params = {"judge": judge.pk, "public_id": public_id, "round": judge.round_id}
-    if connection.vendor == "postgresql":
-        row = fetch_one(_SUBMIT_ROW_SQL, params)
-        if row is None:
-            raise EvaluationRound.DoesNotExist(f"round {judge.round_id}")
-        return row
-    status = EvaluationRound.objects.select_for_update().values_list("status", flat=True).get(pk=judge.round_id)
-    return (status, *(fetch_one(_ASSIGNMENT_ROW_SQL, params) or (None, None, None)))
-
-
-_RATING_FIELDS = [f.attname for f in Rating._meta.concrete_fields]
-_RATING_LOCK_SQL = "SELECT {} FROM {} WHERE id = %s FOR UPDATE".format(
-    ", ".join(_Q(f.column) for f in Rating._meta.concrete_fields), TABLES["rating"]
-)
-
-
-def _locked_rating(rating_id: int) -> Rating | None:
-    """The rating, row-locked until the transaction ends (plain SQL on PostgreSQL: the judges' hot path)."""
-    if connection.vendor != "postgresql":
-        return Rating.objects.select_for_update().filter(pk=rating_id).first()
-    row = fetch_one(_RATING_LOCK_SQL, [rating_id])
-    return Rating.from_db(connection.alias, _RATING_FIELDS, row) if row is not None else None
-
-
-# A first rating and its first history row in one statement; nothing (no row back) when the
-# assignment has a rating already (a concurrent first rating: the one-per-assignment constraint).
-_RATING_INSERT_SQL = """
-WITH created AS (
-  INSERT INTO {rating} (assignment_id, judge_id, score, seconds, comment, flagged, created_at, updated_at)
-  VALUES (%(assignment)s, %(judge)s, %(score)s, %(seconds)s, %(comment)s, %(flagged)s, %(now)s, %(now)s)
-  ON CONFLICT (assignment_id) DO NOTHING RETURNING id
-), history AS (
-  INSERT INTO {change} (rating_id, score, seconds, comment, flagged, changed_at)
-  SELECT id, %(score)s, %(seconds)s, %(comment)s, %(flagged)s, %(now)s FROM created
-)
-SELECT id FROM created""".format(**TABLES)
-
-
-def _rating_insert(
-    *, assignment_id: int, judge_id: int, score: int, seconds: float | None, comment: str, flagged: bool
-) -> Rating | None:
-    """Insert an assignment's first rating with its first history row and return it; None when one
-    exists already (a concurrent first rating committed or is in flight: the one-per-assignment
-    constraint decides). PostgreSQL: one ``INSERT ... ON CONFLICT DO NOTHING`` statement (no
-    savepoint round trips); elsewhere a savepoint."""
-    state = {"score": score, "seconds": seconds, "comment": comment, "flagged": flagged}
-    if connection.vendor != "postgresql":
-        try:
-            with transaction.atomic():
-                rating = Rating.objects.create(assignment_id=assignment_id, judge_id=judge_id, **state)
-        except IntegrityError:
-            return None
-        RatingChange.objects.create(rating=rating, **state)
-        return rating
-    now = timezone.now()
-    params = {"assignment": assignment_id, "judge": judge_id, "now": now, **state}
-    row = fetch_one(_RATING_INSERT_SQL, params)
-    if row is None:
-        return None
-    rating = Rating(
-        id=row[0],
-        assignment_id=assignment_id,
-        judge_id=judge_id,
-        score=score,
-        seconds=seconds,
-        comment=comment,
-        flagged=flagged,
-        created_at=now,
-        updated_at=now,
-    )
-    rating._state.adding = False
-    rating._state.db = connection.alias
-    return rating
-
-
 @transaction.atomic
 def rating_submit(
     *,
@@ -634,7 +535,7 @@ def rating_submit(
     seconds = _clean_seconds(seconds)
     comment = _clean_comment(comment)
     flagged = _clean_flagged(flagged)
-    round_status, assignment_id, position, rating_id = _submit_row(judge=judge, public_id=public_id)
+    round_status, assignment_id, position, rating_id = queries.rating_target_row(judge=judge, public_id=public_id)
     if assignment_id is None or judge_is_revoked(judge=judge):
         raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)
     if round_status == EvaluationRound.Status.CLOSED:
@@ -643,10 +544,10 @@ def rating_submit(
         raise ApplicationError(ROUND_NOT_OPEN, status=409)
 
     # A first rating (no row yet) goes straight to the insert; an existing one is re-read under a row lock.
-    rating = _locked_rating(rating_id) if rating_id is not None else None
+    rating = Rating.objects.select_for_update().filter(pk=rating_id).first() if rating_id is not None else None
     created = changed = False
     if rating is None:
-        rating = _rating_insert(
+        rating = queries.rating_insert(
             assignment_id=assignment_id,
             judge_id=judge.pk,
             score=score,

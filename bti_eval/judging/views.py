@@ -20,9 +20,9 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bti_eval.core import ratelimit
-from bti_eval.core.auth import JUDGE_BACKEND
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging import selectors, services
+from bti_eval.judging.auth import JUDGE_BACKEND
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
 from bti_eval.rounds.models import EvaluationRound
 

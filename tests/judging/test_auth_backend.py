@@ -1,5 +1,5 @@
 """The judge-aware session backend: one query loads the user, their judge and the judge's round,
-researchers are plain users, and revoked judges are signed out (bti_eval.core.auth)."""
+researchers are plain users, and revoked judges are signed out (bti_eval.judging.auth)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from bti_eval.core.auth import JudgeAwareBackend
 from bti_eval.judging import selectors, services
+from bti_eval.judging.auth import JudgeAwareBackend
 from bti_eval.judging.models import Judge
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +48,6 @@ def test_the_invite_login_uses_the_judge_aware_backend_and_revoking_ends_the_ses
     judge, token = services.judge_invite(round=rating_round, name="Cleo")
     response = client.post(reverse("judging:invite-accept", kwargs={"token": token}))
     assert response.status_code == 302
-    assert client.session["_auth_user_backend"] == "bti_eval.core.auth.JudgeAwareBackend"
+    assert client.session["_auth_user_backend"] == "bti_eval.judging.auth.JudgeAwareBackend"
     services.invite_revoke(judge=judge)
     assert client.get(reverse("judging:rate-next")).status_code == 403

@@ -14,12 +14,12 @@ from bti_eval.rounds.models import Explanation
 
 pytestmark = pytest.mark.django_db
 
-# Session, user with judge and its round's status (core.auth.JudgeAwareBackend), then the item with
+# Session, user with judge and its round's status (judging.auth.JudgeAwareBackend), then the item with
 # neighbours, progress and HTML.
 ITEM_PAGE_QUERIES = 3
 # Session, user with judge, BEGIN, round share lock with the assignment, insert with its history row
 # (ON CONFLICT DO NOTHING, no savepoint), next unrated with progress, COMMIT (PostgreSQL). Without
-# PostgreSQL (the embedded SQLite) the portable path adds the lock, savepoint and history statements.
+# PostgreSQL (the embedded SQLite) the portable insert adds the savepoint and history statements.
 RATING_PUT_QUERIES = 7 if connection.vendor == "postgresql" else 11
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.judging import services
+from bti_eval.judging import queries, services
 from bti_eval.judging.models import Assignment, Invite, Rating, RatingChange
 from bti_eval.judging.ordering import adjacent_same_pair
 from bti_eval.judging.selectors import judge_progress
@@ -231,7 +231,8 @@ def test_a_lost_race_on_the_unique_constraint_rereads_the_rating(judge, monkeypa
     assignment = _first(judge)
     Rating.objects.create(assignment=assignment, score=2)
     # The other request commits its rating between our read (nothing yet) and our insert.
-    monkeypatch.setattr(services, "_locked_rating", lambda assignment: None)
+    read = queries.rating_target_row
+    monkeypatch.setattr(queries, "rating_target_row", lambda **kwargs: (*read(**kwargs)[:3], None))
     result = services.rating_submit(judge=judge, public_id=assignment.public_id, score=4, seconds=1)
     assert not result.created and result.changed
     assert Rating.objects.filter(assignment=assignment).count() == 1
