@@ -677,7 +677,8 @@ def main(argv: list[str] | None = None) -> int:
         from django.contrib.auth import get_user_model
         from django.db import connections
 
-        from bti_eval.judging import services
+        from bti_eval.judging.services.invites import judge_invite
+        from bti_eval.judging.services.judge_html import round_judge_html_render
 
         password = secrets.token_urlsafe(16)
         get_user_model().objects.create_user("bench-researcher", password=password, is_staff=True)
@@ -689,11 +690,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             round = make_round(name="load", pairs=args.pairs, status="rating", rng=rng)
             began = time.perf_counter()
-            rendered = services.round_judge_html_render(round_id=round.pk)  # as the worker does when a round opens
+            rendered = round_judge_html_render(round_id=round.pk)  # as the worker does when a round opens
             print(f"judge HTML of {rendered} explanations rendered in {time.perf_counter() - began:.1f} s", flush=True)
-            tokens = [
-                services.judge_invite(round=round, name=f"Judge {i}", expires_in_hours=2)[1] for i in range(args.judges)
-            ]
+            tokens = [judge_invite(round=round, name=f"Judge {i}", expires_in_hours=2)[1] for i in range(args.judges)]
             connections.close_all()
 
             server = start_server(args, env, port)

@@ -98,6 +98,6 @@ def evaluate_auto_chunk(self, job_id: int, index: int) -> str:
 )
 def render_judge_html(round_id: int) -> int:
     """Render a round's judge HTML once when it opens (``default`` queue: no model needed)."""
-    from bti_eval.judging.services import round_judge_html_render
+    from bti_eval.judging.services.judge_html import round_judge_html_render
 
     return round_judge_html_render(round_id=round_id)

@@ -19,8 +19,10 @@ from rest_framework.views import APIView
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import IsJudge, IsResearcher
 from bti_eval.core.serializers import ErrorSerializer
-from bti_eval.judging import selectors, services
+from bti_eval.judging import selectors
+from bti_eval.judging.invite_views import invite_url
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
+from bti_eval.judging.services import invites, judge_html, ratings
 from bti_eval.rounds.models import EvaluationRound
 
 
@@ -54,7 +56,7 @@ EXPIRY_HELP = "Hours the link stays valid (1 hour to 1 year); null: it never exp
 
 def _name_field(**kwargs) -> serializers.CharField:
     # DRF's CharField refuses NUL characters ("Null characters are not allowed.").
-    return serializers.CharField(max_length=services.MAX_NAME_LENGTH, allow_blank=True, help_text=NAME_HELP, **kwargs)
+    return serializers.CharField(max_length=invites.MAX_NAME_LENGTH, allow_blank=True, help_text=NAME_HELP, **kwargs)
 
 
 def _expiry_field() -> serializers.IntegerField:
@@ -77,7 +79,7 @@ def _invited(request, judge: Judge, token: str) -> dict:
     return {
         "id": judge.id,
         "name": judge.name,
-        "invite_url": selectors.invite_url(request, token),
+        "invite_url": invite_url(request, token),
         "expires_at": judge.invite.expires_at,
     }
 
@@ -135,7 +137,7 @@ class RoundJudgesApi(APIView):
     )
     def post(self, request, round_id: int):
         round = get_object_or_404(EvaluationRound, pk=round_id)
-        judge, token = services.judge_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
+        judge, token = invites.judge_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
         return Response(InvitedSerializer(_invited(request, judge, token)).data, status=status.HTTP_201_CREATED)
 
 
@@ -148,8 +150,8 @@ class RoundJudgesBulkApi(APIView):
         names = serializers.ListField(
             child=_name_field(),
             min_length=1,
-            max_length=services.MAX_BULK_INVITES,
-            help_text=f"One entry per judge (at most {services.MAX_BULK_INVITES}); an empty name becomes “Judge N”.",
+            max_length=invites.MAX_BULK_INVITES,
+            help_text=f"One entry per judge (at most {invites.MAX_BULK_INVITES}); an empty name becomes “Judge N”.",
         )
         expires_in_hours = _expiry_field()
 
@@ -164,7 +166,7 @@ class RoundJudgesBulkApi(APIView):
     )
     def post(self, request, round_id: int):
         round = get_object_or_404(EvaluationRound, pk=round_id)
-        issued = services.judges_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
+        issued = invites.judges_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
         rows = [_invited(request, judge, token) for judge, token in issued]
         return Response(InvitedSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
@@ -191,7 +193,7 @@ class JudgeReissueApi(APIView):
     )
     def post(self, request, judge_id: int):
         judge = get_object_or_404(Judge, pk=judge_id)
-        judge, token = services.invite_reissue(judge=judge, **_validated(self.InputSerializer(data=request.data)))
+        judge, token = invites.invite_reissue(judge=judge, **_validated(self.InputSerializer(data=request.data)))
         return Response(InvitedSerializer(_invited(request, judge, token)).data)
 
 
@@ -220,7 +222,7 @@ class JudgeRevokeApi(APIView):
     )
     def post(self, request, judge_id: int):
         judge = get_object_or_404(Judge, pk=judge_id)
-        revoked = services.invite_revoke(judge=judge)
+        revoked = invites.invite_revoke(judge=judge)
         return Response({"id": judge.id, "revoked": True, "reassigned": revoked.reassigned})
 
 
@@ -287,9 +289,9 @@ class JudgeAssignmentApi(APIView):
     )
     def get(self, request, public_id: str):
         judge = request.judge  # set by IsJudge
-        item = services.judge_item_rendered(judge=judge, public_id=public_id)
+        item = judge_html.judge_item_rendered(judge=judge, public_id=public_id)
         if item is None:
-            raise ApplicationError(services.ASSIGNMENT_NOT_FOUND, status=404)
+            raise ApplicationError(ratings.ASSIGNMENT_NOT_FOUND, status=404)
         body = {
             "public_id": item.public_id,
             "position": item.position,
@@ -323,7 +325,7 @@ class CommentField(serializers.CharField):
         self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
         # "+", not "*": a blank comment never reaches validators (allow_blank), and the schema's
         # oneOf (this pattern, or the empty string) then has exactly one branch for every value.
-        self.validators.append(RegexValidator(r"^[^\x00]+$", message=services.COMMENT_NUL))
+        self.validators.append(RegexValidator(r"^[^\x00]+$", message=ratings.COMMENT_NUL))
 
     def to_internal_value(self, data):
         if not isinstance(data, str):  # CharField would take 5 as "5"
@@ -353,10 +355,10 @@ class JudgeRatingApi(APIView):
             ),
         )
         score = serializers.IntegerField(
-            min_value=services.MIN_SCORE,
-            max_value=services.MAX_SCORE,
+            min_value=ratings.MIN_SCORE,
+            max_value=ratings.MAX_SCORE,
             error_messages={
-                key: services.SCORE_ERROR
+                key: ratings.SCORE_ERROR
                 for key in ("invalid", "required", "null", "min_value", "max_value", "max_string_length")
             },
         )
@@ -375,7 +377,7 @@ class JudgeRatingApi(APIView):
                 f"The judge's optional remark on the item, at most {COMMENT_MAX_LENGTH} characters, no NUL. "
                 "Left out: the stored comment stays; an empty string clears it."
             ),
-            error_messages={"max_length": services.COMMENT_TOO_LONG, "invalid": "The comment must be text."},
+            error_messages={"max_length": ratings.COMMENT_TOO_LONG, "invalid": "The comment must be text."},
         )
         flagged = serializers.BooleanField(
             required=False,
@@ -422,7 +424,7 @@ class JudgeRatingApi(APIView):
             fields = data.errors
             message = fields["score"][0] if "score" in fields else next(iter(fields.values()))[0]
             raise ApplicationError(str(message), extra={"fields": fields})
-        result = services.rating_submit(judge=judge, public_id=public_id, **data.validated_data)
+        result = ratings.rating_submit(judge=judge, public_id=public_id, **data.validated_data)
         body = {
             "public_id": public_id,
             "score": result.rating.score,

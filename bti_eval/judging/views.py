@@ -21,10 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from bti_eval.core import ratelimit
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.judging import selectors, services
+from bti_eval.judging import queries, selectors
 from bti_eval.judging.auth import JUDGE_BACKEND
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
+from bti_eval.judging.services import invites, judge_html
 from bti_eval.rounds.models import EvaluationRound
+from explainers.render import RENDER_CSS
 
 RUBRIC_SEEN = "judging_rubric_seen"
 Status = EvaluationRound.Status
@@ -56,7 +58,7 @@ def _score_buttons(score: int | None, open: bool, _cache: dict[tuple[int | None,
 def _inline_assets(_cache: dict[str, tuple[str, str]] = {}) -> tuple[str, str]:  # noqa: B006 - a module cache
     """(CSS, JS) that every judge page inlines, marked safe once per process (re-read in DEBUG)."""
     if settings.DEBUG or not _cache:
-        css = _static_text("bti/judge.css") + "\n" + selectors.explanation_css()
+        css = _static_text("bti/judge.css") + "\n" + RENDER_CSS
         _cache["assets"] = (mark_safe(css), mark_safe(_static_text("bti/judge.js")))  # noqa: S308 - our files
     return _cache["assets"]
 
@@ -128,11 +130,11 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
         return response
     try:
         if request.method == "GET":
-            invite = services.invite_usable(token=token, user=request.user)
+            invite = invites.invite_usable(token=token, user=request.user)
             if invite.used_at is not None:  # the judge it belongs to, coming back
                 return redirect("judging:rate")
             return _judge_render(request, "judging/invite.html", {})
-        judge = services.invite_accept(token=token, user=request.user)
+        judge = invites.invite_accept(token=token, user=request.user)
     except ApplicationError as exc:
         if exc.status == 404:
             limit.fail(address)
@@ -175,7 +177,7 @@ def rate_next(request: HttpRequest, judge: Judge) -> HttpResponse:
         return waiting
     if not request.session.get(RUBRIC_SEEN):  # setting it again would save the session on every visit
         request.session[RUBRIC_SEEN] = True
-    following = selectors.judge_first_unrated_public_id(judge=judge) if judge.round.status == Status.RATING else None
+    following = queries.judge_first_unrated(judge_id=judge.pk) if judge.round.status == Status.RATING else None
     if following is None:
         return redirect("judging:rate-done")
     return redirect("judging:rate-item", public_id=following)
@@ -204,7 +206,7 @@ def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
 @judge_required
 def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpResponse:
     """One explanation to rate: progress, the blind explanation, the rubric reminder, buttons 1-5."""
-    item = services.judge_item_rendered(judge=judge, public_id=public_id)
+    item = judge_html.judge_item_rendered(judge=judge, public_id=public_id)
     if item is None:  # another judge's item looks exactly like one that does not exist
         return _judge_error(request, 404, "Not found", "There is no such item in your queue.")
     context = {

@@ -95,7 +95,7 @@ class Explanation(models.Model):
     # goes blind into the queues and never counts toward a method's MOS.
     is_control = models.BooleanField(default=False)
     # The blind HTML judges see (the same for every judge), stored the first time a judge opens it,
-    # with the fingerprint of the renderer that made it (judging.selectors.JUDGE_HTML_VERSION; 0:
+    # with the version of the renderer that made it (judging.blind.JUDGE_HTML_VERSION; 0:
     # not rendered yet). A DONE explanation never changes, so neither does its HTML.
     judge_html = models.TextField(blank=True, default="", editable=False)
     judge_html_version = models.BigIntegerField(default=0, editable=False)

@@ -470,7 +470,7 @@ def _open_locked(locked: EvaluationRound) -> None:
 def _open_ready(locked: EvaluationRound) -> None:
     """Open a locked round whose explanations are all DONE: status, control items, every judge's
     queue, and the automatic metrics task."""
-    from bti_eval.judging.services import assignments_build_for_round, controls_create
+    from bti_eval.judging.services.assignments import assignments_build_for_round, controls_create
 
     locked.status = Status.RATING
     locked.opened_at = timezone.now()

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from bti_eval.judging import services
 from bti_eval.judging.models import Judge
+from bti_eval.judging.services.invites import judge_invite
 from tests.judging.conftest import make_round
 
 
@@ -49,5 +49,5 @@ def sign_in_over_http(base_url: str, token: str, judge: Judge) -> HttpJudge:
 @pytest.fixture
 def http_judge(transactional_db, live_server) -> HttpJudge:
     round = make_round(pairs=2, methods=["bti", "tfidf-w2v"])
-    judge, token = services.judge_invite(round=round, name="Ann")
+    judge, token = judge_invite(round=round, name="Ann")
     return sign_in_over_http(live_server.url, token, judge)

@@ -11,8 +11,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
-from bti_eval.judging import services
 from bti_eval.judging.models import Judge, Rating
+from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import ResearcherFactory
 
@@ -36,7 +36,7 @@ def researcher_client(client):
 
 def test_queue_is_the_judges_own_order_with_scores(judge_client, judge):
     first = judge.assignments.get(position=0)
-    services.rating_submit(judge=judge, public_id=first.public_id, score=5, seconds=2)
+    rating_submit(judge=judge, public_id=first.public_id, score=5, seconds=2)
     body = judge_client.get(reverse("api-judge-queue")).json()
     assert body["progress"] == {"rated": 1, "total": 21}
     assert body["round_status"] == "rating"

@@ -7,10 +7,11 @@ from collections import Counter
 
 import pytest
 
-from bti_eval.judging import services
 from bti_eval.judging.designs import allocate_k_per_item, fair_share, top_up
 from bti_eval.judging.models import Assignment
 from bti_eval.judging.ordering import adjacent_same_pair
+from bti_eval.judging.services.assignments import assignments_build
+from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound
 from tests.judging.conftest import make_round
@@ -50,7 +51,7 @@ def _pairs_in_queue(judge) -> list[int]:
 
 
 def _open_with_judges(round: EvaluationRound, n_judges: int) -> list:
-    judges = [services.judge_invite(round=round, name=f"J{i}")[0] for i in range(n_judges)]
+    judges = [judge_invite(round=round, name=f"J{i}")[0] for i in range(n_judges)]
     round_services.round_open(round=round)
     return judges
 
@@ -90,12 +91,12 @@ def test_a_late_judge_in_a_k_per_item_round_tops_up_the_least_covered():
     round = make_round(pairs=4, methods=["bti", "tfidf-w2v"], status=Status.COMPUTING)
     round_services.round_options_update(round=round, design="k-per-item", judges_per_explanation=1)
     _open_with_judges(round, 2)  # 8 explanations, each judge 4
-    late, _ = services.judge_invite(round=round, name="Late")
+    late, _ = judge_invite(round=round, name="Late")
     assert late.assignments.count() == fair_share(8, 1, 3) == 3
     coverage = Counter(Assignment.objects.filter(judge__round=round).values_list("explanation_id", flat=True))
     assert max(coverage.values()) == 2 and sum(coverage.values()) == 11
     assert adjacent_same_pair(_pairs_in_queue(late)) == 0
-    assert services.assignments_build(judge=late) == 0  # idempotent: no second top-up
+    assert assignments_build(judge=late) == 0  # idempotent: no second top-up
 
 
 @pytest.mark.django_db
@@ -108,7 +109,7 @@ def test_spread_rule_holds_in_generated_queues_with_controls(design):
         options["judges_per_explanation"] = 3
     round_services.round_options_update(round=round, **options)
     judges = _open_with_judges(round, 5)
-    judges.append(services.judge_invite(round=round, name="late")[0])
+    judges.append(judge_invite(round=round, name="late")[0])
     controls = set(round.explanations.filter(is_control=True).values_list("id", flat=True))
     assert len(controls) == 3
     for judge in judges:

@@ -16,6 +16,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from bti_eval.judging.services.invites import judge_invite
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,7 +25,6 @@ def exercise() -> dict:
     """Rate one assignment twice through ``queries`` (the second insert loses to the first)."""
     from bti_eval.judging import queries
     from bti_eval.judging.models import Judge, Rating, RatingChange
-    from bti_eval.judging.services import judge_invite
     from bti_eval.rounds.models import EvaluationRound
     from tests.judging.conftest import make_round
 
