@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import IsJudge, IsResearcher
-from bti_eval.core.serializers import ErrorSerializer
+from bti_eval.core.serializers import error_responses
 from bti_eval.judging import selectors
 from bti_eval.judging.invite_views import invite_url
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
@@ -32,10 +32,6 @@ class ProgressSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "JudgeProgress"
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 def _validated(serializer: serializers.Serializer) -> dict:
@@ -132,7 +128,7 @@ class RoundJudgesApi(APIView):
     @extend_schema(
         operation_id="round_judges_invite",
         request=InputSerializer,
-        responses={201: InvitedSerializer, 400: _error("bad input"), 409: _error("round closed")},
+        responses={201: InvitedSerializer, **error_responses(400, described={409: "The round is closed."})},
         tags=["judging"],
     )
     def post(self, request, round_id: int):
@@ -161,7 +157,7 @@ class RoundJudgesBulkApi(APIView):
     @extend_schema(
         operation_id="round_judges_bulk_invite",
         request=InputSerializer,
-        responses={201: InvitedSerializer(many=True), 400: _error("bad input"), 409: _error("round closed")},
+        responses={201: InvitedSerializer(many=True), **error_responses(400, described={409: "The round is closed."})},
         tags=["judging"],
     )
     def post(self, request, round_id: int):
@@ -188,7 +184,10 @@ class JudgeReissueApi(APIView):
     @extend_schema(
         operation_id="judge_reissue",
         request=InputSerializer,
-        responses={200: InvitedSerializer, 400: _error("bad input"), 409: _error("judge revoked or round closed")},
+        responses={
+            200: InvitedSerializer,
+            **error_responses(400, described={409: "The judge was revoked, or the round is closed."}),
+        },
         tags=["judging"],
     )
     def post(self, request, judge_id: int):
@@ -284,7 +283,7 @@ class JudgeAssignmentApi(APIView):
 
     @extend_schema(
         operation_id="judge_assignment",
-        responses={200: OutputSerializer, 404: _error("not in your queue")},
+        responses={200: OutputSerializer, **error_responses(described={404: "Not one of your assignments."})},
         tags=["judge"],
     )
     def get(self, request, public_id: str):
@@ -407,9 +406,13 @@ class JudgeRatingApi(APIView):
         responses={
             200: OutputSerializer,
             201: OutputSerializer,
-            400: _error("bad score or seconds"),
-            404: _error("not in your queue"),
-            409: _error("round not open or closed"),
+            **error_responses(
+                described={
+                    400: "Bad score or seconds.",
+                    404: "Not one of your assignments.",
+                    409: "The round is not open for rating, or is closed.",
+                }
+            ),
         },
         tags=["judge"],
         description=(
@@ -447,9 +450,13 @@ class JudgeRatingApi(APIView):
         responses={
             200: OutputSerializer,
             201: OutputSerializer,
-            400: _error("bad score, seconds, comment or flag"),
-            404: _error("not in your queue"),
-            409: _error("round not open or closed"),
+            **error_responses(
+                described={
+                    400: "Bad score, seconds, comment or flag.",
+                    404: "Not one of your assignments.",
+                    409: "The round is not open for rating, or is closed.",
+                }
+            ),
         },
         tags=["judge"],
     )

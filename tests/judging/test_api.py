@@ -201,8 +201,11 @@ def test_the_judging_api_schema_is_valid_without_warnings():
     assert {"200", "201", "400", "404", "409"} <= set(rating)
     # What the view declares itself (the post-processing hook adds a generic 400 and 404 to every
     # path with an id, worded otherwise, and never a 409 or a success body).
-    assert rating["409"]["description"] == "round not open or closed"
-    assert rating["404"]["description"] == "not in your queue"
-    assert rating["400"]["description"] == "bad score or seconds"
+    assert rating["409"]["description"] == "The round is not open for rating, or is closed."
+    assert rating["404"]["description"] == "Not one of your assignments."
+    assert rating["400"]["description"] == "Bad score or seconds."
+    invite = paths["/api/rounds/{round_id}/judges/"]["post"]["responses"]
+    assert invite["400"]["description"] == "Invalid input."  # the common wording, with the view's own 409
+    assert invite["409"]["description"] == "The round is closed."
     for code in ("200", "201"):
         assert rating[code]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/JudgeRating"}
