@@ -377,7 +377,7 @@ def judge_loop(
                 next_url = reply["next_url"]
             if next_url.rstrip("/").endswith("/rate/done"):
                 if not queue:
-                    status, _, answer = browser.request("GET", "/api/judge/queue/")
+                    status, _, answer = browser.request("GET", "/api/judge/assignments/")
                     queue = [item["public_id"] for item in json.loads(answer)["items"]]
                 next_url = f"/rate/{queue[count % len(queue)]}/"
         except (http.client.HTTPException, OSError, ValueError, KeyError) as exc:

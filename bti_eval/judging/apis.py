@@ -1,4 +1,4 @@
-"""REST API for judging: researchers invite and revoke judges; judges read their queue and rate.
+"""REST API for judging: researchers invite and revoke judges; judges read their assignments and rate.
 
 The judge endpoints (``/api/judge/...``) are the only ones a judge may call. They carry random
 public ids only and never serialise an explanation's payload: the explanation goes out as the
@@ -169,7 +169,7 @@ class RoundJudgesBulkApi(APIView):
 
 class JudgeReissueApi(APIView):
     """A new invite link for the same judge (returned once). The old link, and every session it
-    opened, stop working; the judge's queue, order and ratings stay, so the judge continues from
+    opened, stop working; the judge's assignments, order and ratings stay, so the judge continues from
     the new link where they left off, e.g. on a second device. 409 for a revoked judge (invite
     them again) or a closed round."""
 
@@ -228,7 +228,7 @@ class JudgeRevokeApi(APIView):
 # --- judges ----------------------------------------------------------------------------------
 
 
-class QueueItemSerializer(serializers.Serializer):
+class AssignmentItemSerializer(serializers.Serializer):
     public_id = serializers.CharField()
     position = serializers.IntegerField()
     score = serializers.IntegerField(allow_null=True)
@@ -237,26 +237,26 @@ class QueueItemSerializer(serializers.Serializer):
         ref_name = "JudgeQueueItem"
 
 
-class JudgeQueueApi(APIView):
-    """The signed-in judge's own queue, in their own shuffled order, with their scores so far."""
+class JudgeAssignmentsApi(APIView):
+    """The signed-in judge's own assignments, in their own shuffled order, with their scores so far."""
 
     permission_classes = [IsJudge]
 
     class OutputSerializer(serializers.Serializer):
         progress = ProgressSerializer()
         round_status = serializers.CharField()
-        items = QueueItemSerializer(many=True)
+        items = AssignmentItemSerializer(many=True)
 
         class Meta:
             ref_name = "JudgeQueue"
 
-    @extend_schema(operation_id="judge_queue", responses={200: OutputSerializer}, tags=["judge"])
+    @extend_schema(operation_id="judge_assignments", responses={200: OutputSerializer}, tags=["judge"])
     def get(self, request):
         judge = request.judge  # set by IsJudge
         body = {
             "progress": selectors.judge_progress(judge=judge).as_dict(),
             "round_status": judge.round.status,
-            "items": selectors.judge_queue(judge=judge),
+            "items": selectors.judge_assignments(judge=judge),
         }
         return Response(self.OutputSerializer(body).data)
 

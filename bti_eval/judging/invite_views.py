@@ -149,7 +149,7 @@ def round_judges_bulk(request: HttpRequest, round_id: int) -> HttpResponse:
 @researcher_required
 @require_POST
 def judge_reissue(request: HttpRequest, round_id: int, judge_id: int) -> HttpResponse:
-    """A new link for the same judge: the old link and its sessions stop; ratings and queue stay."""
+    """A new link for the same judge: the old link and its sessions stop; ratings and assignments stay."""
     judge = get_object_or_404(Judge, pk=judge_id, round_id=round_id)
     form = ReissueForm(request.POST)
     if not form.is_valid():

@@ -80,7 +80,7 @@ def judge_progress(*, judge: Judge) -> Progress:
     return Progress(rated=rated, total=total)
 
 
-def judge_queue(*, judge: Judge) -> QuerySet[Assignment]:
+def judge_assignments(*, judge: Judge) -> QuerySet[Assignment]:
     """The judge's own assignments in their own order, each annotated with ``score`` (None if unrated)."""
     return judge.assignments.order_by("position").annotate(score=F("rating__score"))
 

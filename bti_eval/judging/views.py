@@ -6,7 +6,7 @@ CSS and JS, so no URL on a judge's page names anything but the page itself.
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 
 from django.conf import settings
@@ -35,32 +35,40 @@ Status = EvaluationRound.Status
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _static_text(name: str, _cache: dict[str, str] = {}) -> str:  # noqa: B006 - a deliberate module cache
-    if settings.DEBUG or name not in _cache:
-        path = finders.find(name)
-        _cache[name] = Path(path).read_text(encoding="utf-8") if path else ""
-    return _cache[name]
+def _cached_unless_debug(function):
+    """``functools.cache`` of ``function``, once per process; called afresh in DEBUG, so that an
+    edited template or static file shows at once."""
+    cached = cache(function)
+
+    @wraps(function)
+    def call(*args):
+        return function(*args) if settings.DEBUG else cached(*args)
+
+    return call
+
+
+@_cached_unless_debug
+def _static_text(name: str) -> str:
+    path = finders.find(name)
+    return Path(path).read_text(encoding="utf-8") if path else ""
 
 
 SCORES = [(1, "Not at all"), (2, "Slightly"), (3, "Partly"), (4, "Mostly"), (5, "Completely")]
 
 
-def _score_buttons(score: int | None, open: bool, _cache: dict[tuple[int | None, bool], str] = {}) -> str:  # noqa: B006
+@_cached_unless_debug
+def _score_buttons(score: int | None, open: bool) -> str:
     """The item page's 1-5 buttons (``judging/_scores.html``), rendered once per process for each of
     the twelve (score, open) states: the loop is the costliest part of the page's template."""
-    key = (score, open)
-    if settings.DEBUG or key not in _cache:
-        html = get_template("judging/_scores.html").render({"scores": SCORES, "score": score, "open": open})
-        _cache[key] = mark_safe(html.strip())  # noqa: S308 - our own template's autoescaped output
-    return _cache[key]
+    html = get_template("judging/_scores.html").render({"scores": SCORES, "score": score, "open": open})
+    return mark_safe(html.strip())  # noqa: S308 - our own template's autoescaped output
 
 
-def _inline_assets(_cache: dict[str, tuple[str, str]] = {}) -> tuple[str, str]:  # noqa: B006 - a module cache
+@_cached_unless_debug
+def _inline_assets() -> tuple[str, str]:
     """(CSS, JS) that every judge page inlines, marked safe once per process (re-read in DEBUG)."""
-    if settings.DEBUG or not _cache:
-        css = _static_text("bti/judge.css") + "\n" + RENDER_CSS
-        _cache["assets"] = (mark_safe(css), mark_safe(_static_text("bti/judge.js")))  # noqa: S308 - our files
-    return _cache["assets"]
+    css = _static_text("bti/judge.css") + "\n" + RENDER_CSS
+    return mark_safe(css), mark_safe(_static_text("bti/judge.js"))  # noqa: S308 - our files
 
 
 def _judge_render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -193,7 +201,7 @@ def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
     closed = judge.round.status == Status.CLOSED
     if not closed and progress.rated < progress.total:
         return redirect("judging:rate-next")
-    first = selectors.judge_queue(judge=judge).first()
+    first = selectors.judge_assignments(judge=judge).first()
     return _judge_render(
         request,
         "judging/done.html",
@@ -208,7 +216,7 @@ def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpRespons
     """One explanation to rate: progress, the blind explanation, the rubric reminder, buttons 1-5."""
     item = judge_html.judge_item_rendered(judge=judge, public_id=public_id)
     if item is None:  # another judge's item looks exactly like one that does not exist
-        return _judge_error(request, 404, "Not found", "There is no such item in your queue.")
+        return _judge_error(request, 404, "Not found", "There is no such item among your assignments.")
     context = {
         "assignment": item,
         "item_number": item.position + 1,

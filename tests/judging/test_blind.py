@@ -76,7 +76,7 @@ def test_every_page_and_api_answer_a_judge_gets_is_blind(client, blind_round):
     _, judge, explanation_ids = blind_round
     client.force_login(judge.user)
     responses = [client.get(reverse(name)) for name in ("judging:rate", "judging:rate-rubric", "judging:rate-next")]
-    responses.append(client.get(reverse("api-judge-queue")))
+    responses.append(client.get(reverse("api-judge-assignments")))
     assignments = list(judge.assignments.order_by("position"))
     assert len(assignments) == 21
     for assignment in assignments:
@@ -130,9 +130,9 @@ def test_a_judge_never_sees_other_judges_ratings(client, blind_round):
     for assignment in other.assignments.all():
         rating_submit(judge=other, public_id=assignment.public_id, score=5, seconds=1)
     client.force_login(judge.user)
-    queue = client.get(reverse("api-judge-queue")).json()
-    assert queue["progress"] == {"rated": 0, "total": 21}
-    assert all(item["score"] is None for item in queue["items"])
+    listed = client.get(reverse("api-judge-assignments")).json()
+    assert listed["progress"] == {"rated": 0, "total": 21}
+    assert all(item["score"] is None for item in listed["items"])
     first = judge.assignments.get(position=0)
     page = client.get(reverse("judging:rate-item", kwargs={"public_id": first.public_id})).content.decode()
     assert 'data-score=""' in page and 'aria-pressed="true"' not in page and 'aria-live="polite"></p>' in page

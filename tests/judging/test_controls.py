@@ -1,4 +1,4 @@
-"""Control items: degraded explanations of real pairs, blind in the queues, never in a method's MOS."""
+"""Control items: degraded explanations of real pairs, blind among the assignments, never in a method's MOS."""
 
 from __future__ import annotations
 

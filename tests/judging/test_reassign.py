@@ -65,8 +65,8 @@ def _active_holders(round: EvaluationRound) -> Counter:
 @pytest.mark.django_db
 def test_revoking_in_an_open_k_per_item_round_keeps_k_active_judges_per_unrated_explanation():
     round, (gone, *others) = _k_round()
-    queue = list(gone.assignments.order_by("position"))
-    rated = queue[:2]
+    assigned = list(gone.assignments.order_by("position"))
+    rated = assigned[:2]
     for assignment in rated:
         rating_submit(judge=gone, public_id=assignment.public_id, score=4, seconds=3)
     before = {
@@ -74,14 +74,14 @@ def test_revoking_in_an_open_k_per_item_round_keeps_k_active_judges_per_unrated_
     }
 
     revoked = invite_revoke(judge=gone)
-    assert revoked.reassigned == len(queue) - len(rated)
+    assert revoked.reassigned == len(assigned) - len(rated)
 
     holders = _active_holders(round)
-    for assignment in queue[2:]:
+    for assignment in assigned[2:]:
         assert holders[assignment.explanation_id] == 2  # k active judges again
     for assignment in rated:  # rated before the revocation: the rating counts, nothing moves
         assert holders[assignment.explanation_id] == 1
-    assert gone.assignments.count() == len(queue) and gone.ratings.count() == 2  # kept as they were
+    assert gone.assignments.count() == len(assigned) and gone.ratings.count() == 2  # kept as they were
     loads = [judge.assignments.count() for judge in others]
     assert max(loads) - min(loads) <= 1
     for judge in others:

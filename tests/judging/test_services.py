@@ -1,4 +1,4 @@
-"""Judging services: invites, queues, ratings."""
+"""Judging services: invites, assignments, ratings."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_invite_creates_a_passwordless_judge_and_stores_only_the_token_hash(rati
     assert timedelta(hours=71) < invite.expires_at - timezone.now() <= timedelta(hours=72)
 
 
-def test_invite_into_a_rating_round_builds_the_queue_at_once(rating_round):
+def test_invite_into_a_rating_round_builds_the_assignments_at_once(rating_round):
     judge, _ = judge_invite(round=rating_round, name="Ann")
     assert judge.assignments.count() == rating_round.explanations.count() == 21
 
@@ -123,10 +123,10 @@ def test_revoke_stops_the_link_and_the_judge(rating_round):
     assert err.value.status == 404
 
 
-# --- queues ----------------------------------------------------------------------------------
+# --- assignments -----------------------------------------------------------------------------
 
 
-def test_queue_holds_every_done_explanation_once_at_positions_0_to_n(rating_round):
+def test_assignments_hold_every_done_explanation_once_at_positions_0_to_n(rating_round):
     ExplanationFactory(round=rating_round, method="bti", status=Explanation.Status.FAILED, payload=None)
     judge = JudgeFactory(round=rating_round)
     assert assignments_build(judge=judge) == 21

@@ -65,7 +65,7 @@ def test_revoking_ends_a_judges_open_session(world):
     assert browser.get(f"/rate/{public_id}/").status_code == 200
     invite_revoke(judge=world.judge)
     assert browser.get(f"/rate/{public_id}/").status_code == 403
-    assert browser.get("/api/judge/queue/").status_code in (401, 403)
+    assert browser.get("/api/judge/assignments/").status_code in (401, 403)
 
 
 def test_guessing_invite_links_is_rate_limited_per_address(world):

@@ -133,7 +133,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("judging:rate-done", "GET"): (403, 302, 302, 403),
     ("judging:rate-item", "GET"): (403, 200, 404, 403),
     ("judging:rate-item", "POST"): (405, 405, 405, 405),
-    ("api-judge-queue", "GET"): (401, 200, 200, 403),
+    ("api-judge-assignments", "GET"): (401, 200, 200, 403),
     ("api-judge-assignment", "GET"): (401, 200, 404, 403),
     ("api-judge-rating", "GET"): (401, 405, 405, 403),
     ("api-judge-rating", "PUT"): (401, 201, 404, 403),

@@ -88,7 +88,7 @@ def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
 
     visit("GET", f"/j/{token}/")
     seen.append((f"POST /j/{token}/", browser.post(f"/j/{token}/")))
-    for url in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/queue/"):
+    for url in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/"):
         visit("GET", url)
     for assignment in judge.assignments.order_by("position"):
         visit("GET", f"/rate/{assignment.public_id}/")
@@ -100,7 +100,7 @@ def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
         visit("GET", url)
     for url in (f"/rounds/{leaky_round.pk}/", f"/api/rounds/{leaky_round.pk}/results/", "/pairs/", "/api/no-such/"):
         visit("GET", url)
-    visit("DELETE", "/api/judge/queue/")
+    visit("DELETE", "/api/judge/assignments/")
     assert {r.status_code for _, r in seen} >= {200, 201, 302, 403, 404, 405}
 
     ids = _internal_ids(leaky_round, judge)

@@ -78,7 +78,7 @@ def judge_invite(*, round: EvaluationRound, name: str, expires_in_hours: int | N
 
     The judge's user gets a random username and an unusable password (the invite link is the only
     way in). Only sha256(token) is stored, so the raw token can be shown once. If the round is
-    already rating, the judge's queue is built at once. ``expires_in_hours=None``: never expires.
+    already rating, the judge's assignments are built at once. ``expires_in_hours=None``: never expires.
     An empty name becomes "Judge N", N counting the round's judges (this one included).
     """
     name = judge_name_clean(name)
@@ -114,7 +114,7 @@ def invite_reissue(*, judge: Judge, expires_in_hours: int | None = 72) -> tuple[
     """A new one-time link for the same judge; returns (judge, raw token). The old link stops
     working, and so does any session it opened (the user's unusable password is drawn again, which
     changes Django's session hash): the judge continues from the new link, on any device, with
-    their queue, order and ratings as they were. The safe way for a judge to move to a second
+    their assignments, order and ratings as they were. The safe way for a judge to move to a second
     device. A revoked judge (409) must be invited again as a new judge; a closed round: 409."""
     judge = Judge.objects.select_for_update().select_related("user", "round").get(pk=judge.pk)
     if not judge.user.is_active:

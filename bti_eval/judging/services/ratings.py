@@ -25,7 +25,7 @@ MIN_SCORE, MAX_SCORE = 1, 5
 SCORE_ERROR = "The score must be a whole number from 1 to 5."
 ROUND_CLOSED = "This round is closed; ratings are frozen."
 ROUND_NOT_OPEN = "This round is not open for rating yet; try again when the researcher opens it."
-ASSIGNMENT_NOT_FOUND = "No such item in your queue."
+ASSIGNMENT_NOT_FOUND = "No such item among your assignments."
 OTHER_ITEM = (
     "This rating was given on another item than the one it was sent for, so it was not saved. "
     "Reload the page and rate the item you see."
