@@ -38,7 +38,7 @@ class JudgeItem:
     """One of a judge's assignments as the rating page and the judge API show it.
 
     ``html`` is the explanation's stored judge HTML when it was rendered by the current renderer
-    (``JUDGE_HTML_VERSION``), else None (see ``services.explanation_judge_html_store``).
+    (``JUDGE_HTML_VERSION``), else None (see ``services.judge_html.explanation_judge_html_store``).
     """
 
     public_id: str
