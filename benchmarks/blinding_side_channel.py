@@ -30,7 +30,7 @@ the first method's, as on the platform. ``--cache FILE`` keeps them (JSONL) so t
 renderer can be measured on the same explanations: ``--renderer-file`` loads ``render_html`` from
 another copy of ``explainers/render.py`` (e.g. ``git show REV:explainers/render.py``). With
 ``--round``, Django is set up from ``DJANGO_SETTINGS_MODULE`` (default: the embedded settings) and
-each explanation is rendered by ``bti_eval.judging.selectors.explanation_judge_html`` with the
+each explanation is rendered by ``bti_eval.judging.blind.explanation_judge_html`` with the
 round's row budget; nothing is written.
 """
 
@@ -222,7 +222,7 @@ def from_round(round_id: int) -> tuple[list[dict[str, Any]], list[str]]:
     import django
 
     django.setup()
-    from bti_eval.judging.selectors import explanation_judge_html, round_pair_similarities
+    from bti_eval.judging.blind import explanation_judge_html, round_pair_similarities
     from bti_eval.rounds.models import EvaluationRound, Explanation
 
     round = EvaluationRound.objects.filter(pk=round_id).first()

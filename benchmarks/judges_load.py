@@ -165,8 +165,9 @@ def payload_for(text_a: str, text_b: str, method: str, rng: random.Random) -> di
 def make_round(*, name: str, pairs: int, status: str, rng: random.Random):
     """A round over ``pairs`` new pairs × the seven methods, every explanation DONE."""
     from bti_eval.pairs.models import ParagraphPair
-    from bti_eval.rounds.models import DEFAULT_METHODS as METHODS
-    from bti_eval.rounds.models import EvaluationRound, Explanation
+    from bti_eval.rounds.models import EvaluationRound, Explanation, default_methods
+
+    METHODS = default_methods()
 
     def paragraph() -> str:
         return " ".join(rng.choice(WORDS) for _ in range(rng.randint(35, 60))) + "."
@@ -376,7 +377,7 @@ def judge_loop(
                 next_url = reply["next_url"]
             if next_url.rstrip("/").endswith("/rate/done"):
                 if not queue:
-                    status, _, answer = browser.request("GET", "/api/judge/queue/")
+                    status, _, answer = browser.request("GET", "/api/judge/assignments/")
                     queue = [item["public_id"] for item in json.loads(answer)["items"]]
                 next_url = f"/rate/{queue[count % len(queue)]}/"
         except (http.client.HTTPException, OSError, ValueError, KeyError) as exc:
@@ -493,8 +494,9 @@ def build_results_round(n_ratings: int, rng: random.Random, *, n_judges: int = 1
     from django.contrib.auth import get_user_model
 
     from bti_eval.judging.models import Assignment, Judge, Rating
-    from bti_eval.rounds.models import DEFAULT_METHODS as METHODS
-    from bti_eval.rounds.models import Explanation
+    from bti_eval.rounds.models import Explanation, default_methods
+
+    METHODS = default_methods()
 
     per_judge = -(-n_ratings // n_judges)
     pairs = -(-per_judge // len(METHODS))
@@ -675,7 +677,8 @@ def main(argv: list[str] | None = None) -> int:
         from django.contrib.auth import get_user_model
         from django.db import connections
 
-        from bti_eval.judging import services
+        from bti_eval.judging.services.invites import judge_invite
+        from bti_eval.judging.services.judge_html import round_judge_html_render
 
         password = secrets.token_urlsafe(16)
         get_user_model().objects.create_user("bench-researcher", password=password, is_staff=True)
@@ -687,11 +690,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             round = make_round(name="load", pairs=args.pairs, status="rating", rng=rng)
             began = time.perf_counter()
-            rendered = services.round_judge_html_render(round_id=round.pk)  # as the worker does when a round opens
+            rendered = round_judge_html_render(round_id=round.pk)  # as the worker does when a round opens
             print(f"judge HTML of {rendered} explanations rendered in {time.perf_counter() - began:.1f} s", flush=True)
-            tokens = [
-                services.judge_invite(round=round, name=f"Judge {i}", expires_in_hours=2)[1] for i in range(args.judges)
-            ]
+            tokens = [judge_invite(round=round, name=f"Judge {i}", expires_in_hours=2)[1] for i in range(args.judges)]
             connections.close_all()
 
             server = start_server(args, env, port)

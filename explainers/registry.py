@@ -67,6 +67,13 @@ def available_methods() -> list[str]:
     return list(METHODS)
 
 
+def method_title(name: str) -> str:
+    """The paper's name of a method, for researchers' pages; ``name`` itself for one the registry
+    does not know (a round's control items, an imported explanation)."""
+    method = METHODS.get(name)
+    return method.title if method is not None else name
+
+
 def get_method(name: str) -> Method:
     """The :class:`Method` called ``name``; raises :class:`UnknownMethodError` listing valid names."""
     try:

@@ -1,4 +1,4 @@
-"""Judging API under /api/: researchers' judge management, and the judge's own queue and ratings."""
+"""Judging API under /api/: researchers' judge management, and the judge's own assignments and ratings."""
 
 from django.urls import path
 
@@ -9,7 +9,7 @@ urlpatterns = [
     path("rounds/<int:round_id>/judges/bulk/", apis.RoundJudgesBulkApi.as_view(), name="api-round-judges-bulk"),
     path("judges/<int:judge_id>/revoke/", apis.JudgeRevokeApi.as_view(), name="api-judge-revoke"),
     path("judges/<int:judge_id>/reissue/", apis.JudgeReissueApi.as_view(), name="api-judge-reissue"),
-    path("judge/queue/", apis.JudgeQueueApi.as_view(), name="api-judge-queue"),
+    path("judge/assignments/", apis.JudgeAssignmentsApi.as_view(), name="api-judge-assignments"),
     path("judge/assignments/<str:public_id>/", apis.JudgeAssignmentApi.as_view(), name="api-judge-assignment"),
     path("judge/assignments/<str:public_id>/rating/", apis.JudgeRatingApi.as_view(), name="api-judge-rating"),
 ]

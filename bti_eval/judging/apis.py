@@ -1,4 +1,4 @@
-"""REST API for judging: researchers invite and revoke judges; judges read their queue and rate.
+"""REST API for judging: researchers invite and revoke judges; judges read their assignments and rate.
 
 The judge endpoints (``/api/judge/...``) are the only ones a judge may call. They carry random
 public ids only and never serialise an explanation's payload: the explanation goes out as the
@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -18,19 +18,17 @@ from rest_framework.views import APIView
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import IsJudge, IsResearcher
-from bti_eval.core.serializers import ErrorSerializer
-from bti_eval.judging import selectors, services
+from bti_eval.core.serializers import error_responses
+from bti_eval.judging import selectors
+from bti_eval.judging.invite_views import invite_url
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
+from bti_eval.judging.services import invites, judge_html, ratings
 from bti_eval.rounds.models import EvaluationRound
 
 
 class ProgressSerializer(serializers.Serializer):
     rated = serializers.IntegerField()
     total = serializers.IntegerField()
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 def _validated(serializer: serializers.Serializer) -> dict:
@@ -51,7 +49,7 @@ EXPIRY_HELP = "Hours the link stays valid (1 hour to 1 year); null: it never exp
 
 def _name_field(**kwargs) -> serializers.CharField:
     # DRF's CharField refuses NUL characters ("Null characters are not allowed.").
-    return serializers.CharField(max_length=services.MAX_NAME_LENGTH, allow_blank=True, help_text=NAME_HELP, **kwargs)
+    return serializers.CharField(max_length=invites.MAX_NAME_LENGTH, allow_blank=True, help_text=NAME_HELP, **kwargs)
 
 
 def _expiry_field() -> serializers.IntegerField:
@@ -71,7 +69,7 @@ def _invited(request, judge: Judge, token: str) -> dict:
     return {
         "id": judge.id,
         "name": judge.name,
-        "invite_url": selectors.invite_url(request, token),
+        "invite_url": invite_url(request, token),
         "expires_at": judge.invite.expires_at,
     }
 
@@ -118,12 +116,12 @@ class RoundJudgesApi(APIView):
     @extend_schema(
         operation_id="round_judges_invite",
         request=InputSerializer,
-        responses={201: InvitedSerializer, 400: _error("bad input"), 409: _error("round closed")},
+        responses={201: InvitedSerializer, **error_responses(400, described={409: "The round is closed."})},
         tags=["judging"],
     )
     def post(self, request, round_id: int):
         round = get_object_or_404(EvaluationRound, pk=round_id)
-        judge, token = services.judge_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
+        judge, token = invites.judge_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
         return Response(InvitedSerializer(_invited(request, judge, token)).data, status=status.HTTP_201_CREATED)
 
 
@@ -136,27 +134,27 @@ class RoundJudgesBulkApi(APIView):
         names = serializers.ListField(
             child=_name_field(),
             min_length=1,
-            max_length=services.MAX_BULK_INVITES,
-            help_text=f"One entry per judge (at most {services.MAX_BULK_INVITES}); an empty name becomes “Judge N”.",
+            max_length=invites.MAX_BULK_INVITES,
+            help_text=f"One entry per judge (at most {invites.MAX_BULK_INVITES}); an empty name becomes “Judge N”.",
         )
         expires_in_hours = _expiry_field()
 
     @extend_schema(
         operation_id="round_judges_bulk_invite",
         request=InputSerializer,
-        responses={201: InvitedSerializer(many=True), 400: _error("bad input"), 409: _error("round closed")},
+        responses={201: InvitedSerializer(many=True), **error_responses(400, described={409: "The round is closed."})},
         tags=["judging"],
     )
     def post(self, request, round_id: int):
         round = get_object_or_404(EvaluationRound, pk=round_id)
-        issued = services.judges_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
+        issued = invites.judges_invite(round=round, **_validated(self.InputSerializer(data=request.data)))
         rows = [_invited(request, judge, token) for judge, token in issued]
         return Response(InvitedSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
 
 class JudgeReissueApi(APIView):
     """A new invite link for the same judge (returned once). The old link, and every session it
-    opened, stop working; the judge's queue, order and ratings stay, so the judge continues from
+    opened, stop working; the judge's assignments, order and ratings stay, so the judge continues from
     the new link where they left off, e.g. on a second device. 409 for a revoked judge (invite
     them again) or a closed round."""
 
@@ -168,12 +166,15 @@ class JudgeReissueApi(APIView):
     @extend_schema(
         operation_id="judge_reissue",
         request=InputSerializer,
-        responses={200: InvitedSerializer, 400: _error("bad input"), 409: _error("judge revoked or round closed")},
+        responses={
+            200: InvitedSerializer,
+            **error_responses(400, described={409: "The judge was revoked, or the round is closed."}),
+        },
         tags=["judging"],
     )
     def post(self, request, judge_id: int):
         judge = get_object_or_404(Judge, pk=judge_id)
-        judge, token = services.invite_reissue(judge=judge, **_validated(self.InputSerializer(data=request.data)))
+        judge, token = invites.invite_reissue(judge=judge, **_validated(self.InputSerializer(data=request.data)))
         return Response(InvitedSerializer(_invited(request, judge, token)).data)
 
 
@@ -202,36 +203,36 @@ class JudgeRevokeApi(APIView):
     )
     def post(self, request, judge_id: int):
         judge = get_object_or_404(Judge, pk=judge_id)
-        revoked = services.invite_revoke(judge=judge)
+        revoked = invites.invite_revoke(judge=judge)
         return Response({"id": judge.id, "revoked": True, "reassigned": revoked.reassigned})
 
 
 # --- judges ----------------------------------------------------------------------------------
 
 
-class QueueItemSerializer(serializers.Serializer):
+class AssignmentItemSerializer(serializers.Serializer):
     public_id = serializers.CharField()
     position = serializers.IntegerField()
     score = serializers.IntegerField(allow_null=True)
 
 
-class JudgeQueueApi(APIView):
-    """The signed-in judge's own queue, in their own shuffled order, with their scores so far."""
+class JudgeAssignmentsApi(APIView):
+    """The signed-in judge's own assignments, in their own shuffled order, with their scores so far."""
 
     permission_classes = [IsJudge]
 
     class OutputSerializer(serializers.Serializer):
         progress = ProgressSerializer()
         round_status = serializers.CharField()
-        items = QueueItemSerializer(many=True)
+        items = AssignmentItemSerializer(many=True)
 
-    @extend_schema(operation_id="judge_queue", responses={200: OutputSerializer}, tags=["judge"])
+    @extend_schema(operation_id="judge_assignments", responses={200: OutputSerializer}, tags=["judge"])
     def get(self, request):
         judge = request.judge  # set by IsJudge
         body = {
             "progress": selectors.judge_progress(judge=judge).as_dict(),
             "round_status": judge.round.status,
-            "items": selectors.judge_queue(judge=judge),
+            "items": selectors.judge_assignments(judge=judge),
         }
         return Response(self.OutputSerializer(body).data)
 
@@ -255,14 +256,14 @@ class JudgeAssignmentApi(APIView):
 
     @extend_schema(
         operation_id="judge_assignment",
-        responses={200: OutputSerializer, 404: _error("not in your queue")},
+        responses={200: OutputSerializer, **error_responses(described={404: "Not one of your assignments."})},
         tags=["judge"],
     )
     def get(self, request, public_id: str):
         judge = request.judge  # set by IsJudge
-        item = services.judge_item_rendered(judge=judge, public_id=public_id)
+        item = judge_html.judge_item_rendered(judge=judge, public_id=public_id)
         if item is None:
-            raise ApplicationError(services.ASSIGNMENT_NOT_FOUND, status=404)
+            raise ApplicationError(ratings.ASSIGNMENT_NOT_FOUND, status=404)
         body = {
             "public_id": item.public_id,
             "position": item.position,
@@ -296,7 +297,7 @@ class CommentField(serializers.CharField):
         self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
         # "+", not "*": a blank comment never reaches validators (allow_blank), and the schema's
         # oneOf (this pattern, or the empty string) then has exactly one branch for every value.
-        self.validators.append(RegexValidator(r"^[^\x00]+$", message=services.COMMENT_NUL))
+        self.validators.append(RegexValidator(r"^[^\x00]+$", message=ratings.COMMENT_NUL))
 
     def to_internal_value(self, data):
         if not isinstance(data, str):  # CharField would take 5 as "5"
@@ -326,10 +327,10 @@ class JudgeRatingApi(APIView):
             ),
         )
         score = serializers.IntegerField(
-            min_value=services.MIN_SCORE,
-            max_value=services.MAX_SCORE,
+            min_value=ratings.MIN_SCORE,
+            max_value=ratings.MAX_SCORE,
             error_messages={
-                key: services.SCORE_ERROR
+                key: ratings.SCORE_ERROR
                 for key in ("invalid", "required", "null", "min_value", "max_value", "max_string_length")
             },
         )
@@ -348,7 +349,7 @@ class JudgeRatingApi(APIView):
                 f"The judge's optional remark on the item, at most {COMMENT_MAX_LENGTH} characters, no NUL. "
                 "Left out: the stored comment stays; an empty string clears it."
             ),
-            error_messages={"max_length": services.COMMENT_TOO_LONG, "invalid": "The comment must be text."},
+            error_messages={"max_length": ratings.COMMENT_TOO_LONG, "invalid": "The comment must be text."},
         )
         flagged = serializers.BooleanField(
             required=False,
@@ -372,9 +373,13 @@ class JudgeRatingApi(APIView):
         responses={
             200: OutputSerializer,
             201: OutputSerializer,
-            400: _error("bad score or seconds"),
-            404: _error("not in your queue"),
-            409: _error("round not open or closed"),
+            **error_responses(
+                described={
+                    400: "Bad score or seconds.",
+                    404: "Not one of your assignments.",
+                    409: "The round is not open for rating, or is closed.",
+                }
+            ),
         },
         tags=["judge"],
         description=(
@@ -389,7 +394,7 @@ class JudgeRatingApi(APIView):
             fields = data.errors
             message = fields["score"][0] if "score" in fields else next(iter(fields.values()))[0]
             raise ApplicationError(str(message), extra={"fields": fields})
-        result = services.rating_submit(judge=judge, public_id=public_id, **data.validated_data)
+        result = ratings.rating_submit(judge=judge, public_id=public_id, **data.validated_data)
         body = {
             "public_id": public_id,
             "score": result.rating.score,
@@ -412,9 +417,13 @@ class JudgeRatingApi(APIView):
         responses={
             200: OutputSerializer,
             201: OutputSerializer,
-            400: _error("bad score, seconds, comment or flag"),
-            404: _error("not in your queue"),
-            409: _error("round not open or closed"),
+            **error_responses(
+                described={
+                    400: "Bad score, seconds, comment or flag.",
+                    404: "Not one of your assignments.",
+                    409: "The round is not open for rating, or is closed.",
+                }
+            ),
         },
         tags=["judge"],
     )

@@ -11,7 +11,7 @@ import io
 
 from django import forms
 
-from bti_eval.judging.services import MAX_BULK_INVITES, MAX_NAME_LENGTH
+from bti_eval.judging.services.invites import MAX_BULK_INVITES, MAX_NAME_LENGTH
 
 EXPIRY_CHOICES = [("24", "1 day"), ("72", "3 days"), ("168", "1 week"), ("720", "30 days"), ("never", "never")]
 DEFAULT_EXPIRY = "72"

@@ -17,17 +17,24 @@ from datetime import datetime
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import researcher_required
-from bti_eval.judging import selectors, services
+from bti_eval.judging import selectors
 from bti_eval.judging.forms import BulkInviteForm, InviteForm, ReissueForm
 from bti_eval.judging.models import Judge
+from bti_eval.judging.services import invites
 from bti_eval.rounds.models import EvaluationRound
 
 FRESH_LINKS = "judging_fresh_links"
+
+
+def invite_url(request: HttpRequest, token: str) -> str:
+    """The absolute invite link of a raw token (shown to the researcher once, never stored)."""
+    return request.build_absolute_uri(reverse("judging:invite-accept", kwargs={"token": token}))
 
 
 # --- the links issued in this browser session --------------------------------------------------
@@ -44,8 +51,8 @@ def _remember_links(request: HttpRequest, round_id: int, issued: list[tuple[Judg
             {
                 "judge": judge.pk,
                 "name": judge.name,
-                "url": selectors.invite_url(request, token),
-                "hash": services.token_hash(token),
+                "url": invite_url(request, token),
+                "hash": invites.token_hash(token),
                 "expires_at": expires_at.isoformat() if expires_at else None,
             }
         )
@@ -111,7 +118,7 @@ def round_judges(request: HttpRequest, round_id: int) -> HttpResponse:
     if not form.is_valid():
         return _judges_page(request, round, invite_form=form, status=400)
     try:
-        judge, token = services.judge_invite(
+        judge, token = invites.judge_invite(
             round=round, name=form.cleaned_data["name"], expires_in_hours=form.cleaned_data["expires_in_hours"]
         )
     except ApplicationError as exc:
@@ -129,7 +136,7 @@ def round_judges_bulk(request: HttpRequest, round_id: int) -> HttpResponse:
     if not form.is_valid():
         return _judges_page(request, round, bulk_form=form, status=400)
     try:
-        issued = services.judges_invite(
+        issued = invites.judges_invite(
             round=round, names=form.cleaned_data["all_names"], expires_in_hours=form.cleaned_data["expires_in_hours"]
         )
     except ApplicationError as exc:
@@ -142,14 +149,14 @@ def round_judges_bulk(request: HttpRequest, round_id: int) -> HttpResponse:
 @researcher_required
 @require_POST
 def judge_reissue(request: HttpRequest, round_id: int, judge_id: int) -> HttpResponse:
-    """A new link for the same judge: the old link and its sessions stop; ratings and queue stay."""
+    """A new link for the same judge: the old link and its sessions stop; ratings and assignments stay."""
     judge = get_object_or_404(Judge, pk=judge_id, round_id=round_id)
     form = ReissueForm(request.POST)
     if not form.is_valid():
         messages.error(request, form.errors["expires_in_hours"][0])
         return redirect("judging:round-judges", round_id=round_id)
     try:
-        judge, token = services.invite_reissue(judge=judge, expires_in_hours=form.cleaned_data["expires_in_hours"])
+        judge, token = invites.invite_reissue(judge=judge, expires_in_hours=form.cleaned_data["expires_in_hours"])
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -164,11 +171,11 @@ def judge_reissue(request: HttpRequest, round_id: int, judge_id: int) -> HttpRes
 @require_POST
 def judge_revoke(request: HttpRequest, round_id: int, judge_id: int) -> HttpResponse:
     judge = get_object_or_404(Judge, pk=judge_id, round_id=round_id)
-    revoked = services.invite_revoke(judge=judge)
+    revoked = invites.invite_revoke(judge=judge)
     if revoked.reassigned:
         messages.info(
             request,
-            f"{revoked} can no longer rate. {revoked.reassigned} of their unrated items went to other "
+            f"{revoked.judge} can no longer rate. {revoked.reassigned} of their unrated items went to other "
             "judges, so that each item keeps its number of judges.",
         )
     return redirect("judging:round-judges", round_id=round_id)

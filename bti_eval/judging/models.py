@@ -37,7 +37,7 @@ class Invite(models.Model):
 
 
 class Assignment(models.Model):
-    """One explanation in one judge's queue, at ``position`` in that judge's own shuffled order."""
+    """One explanation assigned to one judge, at ``position`` in that judge's own shuffled order."""
 
     judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="assignments")
     explanation = models.ForeignKey("rounds.Explanation", on_delete=models.CASCADE, related_name="assignments")
@@ -63,7 +63,7 @@ class Rating(models.Model):
     the exports. They never count toward a score.
 
     ``judge`` repeats ``assignment.judge`` so that a judge's progress is an index count of their
-    ratings instead of a join over their whole queue (the judges' hot path); ``save`` fills it from
+    ratings instead of a join over all their assignments (the judges' hot path); ``save`` fills it from
     the assignment, and code that bulk-creates ratings sets it (the column is NOT NULL).
     """
 

@@ -29,7 +29,7 @@ def spread_by_pair(items: Sequence[T], keys: Sequence[Hashable], *, previous: Ha
     """Reorder ``items`` (already shuffled) so that no two with the same key are adjacent.
 
     In: ``items`` and their pair ``keys`` (same length); ``previous`` is the key of the item that
-    comes right before them (when appending to an existing queue). Out: the same items, reordered.
+    comes right before them (when appending to a judge's existing order). Out: the same items, reordered.
 
     Greedy repair: walk the shuffled order and, at each slot, take the first remaining item whose
     pair differs from the previous one and leaves the rest arrangeable (no pair left with more
@@ -67,5 +67,5 @@ def spread_by_pair(items: Sequence[T], keys: Sequence[Hashable], *, previous: Ha
 
 
 def adjacent_same_pair(keys: Sequence[Hashable]) -> int:
-    """How many neighbouring positions share a pair (0 for a well-spread queue)."""
+    """How many neighbouring positions share a pair (0 for a well-spread order)."""
     return sum(1 for a, b in zip(keys, keys[1:], strict=False) if a == b)

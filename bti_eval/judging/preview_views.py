@@ -2,7 +2,7 @@
 
 The page is the judges' own item page (``judging/rate.html`` with the judges' inline CSS and JS)
 around the same blind HTML a judge gets (the stored judge HTML when it is current, else
-``selectors.explanation_judge_html``, the platform's blind rendering). Only a researcher-only
+``explanation_judge_html``, the platform's blind rendering). Only a researcher-only
 banner, outside the judge's page content, names the method and the pair. Rating is disabled:
 the buttons are off, nothing is saved, and the page writes nothing (not even the HTML cache).
 Staff only (judges get 403, like every researcher page).
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from bti_eval.core.permissions import researcher_required
 from bti_eval.judging import selectors
+from bti_eval.judging.blind import JUDGE_HTML_VERSION, explanation_judge_html
 from bti_eval.judging.views import _judge_render, _score_buttons
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
@@ -61,10 +62,10 @@ def explanation_preview(request: HttpRequest, round_id: int, explanation_id: int
     explanation = Explanation.objects.select_related("pair").filter(round=round, pk=explanation_id).first()
     if explanation is None or explanation.status != Explanation.Status.DONE:
         raise Http404("No such computed explanation in this round.")
-    if explanation.judge_html and explanation.judge_html_version == selectors.JUDGE_HTML_VERSION:
+    if explanation.judge_html and explanation.judge_html_version == JUDGE_HTML_VERSION:
         html = explanation.judge_html  # what judges are served
     else:
-        html = selectors.explanation_judge_html(explanation=explanation)
+        html = explanation_judge_html(explanation=explanation)
     order = _preview_order(round)
     ids = [r[0] for r in order]
     index = ids.index(explanation.pk)

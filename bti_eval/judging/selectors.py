@@ -1,36 +1,21 @@
-"""Reads for judging: a judge's queue and progress, the blind explanation display, researchers' judge lists.
+"""Reads for judging: a judge's assignments and progress, researchers' judge lists.
 
-Blindness lives here: ``blind_payload`` keeps only the fields of the explanation contract that
-every method fills the same way, so nothing that names a method reaches the renderer or a judge.
+The judge's own reads run on every judge request; their SQL is in ``judging.queries``. What a
+judge sees of an explanation is ``judging.blind``'s.
 """
 
 from __future__ import annotations
 
-import inspect
-import zlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from django.db import connection
 from django.db.models import Count, F, Max, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 
-from bti_eval.core.auth import JUDGE_ROUND_FIELDS
-from bti_eval.core.db import fetch_one
-from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange
-from bti_eval.pairs.models import ParagraphPair
-from bti_eval.rounds.models import EvaluationRound, Explanation
-
-# The explanation contract's method-neutral fields (DESIGN.md) that the renderer draws; "method",
-# "model", "diagnostics" (and anything a method adds) never reach a judge. "words_read" (where the
-# model's tokenizer cut a long paragraph) depends on the pair and the round's model only.
-BLIND_TOP_LEVEL = ("similarity", "truncated", "words_read", "words", "pairs")
-BLIND_WORD_FIELDS = ("text", "start", "end", "saliency")
-BLIND_PAIR_FIELDS = ("a", "b", "word_similarity", "score")
-JUDGE_HTML_FORMAT = 2  # 2: the round's row budget (pairs_shown) and the truncation cut
+from bti_eval.judging import queries
+from bti_eval.judging.blind import JUDGE_HTML_VERSION
+from bti_eval.judging.models import Assignment, Judge
+from bti_eval.rounds.models import EvaluationRound
 
 
 @dataclass(frozen=True)
@@ -53,7 +38,7 @@ class JudgeItem:
     """One of a judge's assignments as the rating page and the judge API show it.
 
     ``html`` is the explanation's stored judge HTML when it was rendered by the current renderer
-    (``JUDGE_HTML_VERSION``), else None (see ``services.explanation_judge_html_store``).
+    (``JUDGE_HTML_VERSION``), else None (see ``services.judge_html.explanation_judge_html_store``).
     """
 
     public_id: str
@@ -70,16 +55,6 @@ class JudgeItem:
     flagged: bool = False
 
 
-# A judge row in full and its round's status (the rest of the round loads on first access); the
-# judge's fields are plain columns, so no field converter is skipped by building them from_db.
-_JUDGE_FIELDS = [f.attname for f in Judge._meta.concrete_fields]
-_JUDGE_SQL = "SELECT {}, r.id, r.status FROM {} j JOIN {} r ON r.id = j.round_id WHERE j.user_id = %s".format(
-    ", ".join(f"j.{f.column}" for f in Judge._meta.concrete_fields),
-    connection.ops.quote_name(Judge._meta.db_table),
-    connection.ops.quote_name(EvaluationRound._meta.db_table),
-)
-
-
 _USER_JUDGE = Judge.user.field.related_model.judge  # the reverse one-to-one descriptor: ``user.judge``
 
 
@@ -87,90 +62,33 @@ def judge_for_user(*, user) -> Judge | None:
     """The Judge row of a signed-in user, or None for anonymous users, researchers and revoked judges."""
     if not user or not user.is_authenticated or not user.is_active:
         return None
-    if _USER_JUDGE.is_cached(user):  # loaded with the user (core.auth.JudgeAwareBackend): no query
+    if _USER_JUDGE.is_cached(user):  # loaded with the user (judging.auth.JudgeAwareBackend): no query
         try:
             return user.judge
         except Judge.DoesNotExist:
             return None
-    row = fetch_one(_JUDGE_SQL, [user.pk])  # runs on every judge request: plain SQL, full model instances
-    if row is None:
-        return None
-    n_judge = len(_JUDGE_FIELDS)
-    judge = Judge.from_db(connection.alias, _JUDGE_FIELDS, row[:n_judge])
-    judge.round = EvaluationRound.from_db(connection.alias, JUDGE_ROUND_FIELDS, row[n_judge:])
-    judge.user = user  # already loaded: ``judge.user`` costs no second query
+    found = queries.user_with_judge(user.pk)  # runs on every judge request: one plain statement
+    judge = found[1] if found is not None else None
+    if judge is not None:
+        judge.user = user  # the caller's user object: ``judge.user`` costs no second query
     return judge
 
 
 def judge_progress(*, judge: Judge) -> Progress:
     """How many of the judge's assignments there are and how many carry a rating (one query)."""
-    total, rated = fetch_one(_JUDGE_PROGRESS_SQL, {"judge": judge.pk})
+    total, rated = queries.judge_progress_row(judge_id=judge.pk)
     return Progress(rated=rated, total=total)
 
 
-def judge_queue(*, judge: Judge) -> QuerySet[Assignment]:
+def judge_assignments(*, judge: Judge) -> QuerySet[Assignment]:
     """The judge's own assignments in their own order, each annotated with ``score`` (None if unrated)."""
     return judge.assignments.order_by("position").annotate(score=F("rating__score"))
-
-
-# Hot paths of a judge (the item page and every rating): a handful of statements in plain SQL,
-# since building the equivalent ORM querysets costs more CPU than running them (issue 6's load).
-# The quoted table names those statements use (here and in ``services``' rating statements).
-TABLES = {
-    name: connection.ops.quote_name(model._meta.db_table)
-    for name, model in (
-        ("round", EvaluationRound),
-        ("assignment", Assignment),
-        ("rating", Rating),
-        ("change", RatingChange),
-        ("explanation", Explanation),
-        ("pair", ParagraphPair),
-    )
-}
-# Progress: two index counts (Rating.judge repeats the assignment's judge for this).
-_PROGRESS_SQL = """
-  (SELECT COUNT(*) FROM {assignment} t WHERE t.judge_id = %(judge)s),
-  (SELECT COUNT(*) FROM {rating} t WHERE t.judge_id = %(judge)s)"""
-_ITEM_SQL = (
-    """
-SELECT a.public_id, a.position, a.explanation_id, p.text_a, p.text_b, r.score,
-  (SELECT b.public_id FROM {assignment} b WHERE b.judge_id = a.judge_id AND b.position < a.position
-   ORDER BY b.position DESC LIMIT 1),
-  (SELECT b.public_id FROM {assignment} b WHERE b.judge_id = a.judge_id AND b.position > a.position
-   ORDER BY b.position LIMIT 1),"""
-    + _PROGRESS_SQL
-    + """,
-  CASE WHEN e.judge_html_version = %(version)s THEN e.judge_html END, r.comment, r.flagged
-FROM {assignment} a
-JOIN {explanation} e ON e.id = a.explanation_id
-JOIN {pair} p ON p.id = e.pair_id
-LEFT JOIN {rating} r ON r.assignment_id = a.id
-WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"""
-).format(**TABLES)
-# The first unrated assignment in the judge's order (at or after a position): a walk along the
-# (judge, position) index that stops at the first assignment without a rating.
-_UNRATED_FROM = (
-    "(SELECT a.public_id FROM {assignment} a WHERE a.judge_id = %(judge)s AND a.position >= {start} "
-    "AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.assignment_id = a.id) ORDER BY a.position LIMIT 1)"
-)
-_FIRST_UNRATED_SQL = "SELECT " + _UNRATED_FROM.format(start="0", **TABLES)
-# The first unrated assignment after a position, wrapping round to the start, and the progress.
-_NEXT_SQL = (
-    "SELECT COALESCE("
-    + _UNRATED_FROM.format(start="%(after)s + 1", **TABLES)
-    + ", "
-    + _UNRATED_FROM.format(start="0", **TABLES)
-    + "),"
-    + _PROGRESS_SQL.format(**TABLES)
-)
-_JUDGE_PROGRESS_SQL = "SELECT " + _PROGRESS_SQL.format(**TABLES)
 
 
 def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
     """One of the judge's own assignments by public id, with its neighbours, the judge's score and
     progress, and the stored explanation HTML (one query); None when absent or another judge's."""
-    params = {"judge": judge.pk, "public_id": public_id, "version": JUDGE_HTML_VERSION}
-    row = fetch_one(_ITEM_SQL, params)
+    row = queries.judge_item_row(judge_id=judge.pk, public_id=public_id, html_version=JUDGE_HTML_VERSION)
     if row is None:
         return None
     public_id, position, explanation_id, text_a, text_b, score, previous, following, total, rated, html = row[:11]
@@ -194,119 +112,14 @@ def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
 def judge_next_and_progress(*, judge: Judge, after_position: int) -> tuple[str | None, Progress]:
     """Public id of the first unrated assignment after ``after_position`` (wrapping round to the
     start; None when all are rated) and the judge's progress, in one query."""
-    following, total, rated = fetch_one(_NEXT_SQL, {"judge": judge.pk, "after": after_position})
+    following, total, rated = queries.judge_next_unrated_row(judge_id=judge.pk, after_position=after_position)
     return following, Progress(rated=rated, total=total)
 
 
-def judge_first_unrated_public_id(*, judge: Judge) -> str | None:
-    """Public id of the judge's first unrated assignment in their order, or None (one plain query:
-    the ``/rate/next/`` redirect every judge follows before each item)."""
-    return fetch_one(_FIRST_UNRATED_SQL, {"judge": judge.pk})[0]
-
-
-def blind_payload(payload: dict[str, Any] | None, *, similarity: float | None = None) -> dict[str, Any]:
-    """Copy of an explanation payload with only method-neutral fields (see BLIND_*).
-
-    In: the stored explanation JSON and, optionally, the pair's similarity to show instead of the
-    payload's. Out: ``{"similarity", "truncated", "words_read", "words", "pairs"}`` (the first three
-    when present) with words and pairs reduced to their contract fields; method, model,
-    diagnostics and anything else are dropped.
-    """
-    payload = payload or {}
-    blind: dict[str, Any] = {key: payload[key] for key in BLIND_TOP_LEVEL if key in payload}
-    if similarity is not None:
-        blind["similarity"] = similarity
-    blind["words"] = [
-        [{key: word[key] for key in BLIND_WORD_FIELDS if key in word} for word in side]
-        for side in payload.get("words") or [[], []]
-    ]
-    blind["pairs"] = [
-        {key: pair[key] for key in BLIND_PAIR_FIELDS if key in pair} for pair in payload.get("pairs") or []
-    ]
-    return blind
-
-
-def pair_similarity(*, explanation: Explanation) -> float | None:
-    """The similarity shown for a pair: that of the round's first done explanation of the pair.
-
-    Every method reports the same encoder cosine (the explanation contract), so this only rules out
-    float noise between batches showing up as a different number on one method's items.
-    """
-    return (
-        Explanation.objects.filter(
-            round_id=explanation.round_id, pair_id=explanation.pair_id, status=Explanation.Status.DONE
-        )
-        .order_by("id")
-        .values_list("payload__similarity", flat=True)
-        .first()
-    )
-
-
-def _judge_html_version() -> int:
-    """A 31-bit fingerprint of what the judge HTML is made from: the renderer's source and the blind
-    fields (bump ``JUDGE_HTML_FORMAT`` when ``blind_payload`` or ``pair_similarity`` change meaning).
-    Stored HTML of another version is rendered again, so a renderer change never shows stale HTML."""
-    from explainers import render
-
-    fields = (JUDGE_HTML_FORMAT, BLIND_TOP_LEVEL, BLIND_WORD_FIELDS, BLIND_PAIR_FIELDS)
-    source = inspect.getsource(render) + repr(fields)
-    return zlib.crc32(source.encode()) & 0x7FFFFFFF or 1  # 0 is the column's "never rendered"
-
-
-def explanation_judge_html(
-    *, explanation: Explanation, similarity: float | None = None, pairs_shown: int | None = None
-) -> str:
-    """The explanation as the explainers' HTML fragment (escaped, the paragraphs included), built
-    from the blind payload only. The same for every judge: stored once per explanation
-    (``services.explanation_judge_html_store`` and ``services.round_judge_html_render``).
-    ``similarity``: the pair's shown similarity when the caller knows it (else ``pair_similarity``);
-    ``pairs_shown``: the round's row budget when the caller knows it (else read from the round).
-
-    Every method of the round goes through the same budget, merging and relative scale (see
-    ``explainers.render``); the stored payload keeps the method's full selection."""
-    from explainers.render import render_html
-
-    pair = explanation.pair
-    if similarity is None:
-        similarity = pair_similarity(explanation=explanation)
-    if pairs_shown is None:
-        pairs_shown = round_pairs_shown(round_id=explanation.round_id)
-    payload = blind_payload(explanation.payload, similarity=similarity)
-    return render_html(payload, texts=(pair.text_a, pair.text_b), max_pairs=pairs_shown)
-
-
-def round_pairs_shown(*, round_id: int) -> int:
-    """The round's row budget: how many rows of matched words a judge sees at most."""
-    return EvaluationRound.objects.values_list("pairs_shown", flat=True).get(pk=round_id)
-
-
-def round_pair_similarities(*, round_id: int) -> dict[int, float | None]:
-    """``pair_similarity`` of every pair of a round at once: ``{pair_id: similarity}``."""
-    shown: dict[int, float | None] = {}
-    rows = (
-        Explanation.objects.filter(round_id=round_id, status=Explanation.Status.DONE)
-        .order_by("id")
-        .values_list("pair_id", "payload__similarity")
-    )
-    for pair_id, similarity in rows.iterator(chunk_size=2000):
-        shown.setdefault(pair_id, similarity)
-    return shown
-
-
-def assignment_explanation_html(*, assignment: Assignment) -> str:
-    """``explanation_judge_html`` of an assignment's explanation."""
-    return explanation_judge_html(explanation=assignment.explanation)
-
-
-def explanation_css() -> str:
-    """The renderer's stylesheet (the same for every method)."""
-    from explainers.render import RENDER_CSS
-
-    return RENDER_CSS
-
-
-def invite_status(*, invite: Invite | None, now: datetime | None = None) -> str:
-    """``pending``, ``used``, ``expired`` or ``revoked`` (``none`` for a judge without an invite)."""
+def judge_invite_status(*, judge: Judge, now: datetime | None = None) -> str:
+    """``pending``, ``used``, ``expired`` or ``revoked`` (``none`` for a judge without an invite) of
+    a judge's invite (loaded with the judge by ``round_judges_with_progress``)."""
+    invite = getattr(judge, "invite", None)
     if invite is None:
         return "none"
     if invite.revoked_at:
@@ -316,16 +129,6 @@ def invite_status(*, invite: Invite | None, now: datetime | None = None) -> str:
     if invite.expires_at and invite.expires_at <= (now or timezone.now()):
         return "expired"
     return "pending"
-
-
-def judge_invite_status(*, judge: Judge) -> str:
-    """``invite_status`` of a judge's invite (loaded with the judge by ``round_judges_with_progress``)."""
-    return invite_status(invite=getattr(judge, "invite", None))
-
-
-def invite_url(request: HttpRequest, token: str) -> str:
-    """The absolute invite link of a raw token (shown to the researcher once, never stored)."""
-    return request.build_absolute_uri(reverse("judging:invite-accept", kwargs={"token": token}))
 
 
 def round_judges_with_progress(*, round: EvaluationRound) -> QuerySet[Judge]:
@@ -340,6 +143,3 @@ def round_judges_with_progress(*, round: EvaluationRound) -> QuerySet[Judge]:
         )
         .order_by("id")
     )
-
-
-JUDGE_HTML_VERSION = _judge_html_version()

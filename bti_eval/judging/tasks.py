@@ -11,6 +11,6 @@ from bti_eval.core.jobs import JobTask
 def render_judge_html(round_id: int) -> int:
     """Render every explanation's judge HTML of the round; an explanation it has not reached is
     rendered on a judge's first view instead (nothing to mark failed)."""
-    from bti_eval.judging.services import round_judge_html_render
+    from bti_eval.judging.services.judge_html import round_judge_html_render
 
     return round_judge_html_render(round_id=round_id)

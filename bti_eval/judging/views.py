@@ -6,7 +6,7 @@ CSS and JS, so no URL on a judge's page names anything but the page itself.
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 
 from django.conf import settings
@@ -20,11 +20,13 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bti_eval.core import ratelimit
-from bti_eval.core.auth import JUDGE_BACKEND
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.judging import selectors, services
+from bti_eval.judging import queries, selectors
+from bti_eval.judging.auth import JUDGE_BACKEND
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
+from bti_eval.judging.services import invites, judge_html
 from bti_eval.rounds.models import EvaluationRound
+from explainers.render import RENDER_CSS
 
 RUBRIC_SEEN = "judging_rubric_seen"
 Status = EvaluationRound.Status
@@ -33,32 +35,40 @@ Status = EvaluationRound.Status
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _static_text(name: str, _cache: dict[str, str] = {}) -> str:  # noqa: B006 - a deliberate module cache
-    if settings.DEBUG or name not in _cache:
-        path = finders.find(name)
-        _cache[name] = Path(path).read_text(encoding="utf-8") if path else ""
-    return _cache[name]
+def _cached_unless_debug(function):
+    """``functools.cache`` of ``function``, once per process; called afresh in DEBUG, so that an
+    edited template or static file shows at once."""
+    cached = cache(function)
+
+    @wraps(function)
+    def call(*args):
+        return function(*args) if settings.DEBUG else cached(*args)
+
+    return call
+
+
+@_cached_unless_debug
+def _static_text(name: str) -> str:
+    path = finders.find(name)
+    return Path(path).read_text(encoding="utf-8") if path else ""
 
 
 SCORES = [(1, "Not at all"), (2, "Slightly"), (3, "Partly"), (4, "Mostly"), (5, "Completely")]
 
 
-def _score_buttons(score: int | None, open: bool, _cache: dict[tuple[int | None, bool], str] = {}) -> str:  # noqa: B006
+@_cached_unless_debug
+def _score_buttons(score: int | None, open: bool) -> str:
     """The item page's 1-5 buttons (``judging/_scores.html``), rendered once per process for each of
     the twelve (score, open) states: the loop is the costliest part of the page's template."""
-    key = (score, open)
-    if settings.DEBUG or key not in _cache:
-        html = get_template("judging/_scores.html").render({"scores": SCORES, "score": score, "open": open})
-        _cache[key] = mark_safe(html.strip())  # noqa: S308 - our own template's autoescaped output
-    return _cache[key]
+    html = get_template("judging/_scores.html").render({"scores": SCORES, "score": score, "open": open})
+    return mark_safe(html.strip())  # noqa: S308 - our own template's autoescaped output
 
 
-def _inline_assets(_cache: dict[str, tuple[str, str]] = {}) -> tuple[str, str]:  # noqa: B006 - a module cache
+@_cached_unless_debug
+def _inline_assets() -> tuple[str, str]:
     """(CSS, JS) that every judge page inlines, marked safe once per process (re-read in DEBUG)."""
-    if settings.DEBUG or not _cache:
-        css = _static_text("bti/judge.css") + "\n" + selectors.explanation_css()
-        _cache["assets"] = (mark_safe(css), mark_safe(_static_text("bti/judge.js")))  # noqa: S308 - our files
-    return _cache["assets"]
+    css = _static_text("bti/judge.css") + "\n" + RENDER_CSS
+    return mark_safe(css), mark_safe(_static_text("bti/judge.js"))  # noqa: S308 - our files
 
 
 def _judge_render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -128,11 +138,11 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
         return response
     try:
         if request.method == "GET":
-            invite = services.invite_usable(token=token, user=request.user)
+            invite = invites.invite_usable(token=token, user=request.user)
             if invite.used_at is not None:  # the judge it belongs to, coming back
                 return redirect("judging:rate")
             return _judge_render(request, "judging/invite.html", {})
-        judge = services.invite_accept(token=token, user=request.user)
+        judge = invites.invite_accept(token=token, user=request.user)
     except ApplicationError as exc:
         if exc.status == 404:
             limit.fail(address)
@@ -175,7 +185,7 @@ def rate_next(request: HttpRequest, judge: Judge) -> HttpResponse:
         return waiting
     if not request.session.get(RUBRIC_SEEN):  # setting it again would save the session on every visit
         request.session[RUBRIC_SEEN] = True
-    following = selectors.judge_first_unrated_public_id(judge=judge) if judge.round.status == Status.RATING else None
+    following = queries.judge_first_unrated(judge_id=judge.pk) if judge.round.status == Status.RATING else None
     if following is None:
         return redirect("judging:rate-done")
     return redirect("judging:rate-item", public_id=following)
@@ -191,7 +201,7 @@ def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
     closed = judge.round.status == Status.CLOSED
     if not closed and progress.rated < progress.total:
         return redirect("judging:rate-next")
-    first = selectors.judge_queue(judge=judge).first()
+    first = selectors.judge_assignments(judge=judge).first()
     return _judge_render(
         request,
         "judging/done.html",
@@ -204,9 +214,9 @@ def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
 @judge_required
 def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpResponse:
     """One explanation to rate: progress, the blind explanation, the rubric reminder, buttons 1-5."""
-    item = services.judge_item_rendered(judge=judge, public_id=public_id)
+    item = judge_html.judge_item_rendered(judge=judge, public_id=public_id)
     if item is None:  # another judge's item looks exactly like one that does not exist
-        return _judge_error(request, 404, "Not found", "There is no such item in your queue.")
+        return _judge_error(request, 404, "Not found", "There is no such item among your assignments.")
     context = {
         "assignment": item,
         "item_number": item.position + 1,

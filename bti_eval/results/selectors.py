@@ -30,21 +30,7 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from bti_eval.judging.models import Assignment, Rating
 from bti_eval.results.models import AutoEvaluation
 from bti_eval.rounds.models import EvaluationRound, Explanation
-
-# Researcher-facing labels in the paper's wording (judges never see these).
-METHOD_LABELS = {
-    "bti": "BTI",
-    "bti-last-layer": "BTI (last layer)",
-    "bti-activations": "BTI (activations only)",
-    "bti-gradients": "BTI (gradients only)",
-    "vanilla-gradients": "Vanilla Gradients",
-    "integrated-gradients": "Integrated Gradients",
-    "tfidf-w2v": "TF-IDF-W2V",
-}
-
-
-def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+from explainers.registry import method_title
 
 
 def round_ratings(*, round: EvaluationRound) -> QuerySet[Rating]:
@@ -88,7 +74,7 @@ def round_results(
         rows.append(
             {
                 "method": method,
-                "label": method_label(method),
+                "label": method_title(method),
                 "n": agg["n"] if agg else 0,
                 "n_judges": len(means),
                 "mean": agg["total"] / agg["n"] if agg else None,
@@ -256,7 +242,7 @@ def round_item_remarks(*, round: EvaluationRound, limit: int = ITEM_REMARKS_SHOW
             {
                 "pair": external_id or str(pair_id),
                 "method": method,
-                "label": method_label(method),
+                "label": method_title(method),
                 "control": control,
                 "judge_id": judge_id,
                 "judge": judge_name or f"judge {judge_id}",

@@ -25,7 +25,7 @@ from django.db import transaction
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging.models import Assignment, Judge, Rating, RatingChange
-from bti_eval.judging.services import assignments_build_for_round
+from bti_eval.judging.services.assignments import assignments_build_for_round
 from bti_eval.rounds.models import EvaluationRound
 
 TABLE1_MEANS = {

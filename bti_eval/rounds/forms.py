@@ -16,7 +16,7 @@ from django.template.defaultfilters import pluralize
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.fields import CountFormField, SeedFormField
 from bti_eval.pairs.selectors import pair_sources
-from bti_eval.rounds.models import DEFAULT_METHODS, DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound
+from bti_eval.rounds.models import DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound, default_methods
 from bti_eval.rounds.services import MAX_JUDGES_PER_EXPLANATION, MAX_TOP_K
 
 MAX_TOO_FAST_SECONDS = 3600
@@ -39,7 +39,7 @@ class RoundCreateForm(forms.Form):
         label="Sample size",
         help_text="Optional: draw this many of those pairs at random (with the seed below).",
     )
-    methods = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, initial=list(DEFAULT_METHODS))
+    methods = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, initial=default_methods)
     model = forms.CharField(
         required=False,
         max_length=500,

@@ -1,19 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from explainers.registry import available_methods
 from explainers.render import DEFAULT_PAIRS_SHOWN
-
-# The seven methods of the paper's Table 1, in the table's order.
-DEFAULT_METHODS = [
-    "bti",
-    "bti-last-layer",
-    "bti-activations",
-    "bti-gradients",
-    "vanilla-gradients",
-    "integrated-gradients",
-    "tfidf-w2v",
-]
-
 
 # Rows of matched words a judge sees at most per explanation; the default (3) is the middle of the
 # paper's Fig. 3 (2-4 rows), see explainers.render. A light import: no torch.
@@ -21,7 +10,9 @@ MAX_PAIRS_SHOWN = 50
 
 
 def default_methods() -> list[str]:
-    return list(DEFAULT_METHODS)
+    """The methods a new round explains unless told otherwise: every method of the registry (the
+    seven of the paper's Table 1)."""
+    return available_methods()
 
 
 class EvaluationRound(models.Model):
@@ -104,7 +95,7 @@ class Explanation(models.Model):
     # goes blind into the queues and never counts toward a method's MOS.
     is_control = models.BooleanField(default=False)
     # The blind HTML judges see (the same for every judge), stored the first time a judge opens it,
-    # with the fingerprint of the renderer that made it (judging.selectors.JUDGE_HTML_VERSION; 0:
+    # with the version of the renderer that made it (judging.blind.JUDGE_HTML_VERSION; 0:
     # not rendered yet). A DONE explanation never changes, so neither does its HTML.
     judge_html = models.TextField(blank=True, default="", editable=False)
     judge_html_version = models.BigIntegerField(default=0, editable=False)

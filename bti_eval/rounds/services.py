@@ -29,7 +29,13 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import queueing
 from bti_eval.rounds.constants import STALE_RUNNING_AFTER
-from bti_eval.rounds.models import DEFAULT_METHODS, DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound, Explanation
+from bti_eval.rounds.models import (
+    DEFAULT_PAIRS_SHOWN,
+    MAX_PAIRS_SHOWN,
+    EvaluationRound,
+    Explanation,
+    default_methods,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ def round_create(
 ) -> EvaluationRound:
     """A draft round over ``pairs`` (ids, pairs or a queryset) explained by ``methods``.
 
-    ``methods`` defaults to the paper's seven (DEFAULT_METHODS) and must be names from
+    ``methods`` defaults to the paper's seven (``default_methods()``) and must be names from
     ``explainers.available_methods()``; ``model`` is "" (the default model) or a local model dir.
     ``top_k``: MeanShift clusters of pair scores kept by TopWords (the paper's top_k = 2);
     ``pairs_shown``: rows of matched words a judge sees at most, the same budget for every method
@@ -69,7 +75,7 @@ def round_create(
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Give the round a name.", extra={"field": "name"})
-    methods = _clean_methods(DEFAULT_METHODS if methods is None else methods)
+    methods = _clean_methods(default_methods() if methods is None else methods)
     model = _clean_model(model)
     _check_display(top_k=top_k, pairs_shown=pairs_shown)
     pair_ids = _clean_pair_ids(pairs)
@@ -494,7 +500,7 @@ def _open_locked(locked: EvaluationRound) -> None:
 def _open_ready(locked: EvaluationRound) -> None:
     """Open a locked round whose explanations are all DONE: status, control items, every judge's
     queue, and the automatic metrics task."""
-    from bti_eval.judging.services import assignments_build_for_round, controls_create
+    from bti_eval.judging.services.assignments import assignments_build_for_round, controls_create
     from bti_eval.judging.tasks import render_judge_html
 
     locked.status = Status.RATING

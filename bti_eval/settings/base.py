@@ -99,7 +99,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A ModelBackend whose get_user loads a judge's user, judge and round in one query. The only backend:
 # a second ModelBackend would check a wrong password twice.
-AUTHENTICATION_BACKENDS = ["bti_eval.core.auth.JudgeAwareBackend"]
+AUTHENTICATION_BACKENDS = ["bti_eval.judging.auth.JudgeAwareBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

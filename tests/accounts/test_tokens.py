@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from bti_eval.accounts.models import ApiToken
 from bti_eval.accounts.services import api_token_hash
 from bti_eval.core import ratelimit
-from bti_eval.judging import services as judging_services
+from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory, ParagraphPairFactory, ResearcherFactory, UserFactory
 
@@ -151,7 +151,7 @@ def test_the_token_endpoint_refuses_wrong_passwords_non_researchers_and_judges(r
     user = UserFactory()
     refused = _obtain(APIClient(), user.username, PASSWORD)
     assert refused.status_code == 403 and "researchers" in refused.json()["message"]
-    judge, _ = judging_services.judge_invite(
+    judge, _ = judge_invite(
         round=EvaluationRoundFactory(explained_pairs=1, status=EvaluationRound.Status.RATING), name="Ann"
     )
     assert _obtain(APIClient(), judge.user.username, "").status_code == 400  # a judge has no password

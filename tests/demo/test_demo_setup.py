@@ -13,7 +13,7 @@ from django.test import Client
 
 from bti_eval.demo.management.commands.demo_setup import DEMO_PAIRS, DEMO_SOURCE
 from bti_eval.pairs.models import ParagraphPair
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.rounds.models import EvaluationRound, default_methods
 
 BASE_URL = "http://demo.example:8123"
 
@@ -39,11 +39,11 @@ def test_demo_setup_imports_pairs_launches_a_round_and_prints_the_logins(
     n_pairs = sum(1 for line in DEMO_PAIRS.read_text(encoding="utf-8").splitlines() if line.strip())
     assert ParagraphPair.objects.filter(source=DEMO_SOURCE).count() == n_pairs > 0
     round_ = EvaluationRound.objects.get()
-    assert round_.methods == list(DEFAULT_METHODS)  # no --methods: round_create's default
+    assert round_.methods == default_methods()  # no --methods: round_create's default
     assert round_.status == EvaluationRound.Status.COMPUTING
-    assert round_.explanations.count() == n_pairs * len(DEFAULT_METHODS)
+    assert round_.explanations.count() == n_pairs * len(default_methods())
     assert published.call_count >= 1  # its chunks went to the broker
-    assert f"{n_pairs} pairs x {len(DEFAULT_METHODS)} methods" in output
+    assert f"{n_pairs} pairs x {len(default_methods())} methods" in output
 
     login = re.search(rf"Researcher: {re.escape(BASE_URL)}/accounts/login/  user 'demo'  password '([^']+)'", output)
     assert login and authenticate(username="demo", password=login.group(1)).is_staff

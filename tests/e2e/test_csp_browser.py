@@ -11,8 +11,8 @@ import re
 
 from django.test import Client
 
-from bti_eval.judging import services
-from bti_eval.judging.selectors import JUDGE_HTML_VERSION, explanation_judge_html
+from bti_eval.judging.blind import JUDGE_HTML_VERSION, explanation_judge_html
+from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds.models import Explanation
 from tests.e2e import test_judge_browser as judge_browser
 from tests.factories import ResearcherFactory
@@ -64,7 +64,7 @@ def _violations(page, console_errors: list[str]) -> list[str]:
 
 def test_judge_pages_run_under_the_policy_with_no_violation(browser_round, live_server, browser):
     _strip_fragment_styles(browser_round)
-    judge, token = services.judge_invite(round=browser_round, name="CSP judge")
+    judge, token = judge_invite(round=browser_round, name="CSP judge")
     context = browser.new_context()
     console_errors = _watch(context)
     page = context.new_page()
@@ -88,7 +88,7 @@ def test_researcher_pages_run_under_the_policy_with_no_violation(browser_round, 
     researcher = ResearcherFactory()
     client = Client()
     client.force_login(researcher)
-    services.judge_invite(round=browser_round, name="Somebody")
+    judge_invite(round=browser_round, name="Somebody")
     context = browser.new_context()
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
     console_errors = _watch(context)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bti_eval.judging import services
 from bti_eval.judging.models import Assignment, Rating
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.judging.services.invites import judge_invite
+from bti_eval.rounds.models import EvaluationRound, default_methods
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
 from tests.judging.conftest import method_words_in
 from tests.judging.payloads import payload_for_texts
@@ -56,7 +56,7 @@ def browser_round(transactional_db):
     round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING)
     for text_a, text_b in PAIRS:
         pair = ParagraphPairFactory(text_a=text_a, text_b=text_b)
-        for method in DEFAULT_METHODS:
+        for method in default_methods():
             payload = payload_for_texts(text_a, text_b, method=method, extra={"diagnostics": {"method": method}})
             ExplanationFactory(round=round, pair=pair, method=method, payload=payload)
     return round
@@ -105,7 +105,7 @@ def test_judge_rates_with_the_keyboard_resumes_and_survives_offline(browser_roun
     # browser_round (the database) comes first so that the session-scoped live server stops before it.
     from playwright.sync_api import expect
 
-    judge, token = services.judge_invite(round=browser_round, name="Browser judge")
+    judge, token = judge_invite(round=browser_round, name="Browser judge")
     total = judge.assignments.count()
     assert total == 14
     context = browser.new_context()
@@ -165,7 +165,7 @@ def _eventually(check, timeout: float = 10.0) -> None:
 
 
 def _open_first_item(browser, live_server, round, **context_options):
-    judge, token = services.judge_invite(round=round, name="Browser judge")
+    judge, token = judge_invite(round=round, name="Browser judge")
     context = browser.new_context(**context_options)
     page = context.new_page()
     page.goto(f"{live_server.url}/j/{token}/")
@@ -292,7 +292,7 @@ def test_on_a_phone_the_rating_bar_and_its_labels_are_in_view_without_scrolling(
 
     desktop = browser.new_context(viewport={"width": 1280, "height": 800})
     page = desktop.new_page()
-    _, token = services.judge_invite(round=browser_round, name="Desktop judge")
+    _, token = judge_invite(round=browser_round, name="Desktop judge")
     page.goto(f"{live_server.url}/j/{token}/")
     page.click("#judge-accept")
     page.click("#judge-start")

@@ -6,6 +6,7 @@ import json
 
 import explainers
 from explainers import Explanation, Word, WordPair
+from explainers.registry import method_title
 
 
 def _explanation(**extra) -> Explanation:
@@ -58,6 +59,7 @@ def test_public_api():
         "tfidf-w2v",
     ]
     assert explainers.get_method("bti").title == "BTI"
+    assert method_title("bti-gradients") == "BTI (gradients only)" and method_title("control") == "control"
     for name in ("load_encoder", "explain_pairs", "Encoder"):
         assert callable(getattr(explainers, name))
     assert issubclass(explainers.ModelLoadError, explainers.ExplainerError)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from bti_eval.judging import services
 from bti_eval.judging.models import Judge
+from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory
 
@@ -52,5 +52,5 @@ def http_judge(transactional_db, live_server) -> HttpJudge:
     round = EvaluationRoundFactory(
         explained_pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.RATING
     )
-    judge, token = services.judge_invite(round=round, name="Ann")
+    judge, token = judge_invite(round=round, name="Ann")
     return sign_in_over_http(live_server.url, token, judge)

@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-from bti_eval.judging import services
 from bti_eval.judging.models import Rating, RatingChange
+from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds.models import EvaluationRound
 from tests.e2e.test_judge_browser import CHROMIUM, browser  # noqa: F401  (the Chromium fixture)
 from tests.factories import EvaluationRoundFactory
@@ -37,7 +37,7 @@ def judge_round(transactional_db):
 def _open_first_item(browser, live_server, round):  # noqa: F811
     from playwright.sync_api import expect
 
-    judge, token = services.judge_invite(round=round, name="Browser judge")
+    judge, token = judge_invite(round=round, name="Browser judge")
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{live_server.url}/j/{token}/")

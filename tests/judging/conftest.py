@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bti_eval.judging import services
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.judging.services.invites import judge_invite
+from bti_eval.rounds.models import EvaluationRound, default_methods
 from tests.factories import EvaluationRoundFactory
 
 # Everything that could name a method, in any spelling a leak might use (checked case-insensitively).
 METHOD_WORDS = (
-    *DEFAULT_METHODS,
+    *default_methods(),
     "bti",
     "vanilla",
     "integrated",
@@ -38,13 +38,13 @@ def rating_round(db) -> EvaluationRound:
 
 @pytest.fixture
 def judge(rating_round):
-    judge, _ = services.judge_invite(round=rating_round, name="Ann")
+    judge, _ = judge_invite(round=rating_round, name="Ann")
     return judge
 
 
 @pytest.fixture
 def other_judge(rating_round):
-    judge, _ = services.judge_invite(round=rating_round, name="Ben")
+    judge, _ = judge_invite(round=rating_round, name="Ben")
     return judge
 
 

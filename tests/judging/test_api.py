@@ -1,4 +1,4 @@
-"""Judging API: the judge's queue, assignment and rating endpoints; researchers' judge endpoints; CSRF; schema."""
+"""Judging API: the judge's assignments and rating endpoints; researchers' judge endpoints; CSRF; schema."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
-from bti_eval.judging import services
 from bti_eval.judging.models import Judge, Rating
+from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import ResearcherFactory
 
@@ -34,10 +34,10 @@ def researcher_client(client):
     return client
 
 
-def test_queue_is_the_judges_own_order_with_scores(judge_client, judge):
+def test_assignments_are_the_judges_own_order_with_scores(judge_client, judge):
     first = judge.assignments.get(position=0)
-    services.rating_submit(judge=judge, public_id=first.public_id, score=5, seconds=2)
-    body = judge_client.get(reverse("api-judge-queue")).json()
+    rating_submit(judge=judge, public_id=first.public_id, score=5, seconds=2)
+    body = judge_client.get(reverse("api-judge-assignments")).json()
     assert body["progress"] == {"rated": 1, "total": 21}
     assert body["round_status"] == "rating"
     assert [item["position"] for item in body["items"]] == list(range(21))
@@ -106,7 +106,7 @@ def test_closed_round_is_409_and_frozen(judge_client, judge):
     response = _put(judge_client, judge.assignments.first().public_id, {"score": 3})
     assert response.status_code == 409
     assert response.json()["message"] == "This round is closed; ratings are frozen."
-    assert judge_client.get(reverse("api-judge-queue")).json()["round_status"] == "closed"
+    assert judge_client.get(reverse("api-judge-assignments")).json()["round_status"] == "closed"
 
 
 def test_another_judges_assignment_is_404_on_read_and_rate(judge_client, other_judge):
@@ -119,10 +119,10 @@ def test_another_judges_assignment_is_404_on_read_and_rate(judge_client, other_j
 
 def test_anonymous_and_researchers_cannot_use_the_judge_api(client, judge):
     public_id = judge.assignments.first().public_id
-    assert client.get(reverse("api-judge-queue")).status_code in (401, 403)
+    assert client.get(reverse("api-judge-assignments")).status_code in (401, 403)
     assert _put(client, public_id, {"score": 3}).status_code in (401, 403)
     client.force_login(ResearcherFactory())
-    assert client.get(reverse("api-judge-queue")).status_code == 403
+    assert client.get(reverse("api-judge-assignments")).status_code == 403
     assert _put(client, public_id, {"score": 3}).status_code == 403
     assert not Rating.objects.exists()
 
@@ -193,7 +193,7 @@ def test_the_judging_api_schema_is_valid_without_warnings():
     assert {
         "/api/rounds/{round_id}/judges/",
         "/api/judges/{judge_id}/revoke/",
-        "/api/judge/queue/",
+        "/api/judge/assignments/",
         "/api/judge/assignments/{public_id}/",
         "/api/judge/assignments/{public_id}/rating/",
     } <= set(paths)
@@ -201,9 +201,12 @@ def test_the_judging_api_schema_is_valid_without_warnings():
     assert {"200", "201", "400", "404", "409"} <= set(rating)
     # What the view declares itself (the post-processing hook adds a generic 400 and 404 to every
     # path with an id, worded otherwise, and never a 409 or a success body).
-    assert rating["409"]["description"] == "round not open or closed"
-    assert rating["404"]["description"] == "not in your queue"
-    assert rating["400"]["description"] == "bad score or seconds"
+    assert rating["409"]["description"] == "The round is not open for rating, or is closed."
+    assert rating["404"]["description"] == "Not one of your assignments."
+    assert rating["400"]["description"] == "Bad score or seconds."
+    invite = paths["/api/rounds/{round_id}/judges/"]["post"]["responses"]
+    assert invite["400"]["description"] == "Invalid input."  # the common wording, with the view's own 409
+    assert invite["409"]["description"] == "The round is closed."
     for code in ("200", "201"):
         assert rating[code]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/JudgeRatingApiOutput"

@@ -7,8 +7,10 @@ import json
 import pytest
 from django.urls import reverse
 
-from bti_eval.judging import selectors, services
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.judging.blind import blind_payload, explanation_judge_html
+from bti_eval.judging.services.assignments import assignments_build
+from bti_eval.judging.services.ratings import rating_submit
+from bti_eval.rounds.models import EvaluationRound, default_methods
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, JudgeFactory, ParagraphPairFactory, UserFactory
 from tests.judging.conftest import method_words_in
 from tests.judging.payloads import payload_for_texts
@@ -44,7 +46,7 @@ def blind_round():
     explanation_ids = []
     for index, pair_id in enumerate(PAIR_IDS):
         pair = ParagraphPairFactory(id=pair_id)
-        for offset, method in enumerate(DEFAULT_METHODS):
+        for offset, method in enumerate(default_methods()):
             explanation = ExplanationFactory(
                 id=900_001 + index * 10 + offset,
                 round=round,
@@ -54,7 +56,7 @@ def blind_round():
             )
             explanation_ids.append(explanation.id)
     judge = JudgeFactory(id=JUDGE_ID, round=round, name="judge", user=UserFactory(username="judge-blind"))
-    services.assignments_build(judge=judge)
+    assignments_build(judge=judge)
     return round, judge, explanation_ids
 
 
@@ -74,7 +76,7 @@ def test_every_page_and_api_answer_a_judge_gets_is_blind(client, blind_round):
     _, judge, explanation_ids = blind_round
     client.force_login(judge.user)
     responses = [client.get(reverse(name)) for name in ("judging:rate", "judging:rate-rubric", "judging:rate-next")]
-    responses.append(client.get(reverse("api-judge-queue")))
+    responses.append(client.get(reverse("api-judge-assignments")))
     assignments = list(judge.assignments.order_by("position"))
     assert len(assignments) == 21
     for assignment in assignments:
@@ -97,7 +99,7 @@ def test_every_method_renders_the_same_html_for_the_same_pair(blind_round):
     _, judge, _ = blind_round
     by_pair: dict[int, set[str]] = {}
     for assignment in judge.assignments.select_related("explanation__pair"):
-        html = selectors.assignment_explanation_html(assignment=assignment)
+        html = explanation_judge_html(explanation=assignment.explanation)
         by_pair.setdefault(assignment.explanation.pair_id, set()).add(html)
     assert len(by_pair) == 3
     assert all(len(htmls) == 1 for htmls in by_pair.values())
@@ -105,7 +107,7 @@ def test_every_method_renders_the_same_html_for_the_same_pair(blind_round):
 
 def test_blind_payload_keeps_only_the_contract_fields():
     payload = _leaky_payload(type("P", (), {"text_a": "soft wool gloves", "text_b": "warm wool gloves"})(), "bti")
-    blind = selectors.blind_payload(payload)
+    blind = blind_payload(payload)
     assert set(blind) == {"similarity", "truncated", "words", "pairs"}  # "words_read" too when truncated
     assert method_words_in(json.dumps(blind)) == []
     assert blind["words"][0][0] == {"text": "soft", "start": 0, "end": 4, "saliency": 1.0}
@@ -124,13 +126,13 @@ def test_public_ids_are_random_not_sequential(blind_round):
 def test_a_judge_never_sees_other_judges_ratings(client, blind_round):
     round, judge, _ = blind_round
     other = JudgeFactory(round=round, user=UserFactory(username="judge-other"))
-    services.assignments_build(judge=other)
+    assignments_build(judge=other)
     for assignment in other.assignments.all():
-        services.rating_submit(judge=other, public_id=assignment.public_id, score=5, seconds=1)
+        rating_submit(judge=other, public_id=assignment.public_id, score=5, seconds=1)
     client.force_login(judge.user)
-    queue = client.get(reverse("api-judge-queue")).json()
-    assert queue["progress"] == {"rated": 0, "total": 21}
-    assert all(item["score"] is None for item in queue["items"])
+    listed = client.get(reverse("api-judge-assignments")).json()
+    assert listed["progress"] == {"rated": 0, "total": 21}
+    assert all(item["score"] is None for item in listed["items"])
     first = judge.assignments.get(position=0)
     page = client.get(reverse("judging:rate-item", kwargs={"public_id": first.public_id})).content.decode()
     assert 'data-score=""' in page and 'aria-pressed="true"' not in page and 'aria-live="polite"></p>' in page

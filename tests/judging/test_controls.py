@@ -1,4 +1,4 @@
-"""Control items: degraded explanations of real pairs, blind in the queues, never in a method's MOS."""
+"""Control items: degraded explanations of real pairs, blind among the assignments, never in a method's MOS."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from bti_eval.judging import services
+from bti_eval.judging.blind import blind_payload, explanation_judge_html
 from bti_eval.judging.controls import degrade
-from bti_eval.judging.selectors import assignment_explanation_html, blind_payload
+from bti_eval.judging.services.assignments import controls_create
+from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory, explanation_payload
@@ -53,13 +54,13 @@ def round_with_controls(db) -> EvaluationRound:
 
 
 def test_controls_are_added_at_opening_once_and_go_to_every_judge(round_with_controls):
-    judge, _ = services.judge_invite(round=round_with_controls, name="early")
+    judge, _ = judge_invite(round=round_with_controls, name="early")
     round_services.round_open(round=round_with_controls)
     controls = Explanation.objects.filter(round=round_with_controls, is_control=True)
     assert controls.count() == 2 and set(controls.values_list("method", flat=True)) == {"control"}
     assert all(c.status == Explanation.Status.DONE for c in controls)
-    assert services.controls_create(round=round_with_controls) == 0  # once
-    late, _ = services.judge_invite(round=round_with_controls, name="late")
+    assert controls_create(round=round_with_controls) == 0  # once
+    late, _ = judge_invite(round=round_with_controls, name="late")
     for j in (judge, late):
         assert set(controls.values_list("id", flat=True)) <= set(j.assignments.values_list("explanation_id", flat=True))
         assert j.assignments.count() == 8 + 2
@@ -79,7 +80,7 @@ def test_control_pairs_follow_the_round_seed(db):
 
 
 def test_controls_are_blind_to_judges(client, round_with_controls):
-    judge, _ = services.judge_invite(round=round_with_controls, name="Ann")
+    judge, _ = judge_invite(round=round_with_controls, name="Ann")
     round_services.round_open(round=round_with_controls)
     client.force_login(judge.user)
     bodies = {}
@@ -93,11 +94,11 @@ def test_controls_are_blind_to_judges(client, round_with_controls):
 
 
 def test_control_html_has_the_same_structure_as_a_real_one(round_with_controls):
-    judge, _ = services.judge_invite(round=round_with_controls, name="Ann")
+    judge, _ = judge_invite(round=round_with_controls, name="Ann")
     round_services.round_open(round=round_with_controls)
     tags = {}
     for assignment in judge.assignments.select_related("explanation__pair"):
-        html = assignment_explanation_html(assignment=assignment)
+        html = explanation_judge_html(explanation=assignment.explanation)
         classes = re.findall(r'class="([^"]+)"', re.sub(r"expl-a\d{3}", "expl-aNNN", html))  # level = saliency
         tags.setdefault(assignment.explanation.is_control, set()).update(classes)
     assert tags[True] == tags[False]

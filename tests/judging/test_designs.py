@@ -7,10 +7,11 @@ from collections import Counter
 
 import pytest
 
-from bti_eval.judging import services
 from bti_eval.judging.designs import allocate_k_per_item, fair_share, top_up
 from bti_eval.judging.models import Assignment
 from bti_eval.judging.ordering import adjacent_same_pair
+from bti_eval.judging.services.assignments import assignments_build
+from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory
@@ -45,18 +46,18 @@ def test_top_up_takes_the_least_covered():
     assert fair_share(21, 2, 5) == 9 and fair_share(4, 3, 1) == 4 and fair_share(4, 1, 0) == 0
 
 
-def _pairs_in_queue(judge) -> list[int]:
+def _pairs_in_order(judge) -> list[int]:
     return list(judge.assignments.order_by("position").values_list("explanation__pair_id", flat=True))
 
 
 def _open_with_judges(round: EvaluationRound, n_judges: int) -> list:
-    judges = [services.judge_invite(round=round, name=f"J{i}")[0] for i in range(n_judges)]
+    judges = [judge_invite(round=round, name=f"J{i}")[0] for i in range(n_judges)]
     round_services.round_open(round=round)
     return judges
 
 
 @pytest.mark.django_db
-def test_k_per_item_round_opens_with_balanced_queues_that_keep_the_spread_rule():
+def test_k_per_item_round_opens_with_balanced_assignments_that_keep_the_spread_rule():
     round = EvaluationRoundFactory(
         explained_pairs=5, methods=["bti", "bti-gradients", "tfidf-w2v"], status=Status.COMPUTING
     )
@@ -68,7 +69,7 @@ def test_k_per_item_round_opens_with_balanced_queues_that_keep_the_spread_rule()
     loads = sorted(judge.assignments.count() for judge in judges)
     assert set(loads) <= {n * 2 // 4, math.ceil(n * 2 / 4)} and sum(loads) == 2 * n
     for judge in judges:
-        assert adjacent_same_pair(_pairs_in_queue(judge)) == 0
+        assert adjacent_same_pair(_pairs_in_order(judge)) == 0
         assert list(judge.assignments.order_by("position").values_list("position", flat=True)) == list(
             range(judge.assignments.count())
         )
@@ -92,27 +93,27 @@ def test_a_late_judge_in_a_k_per_item_round_tops_up_the_least_covered():
     round = EvaluationRoundFactory(explained_pairs=4, methods=["bti", "tfidf-w2v"], status=Status.COMPUTING)
     round_services.round_options_update(round=round, design="k-per-item", judges_per_explanation=1)
     _open_with_judges(round, 2)  # 8 explanations, each judge 4
-    late, _ = services.judge_invite(round=round, name="Late")
+    late, _ = judge_invite(round=round, name="Late")
     assert late.assignments.count() == fair_share(8, 1, 3) == 3
     coverage = Counter(Assignment.objects.filter(judge__round=round).values_list("explanation_id", flat=True))
     assert max(coverage.values()) == 2 and sum(coverage.values()) == 11
-    assert adjacent_same_pair(_pairs_in_queue(late)) == 0
-    assert services.assignments_build(judge=late) == 0  # idempotent: no second top-up
+    assert adjacent_same_pair(_pairs_in_order(late)) == 0
+    assert assignments_build(judge=late) == 0  # idempotent: no second top-up
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("design", ["all", "k-per-item"])
-def test_spread_rule_holds_in_generated_queues_with_controls(design):
+def test_spread_rule_holds_in_generated_orders_with_controls(design):
     round = EvaluationRoundFactory(explained_pairs=6, status=Status.COMPUTING)  # the paper's 7 methods: 42 explanations
     options = {"design": design, "control_items": 3}
     if design == "k-per-item":
         options["judges_per_explanation"] = 3
     round_services.round_options_update(round=round, **options)
     judges = _open_with_judges(round, 5)
-    judges.append(services.judge_invite(round=round, name="late")[0])
+    judges.append(judge_invite(round=round, name="late")[0])
     controls = set(round.explanations.filter(is_control=True).values_list("id", flat=True))
     assert len(controls) == 3
     for judge in judges:
-        queue = _pairs_in_queue(judge)
-        assert adjacent_same_pair(queue) == 0, queue
+        order = _pairs_in_order(judge)
+        assert adjacent_same_pair(order) == 0, order
         assert controls <= set(judge.assignments.values_list("explanation_id", flat=True))

@@ -9,17 +9,20 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from bti_eval.judging import selectors, services
+from bti_eval.judging import queries, selectors
+from bti_eval.judging.blind import JUDGE_HTML_VERSION, explanation_judge_html
+from bti_eval.judging.services import judge_html
+from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.rounds.models import Explanation
 
 pytestmark = pytest.mark.django_db
 
-# Session, user with judge and its round's status (core.auth.JudgeAwareBackend), then the item with
+# Session, user with judge and its round's status (judging.auth.JudgeAwareBackend), then the item with
 # neighbours, progress and HTML.
 ITEM_PAGE_QUERIES = 3
 # Session, user with judge, BEGIN, round share lock with the assignment, insert with its history row
 # (ON CONFLICT DO NOTHING, no savepoint), next unrated with progress, COMMIT (PostgreSQL). Without
-# PostgreSQL (the embedded SQLite) the portable path adds the lock, savepoint and history statements.
+# PostgreSQL (the embedded SQLite) the portable insert adds the savepoint and history statements.
 RATING_PUT_QUERIES = 7 if connection.vendor == "postgresql" else 11
 
 
@@ -58,7 +61,7 @@ def test_rating_put_stays_within_its_query_budget(judge_client, judge, django_as
 def test_next_url_wraps_round_to_the_first_unrated_item_then_to_done(judge_client, judge):
     assignments = list(judge.assignments.order_by("position"))
     for assignment in assignments[1:-1]:
-        services.rating_submit(judge=judge, public_id=assignment.public_id, score=3, seconds=1)
+        rating_submit(judge=judge, public_id=assignment.public_id, score=3, seconds=1)
     assert _put(judge_client, assignments[-1], 2).json()["next_url"] == _item_url(assignments[0])
     body = _put(judge_client, assignments[0], 5).json()
     assert body["next_url"] == reverse("judging:rate-done")
@@ -69,16 +72,16 @@ def test_the_explanation_html_is_rendered_once_and_shared_by_every_judge(
     judge_client, judge, other_judge, client, monkeypatch
 ):
     assignment = judge.assignments.select_related("explanation__pair").get(position=0)
-    fresh = selectors.assignment_explanation_html(assignment=assignment)
+    fresh = explanation_judge_html(explanation=assignment.explanation)
     page = judge_client.get(_item_url(assignment)).content.decode()
     assert fresh in page
     stored = Explanation.objects.get(pk=assignment.explanation_id)
-    assert stored.judge_html == fresh and stored.judge_html_version == selectors.JUDGE_HTML_VERSION
+    assert stored.judge_html == fresh and stored.judge_html_version == JUDGE_HTML_VERSION
 
     def no_render(**kwargs):
         raise AssertionError("rendered again")
 
-    monkeypatch.setattr(services, "explanation_judge_html", no_render)
+    monkeypatch.setattr(judge_html, "explanation_judge_html", no_render)
     theirs = other_judge.assignments.get(explanation_id=assignment.explanation_id)
     client.force_login(other_judge.user)
     assert fresh in client.get(_item_url(theirs)).content.decode()
@@ -89,12 +92,12 @@ def test_the_explanation_html_is_rendered_once_and_shared_by_every_judge(
 def test_html_of_another_renderer_version_is_rendered_again(judge_client, judge):
     assignment = judge.assignments.select_related("explanation__pair").get(position=0)
     Explanation.objects.filter(pk=assignment.explanation_id).update(
-        judge_html="<p>stale</p>", judge_html_version=selectors.JUDGE_HTML_VERSION + 1
+        judge_html="<p>stale</p>", judge_html_version=JUDGE_HTML_VERSION + 1
     )
     page = judge_client.get(_item_url(assignment)).content.decode()
     assert "stale" not in page
-    assert selectors.assignment_explanation_html(assignment=assignment) in page
-    assert Explanation.objects.get(pk=assignment.explanation_id).judge_html_version == selectors.JUDGE_HTML_VERSION
+    assert explanation_judge_html(explanation=assignment.explanation) in page
+    assert Explanation.objects.get(pk=assignment.explanation_id).judge_html_version == JUDGE_HTML_VERSION
 
 
 def test_judge_for_user_loads_the_judge_and_its_round(judge, rating_round):
@@ -108,12 +111,12 @@ def test_judge_for_user_loads_the_judge_and_its_round(judge, rating_round):
 
 def test_next_redirect_is_one_query_after_the_session_and_user(judge_client, judge, django_assert_max_num_queries):
     assignments = list(judge.assignments.order_by("position"))
-    services.rating_submit(judge=judge, public_id=assignments[0].public_id, score=3, seconds=1)
+    rating_submit(judge=judge, public_id=assignments[0].public_id, score=3, seconds=1)
     judge_client.get(reverse("judging:rate-next"))  # marks the rubric seen (a session save)
     with django_assert_max_num_queries(3):  # session, user with judge, first unrated
         response = judge_client.get(reverse("judging:rate-next"))
     assert response.status_code == 302 and response["Location"] == _item_url(assignments[1])
     for assignment in assignments[1:]:
-        services.rating_submit(judge=judge, public_id=assignment.public_id, score=3, seconds=1)
-    assert selectors.judge_first_unrated_public_id(judge=judge) is None
+        rating_submit(judge=judge, public_id=assignment.public_id, score=3, seconds=1)
+    assert queries.judge_first_unrated(judge_id=judge.pk) is None
     assert judge_client.get(reverse("judging:rate-next"))["Location"] == reverse("judging:rate-done")

@@ -12,8 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from bti_eval.judging import services
+from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging.models import Judge, Rating
+from bti_eval.judging.services.invites import invite_revoke, judge_invite
+from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory, ResearcherFactory
 
@@ -132,10 +134,10 @@ def test_bulk_invite_api(researcher_client, rating_round):
 
 
 def test_reissue_stops_the_old_link_and_session_and_keeps_ratings(researcher_client, rating_round):
-    judge, token = services.judge_invite(round=rating_round, name="Ann")
+    judge, token = judge_invite(round=rating_round, name="Ann")
     first_device = _accept(f"http://testserver/j/{token}/")
     first = judge.assignments.get(position=0)
-    services.rating_submit(judge=judge, public_id=first.public_id, score=4, seconds=3)
+    rating_submit(judge=judge, public_id=first.public_id, score=4, seconds=3)
     order = list(judge.assignments.order_by("position").values_list("public_id", flat=True))
 
     reissue = reverse("judging:judge-reissue", kwargs={"round_id": rating_round.pk, "judge_id": judge.pk})
@@ -157,7 +159,7 @@ def test_reissue_stops_the_old_link_and_session_and_keeps_ratings(researcher_cli
 
 
 def test_reissue_api_and_its_refusals(researcher_client, rating_round):
-    judge, token = services.judge_invite(round=rating_round, name="Ann")
+    judge, token = judge_invite(round=rating_round, name="Ann")
     _accept(f"http://testserver/j/{token}/")
     url = reverse("api-judge-reissue", kwargs={"judge_id": judge.pk})
     response = researcher_client.post(url, {"expires_in_hours": None}, content_type="application/json")
@@ -167,10 +169,10 @@ def test_reissue_api_and_its_refusals(researcher_client, rating_round):
     listed = researcher_client.get(reverse("api-round-judges", kwargs={"round_id": rating_round.pk})).json()
     assert listed[0]["invite"] == "pending"
     _accept(body["invite_url"])
-    services.invite_revoke(judge=judge)
+    invite_revoke(judge=judge)
     refused = researcher_client.post(url, {}, content_type="application/json")
     assert refused.status_code == 409 and "revoked" in refused.json()["message"]
-    other, _ = services.judge_invite(round=rating_round, name="Ben")
+    other, _ = judge_invite(round=rating_round, name="Ben")
     EvaluationRound.objects.filter(pk=rating_round.pk).update(status=Status.CLOSED)
     refused = researcher_client.post(reverse("api-judge-reissue", kwargs={"judge_id": other.pk}))
     assert refused.status_code == 409 and "closed" in refused.json()["message"]
@@ -197,8 +199,8 @@ def test_a_nul_in_a_name_is_refused_by_the_form_and_the_api(researcher_client, r
     refused = researcher_client.post(api, {"name": "A\x00nn"}, content_type="application/json")
     assert refused.status_code == 400
     assert refused.json()["message"] == "name: Null characters are not allowed."
-    with pytest.raises(services.ApplicationError, match="NUL"):
-        services.judge_invite(round=rating_round, name="A\x00nn")
+    with pytest.raises(ApplicationError, match="NUL"):
+        judge_invite(round=rating_round, name="A\x00nn")
     assert not Judge.objects.filter(round=rating_round).exists()
 
 
@@ -211,7 +213,7 @@ def test_an_unknown_expiry_is_refused_beside_its_field(researcher_client, rating
 
 
 def test_revoke_and_new_link_buttons_ask_first_and_revoke_is_not_primary(researcher_client, rating_round):
-    services.judge_invite(round=rating_round, name="Ann")
+    judge_invite(round=rating_round, name="Ann")
     page = researcher_client.get(_judges_url(rating_round)).content.decode()
     revoke = re.search(r'<form[^>]*judges/\d+/revoke/"[^>]*>', page).group(0)
     reissue = re.search(r'<form[^>]*judges/\d+/reissue/"[^>]*>', page).group(0)

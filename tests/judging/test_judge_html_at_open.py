@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from bti_eval.judging import selectors, services
+from bti_eval.judging.blind import explanation_judge_html, round_pair_similarities
+from bti_eval.judging.services import judge_html
+from bti_eval.judging.services.judge_html import round_judge_html_render
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory
@@ -40,18 +42,18 @@ def test_a_broker_that_refuses_the_rendering_does_not_fail_the_opening(monkeypat
 
 def test_rendering_stores_the_same_html_a_first_view_would(judge, rating_round, judge_client, monkeypatch):
     expected = {
-        explanation.pk: selectors.explanation_judge_html(explanation=explanation)
+        explanation.pk: explanation_judge_html(explanation=explanation)
         for explanation in Explanation.objects.filter(round=rating_round).select_related("pair")
     }
-    assert services.round_judge_html_render(round_id=rating_round.pk) == len(expected)
+    assert round_judge_html_render(round_id=rating_round.pk) == len(expected)
     stored = dict(Explanation.objects.filter(round=rating_round).values_list("id", "judge_html"))
     assert stored == expected
-    assert services.round_judge_html_render(round_id=rating_round.pk) == 0  # idempotent
+    assert round_judge_html_render(round_id=rating_round.pk) == 0  # idempotent
 
     def no_render(**kwargs):
         raise AssertionError("a judge's request rendered")
 
-    monkeypatch.setattr(services, "explanation_judge_html", no_render)
+    monkeypatch.setattr(judge_html, "explanation_judge_html", no_render)
     assignment = judge.assignments.get(position=0)
     page = judge_client.get(reverse("judging:rate-item", kwargs={"public_id": assignment.public_id}))
     assert page.status_code == 200 and expected[assignment.explanation_id] in page.content.decode()
@@ -63,8 +65,8 @@ def test_every_method_of_a_pair_shows_the_pairs_first_similarity(rating_round):
     for explanation in others:  # float noise between batches must not show as different numbers
         explanation.payload = {**explanation.payload, "similarity": 0.123456}
         explanation.save(update_fields=["payload"])
-    services.round_judge_html_render(round_id=rating_round.pk)
-    shown = selectors.round_pair_similarities(round_id=rating_round.pk)[first.pair_id]
+    round_judge_html_render(round_id=rating_round.pk)
+    shown = round_pair_similarities(round_id=rating_round.pk)[first.pair_id]
     assert shown == first.payload["similarity"] != 0.123456
     for explanation in Explanation.objects.filter(pk__in=others.values("pk")).select_related("pair"):
-        assert explanation.judge_html == selectors.explanation_judge_html(explanation=explanation)
+        assert explanation.judge_html == explanation_judge_html(explanation=explanation)

@@ -1,4 +1,4 @@
-"""spread_by_pair: a shuffled queue with no two explanations of one pair side by side."""
+"""spread_by_pair: a shuffled order with no two explanations of one pair side by side."""
 
 import random
 from collections import Counter

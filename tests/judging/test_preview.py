@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from bti_eval.judging import services
+from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ResearcherFactory
 from tests.judging.conftest import method_words_in
@@ -33,7 +33,7 @@ def _preview_url(explanation) -> str:
 
 
 def test_the_preview_is_the_judges_page_with_a_researcher_banner(researcher_client, rating_round):
-    judge, _ = services.judge_invite(round=rating_round, name="Ann")
+    judge, _ = judge_invite(round=rating_round, name="Ann")
     judge_client = Client()
     judge_client.force_login(judge.user)
     for assignment in judge.assignments.select_related("explanation")[:7]:

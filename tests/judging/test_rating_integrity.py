@@ -10,8 +10,8 @@ from django.urls import include, path, reverse
 from drf_spectacular.generators import SchemaGenerator
 
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.judging import services
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Rating, RatingChange
+from bti_eval.judging.services.ratings import rating_submit
 from tests.judging.conftest import method_words_in
 from tests.judging.test_hot_paths import RATING_PUT_QUERIES
 
@@ -67,10 +67,10 @@ def test_booleans_are_not_seconds(judge_client, judge, seconds):
 def test_the_service_refuses_another_item_and_boolean_seconds(judge):
     first, second = judge.assignments.order_by("position")[:2]
     with pytest.raises(ApplicationError) as info:
-        services.rating_submit(judge=judge, public_id=second.public_id, item=first.public_id, score=3, seconds=1)
+        rating_submit(judge=judge, public_id=second.public_id, item=first.public_id, score=3, seconds=1)
     assert info.value.status == 409
     with pytest.raises(ApplicationError) as info:
-        services.rating_submit(judge=judge, public_id=first.public_id, score=3, seconds=True)
+        rating_submit(judge=judge, public_id=first.public_id, score=3, seconds=True)
     assert info.value.status == 400
     assert not Rating.objects.exists()
 
@@ -130,9 +130,7 @@ def test_a_nul_character_in_the_comment_is_refused_with_a_clear_message(judge_cl
     assert response.json()["message"] == "The comment contains a NUL character (\\0); remove it and send it again."
     assert not Rating.objects.exists()
     with pytest.raises(ApplicationError, match="NUL"):
-        services.rating_submit(
-            judge=judge, public_id=judge.assignments.first().public_id, score=3, seconds=1, comment=comment
-        )
+        rating_submit(judge=judge, public_id=judge.assignments.first().public_id, score=3, seconds=1, comment=comment)
 
 
 @pytest.mark.parametrize("body", [{"comment": 5}, {"comment": None}, {"flagged": "maybe"}, {"flagged": None}])
@@ -151,7 +149,7 @@ def test_a_rating_with_item_and_remarks_stays_within_the_put_budget(judge_client
 
 def test_the_item_page_shows_the_judges_own_remarks_escaped_and_blind(judge_client, judge):
     assignment = judge.assignments.first()
-    services.rating_submit(
+    rating_submit(
         judge=judge, public_id=assignment.public_id, score=2, seconds=1, comment="<script>x</script> & co", flagged=True
     )
     page = judge_client.get(reverse("judging:rate-item", kwargs={"public_id": assignment.public_id})).content.decode()

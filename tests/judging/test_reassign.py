@@ -1,5 +1,5 @@
 """A judge revoked while a k-per-item round is open: their unrated explanations go to other active
-judges, so that every explanation keeps k of them (designs.reassign, services.assignments_reassign)."""
+judges, so that every explanation keeps k of them (designs.reassign, assignments_reassign)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections import Counter
 import pytest
 from django.urls import reverse
 
-from bti_eval.judging import services
 from bti_eval.judging.designs import reassign
 from bti_eval.judging.models import Assignment, Judge
+from bti_eval.judging.services.invites import invite_revoke, judge_invite
+from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory
@@ -50,7 +51,7 @@ def _k_round(pairs: int = 6, judges: int = 4, k: int = 2) -> tuple[EvaluationRou
         explained_pairs=pairs, methods=["bti", "bti-gradients", "tfidf-w2v"], status=Status.COMPUTING
     )
     round_services.round_options_update(round=round, design="k-per-item", judges_per_explanation=k)
-    people = [services.judge_invite(round=round, name=f"J{i}")[0] for i in range(judges)]
+    people = [judge_invite(round=round, name=f"J{i}")[0] for i in range(judges)]
     round_services.round_open(round=round)
     return round, people
 
@@ -66,23 +67,23 @@ def _active_holders(round: EvaluationRound) -> Counter:
 @pytest.mark.django_db
 def test_revoking_in_an_open_k_per_item_round_keeps_k_active_judges_per_unrated_explanation():
     round, (gone, *others) = _k_round()
-    queue = list(gone.assignments.order_by("position"))
-    rated = queue[:2]
+    assigned = list(gone.assignments.order_by("position"))
+    rated = assigned[:2]
     for assignment in rated:
-        services.rating_submit(judge=gone, public_id=assignment.public_id, score=4, seconds=3)
+        rating_submit(judge=gone, public_id=assignment.public_id, score=4, seconds=3)
     before = {
         judge.pk: list(judge.assignments.order_by("position").values_list("public_id", flat=True)) for judge in others
     }
 
-    revoked = services.invite_revoke(judge=gone)
-    assert revoked.reassigned == len(queue) - len(rated)
+    revoked = invite_revoke(judge=gone)
+    assert revoked.reassigned == len(assigned) - len(rated)
 
     holders = _active_holders(round)
-    for assignment in queue[2:]:
+    for assignment in assigned[2:]:
         assert holders[assignment.explanation_id] == 2  # k active judges again
     for assignment in rated:  # rated before the revocation: the rating counts, nothing moves
         assert holders[assignment.explanation_id] == 1
-    assert gone.assignments.count() == len(queue) and gone.ratings.count() == 2  # kept as they were
+    assert gone.assignments.count() == len(assigned) and gone.ratings.count() == 2  # kept as they were
     loads = [judge.assignments.count() for judge in others]
     assert max(loads) - min(loads) <= 1
     for judge in others:
@@ -90,7 +91,7 @@ def test_revoking_in_an_open_k_per_item_round_keeps_k_active_judges_per_unrated_
         assert [public_id for public_id, _ in now[: len(before[judge.pk])]] == before[judge.pk]  # appended
         assert [position for _, position in now] == list(range(len(now)))
 
-    assert services.invite_revoke(judge=gone).reassigned == 0  # twice: nothing more
+    assert invite_revoke(judge=gone).reassigned == 0  # twice: nothing more
 
 
 @pytest.mark.django_db
@@ -98,14 +99,14 @@ def test_revoking_in_an_open_k_per_item_round_keeps_k_active_judges_per_unrated_
 def test_nothing_moves_when_there_is_nothing_to_restore(case):
     if case == "all-design":
         round = EvaluationRoundFactory(explained_pairs=2, methods=["bti"], status=Status.COMPUTING)
-        gone, other = (services.judge_invite(round=round, name=n)[0] for n in ("A", "B"))
+        gone, other = (judge_invite(round=round, name=n)[0] for n in ("A", "B"))
         round_services.round_open(round=round)
     else:
         round, (gone, *_) = _k_round(pairs=2, judges=3 if case == "closed" else 2, k=2)
         if case == "closed":
             round_services.round_close(round=round)
     before = Assignment.objects.count()
-    assert services.invite_revoke(judge=gone).reassigned == 0
+    assert invite_revoke(judge=gone).reassigned == 0
     assert Assignment.objects.count() == before
 
 

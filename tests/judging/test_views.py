@@ -10,8 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from bti_eval.judging import services
 from bti_eval.judging.models import Invite, Judge
+from bti_eval.judging.services.assignments import assignments_build
+from bti_eval.judging.services.invites import invite_revoke, judge_invite
+from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import (
     EvaluationRoundFactory,
@@ -35,14 +37,14 @@ def _item_url(assignment) -> str:
 
 
 def _rate(judge, assignment, score=4):
-    services.rating_submit(judge=judge, public_id=assignment.public_id, score=score, seconds=3)
+    rating_submit(judge=judge, public_id=assignment.public_id, score=score, seconds=3)
 
 
 # --- invite links ----------------------------------------------------------------------------
 
 
 def test_invite_link_signs_the_judge_in_and_leads_to_the_rubric(client, rating_round):
-    judge, token = services.judge_invite(round=rating_round, name="Ann")
+    judge, token = judge_invite(round=rating_round, name="Ann")
     response = client.post(_accept_url(token))
     assert response.status_code == 302 and response["Location"] == reverse("judging:rate")
     rubric = client.get(reverse("judging:rate"))
@@ -55,7 +57,7 @@ def test_invite_link_signs_the_judge_in_and_leads_to_the_rubric(client, rating_r
 
 
 def test_second_use_from_another_browser_gets_a_clear_410(rating_round):
-    _, token = services.judge_invite(round=rating_round, name="Ann")
+    _, token = judge_invite(round=rating_round, name="Ann")
     Client().post(_accept_url(token))
     response = Client().post(_accept_url(token))
     assert response.status_code == 410
@@ -64,7 +66,7 @@ def test_second_use_from_another_browser_gets_a_clear_410(rating_round):
 
 
 def test_second_use_in_the_same_browser_continues(client, rating_round):
-    _, token = services.judge_invite(round=rating_round, name="Ann")
+    _, token = judge_invite(round=rating_round, name="Ann")
     client.post(_accept_url(token))
     again = client.post(_accept_url(token))
     assert again.status_code == 302 and again["Location"] == reverse("judging:rate")
@@ -72,11 +74,11 @@ def test_second_use_in_the_same_browser_continues(client, rating_round):
 
 @pytest.mark.parametrize("state", ["expired", "revoked"])
 def test_expired_or_revoked_link_is_410(client, rating_round, state):
-    judge, token = services.judge_invite(round=rating_round, name="Ann")
+    judge, token = judge_invite(round=rating_round, name="Ann")
     if state == "expired":
         Invite.objects.filter(judge=judge).update(expires_at=timezone.now() - timedelta(minutes=1))
     else:
-        services.invite_revoke(judge=judge)
+        invite_revoke(judge=judge)
     response = client.post(_accept_url(token))
     assert response.status_code == 410
     assert state in response.content.decode() and "ask the researcher for a new one" in response.content.decode()
@@ -84,7 +86,7 @@ def test_expired_or_revoked_link_is_410(client, rating_round, state):
 
 def test_opening_the_link_uses_nothing_up_until_the_judge_starts(client, rating_round):
     # A mail or chat program fetching the link for a preview must not spend it.
-    judge, token = services.judge_invite(round=rating_round, name="Ann")
+    judge, token = judge_invite(round=rating_round, name="Ann")
     for _ in range(2):
         page = Client().get(_accept_url(token))
         assert page.status_code == 200 and 'id="judge-accept"' in page.content.decode()
@@ -103,7 +105,7 @@ def test_unknown_link_is_404(client, db):
 
 def test_revoking_signs_an_open_session_out(judge_client, judge):
     assert judge_client.get(reverse("judging:rate")).status_code == 200
-    services.invite_revoke(judge=judge)
+    invite_revoke(judge=judge)
     assert judge_client.get(reverse("judging:rate")).status_code == 403
 
 
@@ -178,7 +180,7 @@ def test_closed_round_shows_frozen_ratings(judge_client, judge):
 
 def test_before_opening_the_judge_waits(client, db):
     round = EvaluationRoundFactory(explained_pairs=3, status=Status.COMPUTING)
-    judge, token = services.judge_invite(round=round, name="Ann")
+    judge, token = judge_invite(round=round, name="Ann")
     client.post(_accept_url(token))
     page = client.get(reverse("judging:rate"))
     assert page.status_code == 200 and "Not open yet" in page.content.decode()
@@ -187,7 +189,7 @@ def test_before_opening_the_judge_waits(client, db):
 def test_paragraph_text_is_escaped(judge_client, judge):
     pair = ParagraphPairFactory(text_a="<script>alert(1)</script> soft gloves", text_b="warm <b>gloves</b>")
     ExplanationFactory(round=judge.round, pair=pair, payload=payload_for_texts(pair.text_a, pair.text_b))
-    services.assignments_build(judge=judge)
+    assignments_build(judge=judge)
     assignment = judge.assignments.get(explanation__pair=pair)
     page = judge_client.get(_item_url(assignment)).content.decode()
     assert "<script>alert(1)</script>" not in page and "<b>gloves</b>" not in page

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bti_eval.judging import services as judging
+from bti_eval.judging.services.invites import judge_invite
+from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.results.report import round_report
 from bti_eval.rounds import services as rounds
 from bti_eval.rounds.models import EvaluationRound
@@ -26,14 +27,14 @@ def judged_round() -> EvaluationRound:
         explained_pairs=6, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.COMPUTING
     )
     rounds.round_options_update(round=round, control_items=4)
-    judges = {name: judging.judge_invite(round=round, name=name)[0] for name in JUDGES}
+    judges = {name: judge_invite(round=round, name=name)[0] for name in JUDGES}
     rounds.round_open(round=round)
     for name, judge in judges.items():
         bti, tfidf, control, seconds = JUDGES[name]
         for assignment in judge.assignments.select_related("explanation"):
             e = assignment.explanation
             score = control if e.is_control else bti if e.method == "bti" else tfidf
-            judging.rating_submit(judge=judge, public_id=assignment.public_id, score=score, seconds=seconds)
+            rating_submit(judge=judge, public_id=assignment.public_id, score=score, seconds=seconds)
     round.refresh_from_db()
     return round
 

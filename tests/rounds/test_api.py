@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound, Explanation
+from bti_eval.rounds.models import EvaluationRound, Explanation, default_methods
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, JudgeFactory, ParagraphPairFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ def test_create_with_pair_ids_defaults_to_seven_methods(researcher_api_client):
     response = researcher_api_client.post("/api/rounds/", {"name": "r", "pairs": [p.pk for p in pairs]}, format="json")
     assert response.status_code == 201
     body = response.json()
-    assert body["methods"] == DEFAULT_METHODS and body["status"] == "draft" and body["pair_count"] == 2
+    assert body["methods"] == default_methods() and body["status"] == "draft" and body["pair_count"] == 2
 
 
 def test_create_from_a_source(researcher_api_client):

@@ -12,7 +12,7 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging.models import Assignment
 from bti_eval.rounds import services
 from bti_eval.rounds.constants import CHUNK_TIME_LIMIT, STALE_RUNNING_AFTER
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound, Explanation
+from bti_eval.rounds.models import EvaluationRound, Explanation, default_methods
 from bti_eval.rounds.selectors import round_progress
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, JudgeFactory, ParagraphPairFactory
 
@@ -36,7 +36,7 @@ def sent_chunks(published) -> list[list[int]]:
 def test_create_defaults_to_the_papers_seven_methods(researcher):
     pairs = ParagraphPairFactory.create_batch(2)
     round = services.round_create(name=" study ", pairs=[p.pk for p in pairs], by=researcher)
-    assert round.methods == DEFAULT_METHODS and len(round.methods) == 7
+    assert round.methods == default_methods() and len(round.methods) == 7
     assert (round.name, round.status, round.model, round.top_k) == ("study", Status.DRAFT, "", 2)
     assert round.pairs_shown == 3  # judges see at most 3 rows of matched words (the paper's Fig. 3: 2-4)
     assert set(round.pairs.all()) == set(pairs)

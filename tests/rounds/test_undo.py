@@ -7,8 +7,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.judging import services as judging
 from bti_eval.judging.models import Judge, Rating
+from bti_eval.judging.services.invites import judge_invite
+from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import services
 from bti_eval.rounds.models import EvaluationRound, Explanation
@@ -27,9 +28,9 @@ def draft_round(pairs: int = 2) -> EvaluationRound:
 def rated_round(status=Status.CLOSED) -> EvaluationRound:
     """A round whose judge has rated one item, then put in ``status``."""
     round = EvaluationRoundFactory(explained_pairs=2, methods=["bti"], status=Status.RATING)
-    judge, _ = judging.judge_invite(round=round, name="Ann")
+    judge, _ = judge_invite(round=round, name="Ann")
     first = judge.assignments.order_by("position").first()
-    judging.rating_submit(judge=judge, public_id=first.public_id, score=4, seconds=9.0)
+    rating_submit(judge=judge, public_id=first.public_id, score=4, seconds=9.0)
     EvaluationRound.objects.filter(pk=round.pk).update(status=status)
     round.refresh_from_db()
     return round
@@ -38,7 +39,7 @@ def rated_round(status=Status.CLOSED) -> EvaluationRound:
 # ---------------------------------------------------------------- delete a draft
 def test_deleting_a_draft_removes_it_and_its_judges_but_keeps_the_pairs():
     round = draft_round()
-    judge, _ = judging.judge_invite(round=round, name="Ann")
+    judge, _ = judge_invite(round=round, name="Ann")
     result = services.round_delete(round=round)
     assert result == {"name": round.name, "judges": 1}
     assert not EvaluationRound.objects.filter(pk=round.pk).exists()

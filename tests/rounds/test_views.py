@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound, Explanation
+from bti_eval.rounds.models import EvaluationRound, Explanation, default_methods
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def test_create_form_prechecks_the_seven_methods(researcher_client):
     ParagraphPairFactory(source="fashion")
     ParagraphPairFactory.create_batch(2, source="wine")
     html = researcher_client.get(reverse("rounds:new")).content.decode()
-    for method in DEFAULT_METHODS:
+    for method in default_methods():
         assert f'value="{method}"' in html
     assert html.count("checked") == 7
     assert "fashion (1 pair)" in html and "wine (2 pairs)" in html and "1 pairs" not in html

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from bti_eval.judging import services
 from bti_eval.judging.models import Judge
+from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory, ResearcherFactory
 
@@ -43,8 +43,8 @@ def make_world() -> World:
     round = EvaluationRoundFactory(
         explained_pairs=2, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.RATING
     )
-    judge, token = services.judge_invite(round=round, name="Ann")
-    other, _ = services.judge_invite(round=round, name="Ben")
+    judge, token = judge_invite(round=round, name="Ann")
+    other, _ = judge_invite(round=round, name="Ben")
     return World(round=round, judge=judge, judge_token=token, other_judge=other, researcher=ResearcherFactory())
 
 

@@ -15,7 +15,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from bti_eval.judging import services
+from bti_eval.judging.services.invites import invite_revoke
 from tests.security.conftest import World, make_world
 
 ROLES = ("anonymous", "judge", "other_judge", "researcher")
@@ -133,7 +133,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("judging:rate-done", "GET"): (403, 302, 302, 403),
     ("judging:rate-item", "GET"): (403, 200, 404, 403),
     ("judging:rate-item", "POST"): (405, 405, 405, 405),
-    ("api-judge-queue", "GET"): (401, 200, 200, 403),
+    ("api-judge-assignments", "GET"): (401, 200, 200, 403),
     ("api-judge-assignment", "GET"): (401, 200, 404, 403),
     ("api-judge-rating", "GET"): (401, 405, 405, 403),
     ("api-judge-rating", "PUT"): (401, 201, 404, 403),
@@ -270,6 +270,6 @@ def test_a_judge_cannot_rate_or_read_through_another_judges_session_or_a_revoked
     for url in (f"/api/judge/assignments/{public_id}/", f"/rate/{public_id}/"):
         assert other.get(url).status_code == 404
     mine = world.client("judge")
-    services.invite_revoke(judge=world.judge)
+    invite_revoke(judge=world.judge)
     assert mine.get(f"/rate/{public_id}/").status_code == 403
     assert _request(mine, "PUT", f"/api/judge/assignments/{public_id}/rating/").status_code in (401, 403)

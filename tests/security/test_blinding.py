@@ -14,9 +14,11 @@ from django.db import connection
 from django.test import Client
 from scipy import stats
 
-from bti_eval.judging import services
+from bti_eval.judging.blind import blind_payload, explanation_judge_html
 from bti_eval.judging.models import Assignment, Invite, Judge
-from bti_eval.rounds.models import DEFAULT_METHODS, EvaluationRound
+from bti_eval.judging.services.invites import judge_invite
+from bti_eval.judging.services.judge_html import round_judge_html_render
+from bti_eval.rounds.models import EvaluationRound, default_methods
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
 from tests.judging.conftest import method_words_in
 from tests.judging.payloads import payload_for_texts
@@ -35,7 +37,7 @@ def leaky_round():
     next_id = FIRST_EXPLANATION_ID
     for pair_id in PAIR_IDS:
         pair = ParagraphPairFactory(id=pair_id, external_id=f"ext-{pair_id}")
-        for method in DEFAULT_METHODS:
+        for method in default_methods():
             extra = {"model": MODEL, "diagnostics": {"method": method}}
             payload = payload_for_texts(pair.text_a, pair.text_b, method=method, extra=extra)
             ExplanationFactory(id=next_id, round=round, pair=pair, method=method, payload=payload)
@@ -75,7 +77,7 @@ def _everything(response) -> str:
 
 def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
     _next_ids_from(7_100_001, get_user_model(), Judge, Invite, Assignment)
-    judge, token = services.judge_invite(round=leaky_round, name="Dana")
+    judge, token = judge_invite(round=leaky_round, name="Dana")
     browser = Client()
     seen = []
 
@@ -86,7 +88,7 @@ def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
 
     visit("GET", f"/j/{token}/")
     seen.append((f"POST /j/{token}/", browser.post(f"/j/{token}/")))
-    for url in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/queue/"):
+    for url in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/"):
         visit("GET", url)
     for assignment in judge.assignments.order_by("position"):
         visit("GET", f"/rate/{assignment.public_id}/")
@@ -98,7 +100,7 @@ def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
         visit("GET", url)
     for url in (f"/rounds/{leaky_round.pk}/", f"/api/rounds/{leaky_round.pk}/results/", "/pairs/", "/api/no-such/"):
         visit("GET", url)
-    visit("DELETE", "/api/judge/queue/")
+    visit("DELETE", "/api/judge/assignments/")
     assert {r.status_code for _, r in seen} >= {200, 201, 302, 403, 404, 405}
 
     ids = _internal_ids(leaky_round, judge)
@@ -112,7 +114,7 @@ def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
 
 def test_the_rating_order_is_the_judges_own_and_says_nothing_about_methods(leaky_round):
     """Neighbouring items and the order itself: no method is ever at a fixed place across judges."""
-    judges = [services.judge_invite(round=leaky_round, name=f"J{i}")[0] for i in range(12)]
+    judges = [judge_invite(round=leaky_round, name=f"J{i}")[0] for i in range(12)]
     first_methods = {j.assignments.get(position=0).explanation.method for j in judges}
     assert len(first_methods) > 1
     orders = {tuple(j.assignments.order_by("position").values_list("explanation_id", flat=True)) for j in judges}
@@ -123,10 +125,10 @@ def test_public_ids_are_random_not_sequential():
     """1,050 public ids (5 judges × 210 items): unique, 128-bit, uniform bits, unrelated to creation order."""
     round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING)
     for pair in ParagraphPairFactory.create_batch(30):
-        for method in DEFAULT_METHODS:
+        for method in default_methods():
             ExplanationFactory(round=round, pair=pair, method=method)
     for i in range(5):
-        services.judge_invite(round=round, name=f"J{i}")
+        judge_invite(round=round, name=f"J{i}")
     rows = list(Assignment.objects.filter(judge__round=round).order_by("id").values_list("public_id", flat=True))
     assert len(rows) == 1050 and len(set(rows)) == len(rows)
     assert all(len(public_id) == 22 for public_id in rows)
@@ -201,17 +203,15 @@ def _masked(fragment: str) -> str:
 def test_judge_html_has_one_row_budget_one_scale_and_one_structure_for_every_method(truncated):
     import re
 
-    from bti_eval.judging.selectors import explanation_judge_html
-
     round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING, pairs_shown=3)
     pair = ParagraphPairFactory(text_a=LONG_A, text_b=LONG_B)
     explanations = [
         ExplanationFactory(round=round, pair=pair, method=m, payload=_method_payload(m, rank, truncated=truncated))
-        for rank, m in enumerate(DEFAULT_METHODS)
+        for rank, m in enumerate(default_methods())
     ]
-    assert services.round_judge_html_render(round_id=round.pk) == len(DEFAULT_METHODS)
+    assert round_judge_html_render(round_id=round.pk) == len(default_methods())
     stored = {e.method: e.judge_html for e in round.explanations.all()}
-    assert stored[DEFAULT_METHODS[0]] == explanation_judge_html(explanation=explanations[0])
+    assert stored[default_methods()[0]] == explanation_judge_html(explanation=explanations[0])
     for method, fragment in stored.items():
         assert "style=" not in fragment, method
         rows = re.findall(r'<tr><td class="expl-pair">.*?</tr>', fragment)
@@ -231,7 +231,6 @@ def test_a_control_item_is_cut_where_the_real_explanations_are():
     import random
 
     from bti_eval.judging.controls import degrade
-    from bti_eval.judging.selectors import blind_payload
     from explainers.render import render_html
 
     real = _method_payload("bti", 0, truncated=True)

@@ -13,8 +13,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from bti_eval.judging import services
 from bti_eval.judging.models import Rating
+from bti_eval.judging.services.invites import judge_invite
+from bti_eval.judging.services.ratings import ASSIGNMENT_NOT_FOUND, rating_submit
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import (
@@ -59,10 +60,10 @@ def test_bad_scores_are_a_clear_400_and_store_nothing(world, body):
 
 def test_rating_someone_elses_assignment_is_404_and_changes_nothing(world):
     theirs = world.judge.assignments.first()
-    services.rating_submit(judge=world.judge, public_id=theirs.public_id, score=2, seconds=1)
+    rating_submit(judge=world.judge, public_id=theirs.public_id, score=2, seconds=1)
     for method in ("put", "post"):
         response = _rate(world.client("other_judge"), theirs.public_id, {"score": 5}, method)
-        assert response.status_code == 404 and response.json()["message"] == services.ASSIGNMENT_NOT_FOUND
+        assert response.status_code == 404 and response.json()["message"] == ASSIGNMENT_NOT_FOUND
     assert Rating.objects.get().score == 2
     assert _rate(world.client("researcher"), theirs.public_id, {"score": 5}).status_code == 403
 
@@ -172,7 +173,7 @@ def test_html_and_script_in_texts_are_escaped_on_every_page(db):
     round = EvaluationRoundFactory(name=f"round {SCRIPT}", status=EvaluationRound.Status.RATING, methods=["bti"])
     round.pairs.add(pair)
     ExplanationFactory(round=round, pair=pair, method="bti", payload=payload_for_texts(text_a, text_b))
-    judge, _ = services.judge_invite(round=round, name=f"judge {SCRIPT}")
+    judge, _ = judge_invite(round=round, name=f"judge {SCRIPT}")
     failing = EvaluationRoundFactory(name="failing", status=EvaluationRound.Status.COMPUTING, methods=["bti"])
     failing.pairs.add(pair)
     ExplanationFactory(

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--methods", default="", help="comma-separated methods (default: the paper's seven)")
 
     def handle(self, *args, base_url: str, username: str, methods: str, **options):
-        from bti_eval.judging.services import judge_invite
+        from bti_eval.judging.services.invites import judge_invite
         from bti_eval.pairs.models import ParagraphPair
         from bti_eval.pairs.services import pairs_import
         from bti_eval.rounds.services import round_create, round_launch

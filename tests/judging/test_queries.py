@@ -1,0 +1,111 @@
+"""The judges' hand-written SQL (bti_eval.judging.queries) on both databases it runs on: the test
+database (PostgreSQL) and the embedded default's SQLite, in a fresh interpreter on a scratch file.
+
+``exercise`` runs every statement whose text depends on the database (the round's share lock, the
+first rating's insert) and returns what a caller sees; both databases must see the same."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from bti_eval.judging.services.invites import judge_invite
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def exercise() -> dict:
+    """Rate one assignment twice through ``queries`` (the second insert loses to the first)."""
+    from bti_eval.judging import queries
+    from bti_eval.judging.models import Judge, Rating, RatingChange
+    from bti_eval.rounds.models import EvaluationRound
+    from tests.factories import EvaluationRoundFactory
+
+    judge, _ = judge_invite(
+        round=EvaluationRoundFactory(
+            explained_pairs=1, methods=["bti", "tfidf-w2v"], status=EvaluationRound.Status.RATING
+        ),
+        name="Ann",
+    )
+    assignment = judge.assignments.order_by("position").first()
+    rate = {"assignment_id": assignment.pk, "judge_id": judge.pk, "seconds": 2.5, "comment": "ok", "flagged": False}
+    with transaction.atomic(), CaptureQueriesContext(connection) as statements:
+        before = queries.rating_target_row(judge=judge, public_id=assignment.public_id)
+        stranger = queries.rating_target_row(judge=judge, public_id="not-an-item")
+        first = queries.rating_insert(score=4, **rate)
+        second = queries.rating_insert(score=2, **rate)
+        after = queries.rating_target_row(judge=judge, public_id=assignment.public_id)
+    first.score = 5
+    first.save(update_fields=["score"])  # a saved instance: an UPDATE, not a second INSERT
+    try:
+        queries.rating_target_row(judge=Judge(pk=judge.pk, round_id=10**9), public_id=assignment.public_id)
+        missing_round = "no error"
+    except EvaluationRound.DoesNotExist:
+        missing_round = "DoesNotExist"
+    return {
+        "before": list(before),
+        "stranger": list(stranger),
+        "assignment": assignment.pk,
+        "position": assignment.position,
+        "first_is_stored": first is not None and not first._state.adding and first.pk == after[3],
+        "first": [first.score, first.seconds, first.comment, first.flagged, first.judge_id],
+        "second": second,
+        "ratings": list(Rating.objects.values_list("assignment_id", "score")),
+        "history": list(RatingChange.objects.values_list("score", "seconds", "comment")),
+        "share_lock": any("FOR SHARE" in query["sql"] for query in statements.captured_queries),
+        "missing_round": missing_round,
+    }
+
+
+def _check(outcome: dict, *, share_lock: bool) -> None:
+    assert outcome["before"] == ["rating", outcome["assignment"], outcome["position"], None]
+    assert outcome["stranger"] == ["rating", None, None, None]
+    assert outcome["first_is_stored"]
+    assert outcome["first"][:4] == [5, 2.5, "ok", False]
+    assert outcome["second"] is None  # the one-per-assignment constraint decided
+    assert outcome["ratings"] == [[outcome["assignment"], 5]]
+    assert outcome["history"] == [[4, 2.5, "ok"]]  # the first rating's history row, written once
+    assert outcome["share_lock"] is share_lock
+    assert outcome["missing_round"] == "DoesNotExist"
+
+
+@pytest.mark.django_db
+def test_the_vendor_specific_statements_on_the_test_database():
+    outcome = json.loads(json.dumps(exercise()))  # the same shape as the SQLite run's
+    _check(outcome, share_lock=connection.vendor == "postgresql")
+
+
+SQLITE_SCRIPT = """
+import json
+import django
+django.setup()
+from django.core.management import call_command
+from django.db import connection
+call_command("migrate", verbosity=0)
+from tests.judging.test_queries import exercise
+print(json.dumps({"vendor": connection.vendor, **exercise()}))
+"""
+
+
+def test_the_vendor_specific_statements_on_the_embedded_sqlite(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)},
+        "DJANGO_SETTINGS_MODULE": "bti_eval.settings.embedded",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "BTI_VAR_DIR": str(tmp_path / "var"),
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SQLITE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome.pop("vendor") == "sqlite"
+    _check(outcome, share_lock=False)
