@@ -43,10 +43,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from explainers import load_encoder
-    from explainers.corpus import read_corpus
+    from explainers.catalog import read_catalog
     from explainers.recobert import title_text_recall, train_recobert
 
-    items, report = read_corpus(args.catalog, id_column="id", text_column="description", title_column="title")
+    items, report = read_catalog(args.catalog, id_column="id", text_column="description", title_column="title")
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(args.output) if args.output else Path(tmp) / "recobert-wine"
         start = time.perf_counter()

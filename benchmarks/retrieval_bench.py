@@ -58,7 +58,7 @@ def main() -> None:
     import torch
 
     from explainers import load_encoder
-    from explainers.corpus import read_corpus
+    from explainers.catalog import read_catalog
     from explainers.retrieval import embed_texts, top_k_cosine
 
     print(
@@ -66,7 +66,7 @@ def main() -> None:
         f"{'cuda' if torch.cuda.is_available() else 'cpu'}"
     )
     if not args.skip_embedding:
-        items, report = read_corpus(args.catalog, id_column="id", text_column="description", title_column="title")
+        items, report = read_catalog(args.catalog, id_column="id", text_column="description", title_column="title")
         texts = [it.text for it in items][: args.limit]
         encoder = load_encoder()
         embed_texts(encoder, texts[:64])  # warm-up

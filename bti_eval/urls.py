@@ -28,7 +28,7 @@ urlpatterns = [
     path("api/", include("bti_eval.pairs.api_urls")),
     path("api/", include("bti_eval.rounds.api_urls")),
     path("api/", include("bti_eval.results.api_urls")),
-    path("api/", include("bti_eval.corpora.api_urls")),
+    path("api/", include("bti_eval.catalogs.api_urls")),
     # Log in (rate-limited), log out and change a password. No password reset by e-mail: no mail is
     # configured, and judges have no password at all (their invite link signs them in).
     path("accounts/login/", login_rate_limited(auth_views.LoginView.as_view()), name="login"),
@@ -41,7 +41,7 @@ urlpatterns = [
     path("", include("bti_eval.pairs.urls")),
     path("", include("bti_eval.rounds.urls")),
     path("", include("bti_eval.results.urls")),
-    path("", include("bti_eval.corpora.urls")),
+    path("", include("bti_eval.catalogs.urls")),
 ]
 
 # Friendly pages (JSON under /api/), never a traceback; a lost database connection is a 503.

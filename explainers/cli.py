@@ -1,7 +1,7 @@
 """Command line: ``python -m explainers methods | explain | sanity | neighbours | train-recobert``.
 
 Each subcommand is a :class:`~explainers.cli_common.Command` in ``COMMANDS`` (its arguments and a
-``run(args) -> exit code``); the catalog commands come from :mod:`explainers.cli_corpus`. Errors a
+``run(args) -> exit code``); the catalog commands come from :mod:`explainers.cli_catalog`. Errors a
 user can cause (:class:`ExplainerError`) print ``error: ...`` on stderr and exit 2 without a
 traceback; nothing half-written is left behind, because output files are written to a temp file
 beside the target and renamed into place.
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from .argtypes import positive_int
+from .cli_catalog import COMMANDS as CATALOG_COMMANDS
 from .cli_common import Command, check_model, check_output, write_atomic
-from .cli_corpus import COMMANDS as CATALOG_COMMANDS
 from .errors import ExplainerError, InputError
 from .registry import available_methods, get_method
 from .render import DEFAULT_PAIRS_SHOWN

@@ -1,6 +1,6 @@
 """What every ``python -m explainers`` command shares: the :class:`Command` record and the checks
 and writes of its files (fail before any model work; write atomically, so nothing half-written is
-left behind). :mod:`explainers.cli` and :mod:`explainers.cli_corpus` both build on it."""
+left behind). :mod:`explainers.cli` and :mod:`explainers.cli_catalog` both build on it."""
 
 from __future__ import annotations
 

@@ -37,13 +37,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .corpus import CorpusItem
+from .catalog import CatalogItem
 from .encoder import Encoder, load_encoder, model_dir
 from .errors import InputError, ModelLoadError
 from .retrieval import DEFAULT_BATCH_TOKENS, embed_texts
 
 
-def split_holdout(items: Sequence[CorpusItem], fraction: float, *, seed: int = 0) -> tuple[list, list]:
+def split_holdout(items: Sequence[CatalogItem], fraction: float, *, seed: int = 0) -> tuple[list, list]:
     """(train, held-out) items: a seeded random ``fraction`` of the items is held out."""
     if not 0.0 <= fraction < 1.0:
         raise InputError(f"holdout must be in [0, 1), got {fraction}")
@@ -117,7 +117,7 @@ class _Objective:
     mlm_weight: float
     max_length: int
 
-    def losses(self, batch: Sequence[CorpusItem]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def losses(self, batch: Sequence[CatalogItem]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(loss, cosine, mlm) of ``batch``: ``loss = cosine + mlm_weight × mlm`` (module docstring)."""
         titles = _encode(self.tokenizer, [it.title for it in batch], self.max_length, self.device)
         texts = _encode(self.tokenizer, [it.text for it in batch], self.max_length, self.device)
@@ -144,7 +144,7 @@ class _Objective:
 
 
 def train_recobert(
-    items: Sequence[CorpusItem],
+    items: Sequence[CatalogItem],
     output: str | os.PathLike,
     *,
     model: str | os.PathLike | None = None,
@@ -259,7 +259,7 @@ def _adamw(model: Any, lr: float) -> torch.optim.Optimizer:
 def _train_steps(
     objective: _Objective,
     optimizer: torch.optim.Optimizer,
-    train: Sequence[CorpusItem],
+    train: Sequence[CatalogItem],
     batch_size: int,
     epochs: int,
     max_steps: int | None,
@@ -319,7 +319,7 @@ def _save(mlm: Any, tokenizer: Any, out: Path, result: dict[str, Any]) -> None:
 
 
 def title_text_recall(
-    encoder: Any, items: Sequence[CorpusItem], *, k: int = 10, batch_tokens: int = DEFAULT_BATCH_TOKENS
+    encoder: Any, items: Sequence[CatalogItem], *, k: int = 10, batch_tokens: int = DEFAULT_BATCH_TOKENS
 ) -> float:
     """Recall@k of title→description retrieval among ``items``: the share of items whose own text is
     among the k texts most cosine-similar (Eq. 1 vectors) to its title."""

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .corpus import DEFAULT_BATCH_TOKENS, CorpusItem
+from .catalog import DEFAULT_BATCH_TOKENS, CatalogItem
 from .errors import InputError
 
 
@@ -130,7 +130,7 @@ def top_k_cosine(
 
 
 def choose_seeds(
-    items: Sequence[CorpusItem],
+    items: Sequence[CatalogItem],
     n: int | None = None,
     *,
     seed: int = 0,
@@ -142,7 +142,9 @@ def choose_seeds(
         position = {item.id: i for i, item in enumerate(items)}
         unknown = [i for i in ids if str(i) not in position]
         if unknown:
-            raise InputError(f"unknown seed id(s): {', '.join(map(str, unknown[:10]))} (not in the corpus, or skipped)")
+            raise InputError(
+                f"unknown seed id(s): {', '.join(map(str, unknown[:10]))} (not in the catalog, or skipped)"
+            )
         return [position[str(i)] for i in ids]
     if n is None or n < 1:
         raise InputError("give the number of seeds (a positive integer) or the seed ids")
@@ -150,7 +152,7 @@ def choose_seeds(
 
 
 def neighbours(
-    items: Sequence[CorpusItem],
+    items: Sequence[CatalogItem],
     vectors: torch.Tensor,
     seeds: Sequence[int],
     k: int = 1,

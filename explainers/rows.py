@@ -1,6 +1,6 @@
 """Reading the rows of a CSV file (with a header) or a JSON Lines file, without any model.
 
-One reader for every tabular input: catalogs (:mod:`explainers.corpus`), the CLI's pair files
+One reader for every tabular input: catalogs (:mod:`explainers.catalog`), the CLI's pair files
 (:func:`explainers.cli.read_pairs`) and the platform's pair import. :func:`parse_rows` turns decoded
 text into a :class:`Rows`: the columns and one :class:`Row` a record, numbered by the file's line
 where the record starts (a CSV header is line 1; a CSV cell may span lines). Blank lines are skipped.

@@ -1,7 +1,7 @@
-"""The model an explanation, a metric or a corpus job runs on: its path, its device, and the
+"""The model an explanation, a metric or a catalog job runs on: its path, its device, and the
 explainers Encoder loaded once per worker process.
 
-Imported by every app that computes with a model (rounds, results, corpora), so that none of them
+Imported by every app that computes with a model (rounds, results, catalogs), so that none of them
 imports another's worker code. torch and transformers load only when ``encoder_get`` runs.
 """
 

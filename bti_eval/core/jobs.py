@@ -1,7 +1,7 @@
 """Background jobs: the one way work is enqueued (``enqueue``), the base of every Celery task, the
 broker's reachability, and the identity of the worker process running a job.
 
-A job's row (explanations, an automatic-metrics job, a corpus job) is its identity: a task takes its
+A job's row (explanations, an automatic-metrics job, a catalog job) is its identity: a task takes its
 id(s), re-fetches the row, and calls the service of the app that owns it. A job's row records
 ``worker_identity`` while it runs, so that a worker starting after another died can take its work back.
 """

@@ -167,7 +167,7 @@ def _zero() -> dict[str, int]:
 
 def round_corpus(*, round: EvaluationRound) -> list[str]:
     """All paragraphs of the round (text_a, text_b of each pair by id): tfidf-w2v's fit corpus."""
-    corpus: list[str] = []
+    catalog: list[str] = []
     for text_a, text_b in round.pairs.order_by("id").values_list("text_a", "text_b"):
-        corpus += [text_a, text_b]
-    return corpus
+        catalog += [text_a, text_b]
+    return catalog

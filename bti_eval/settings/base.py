@@ -30,7 +30,7 @@ INSTALLED_APPS = [
     "bti_eval.rounds",
     "bti_eval.judging",
     "bti_eval.results",
-    "bti_eval.corpora",
+    "bti_eval.catalogs",
     "bti_eval.demo",
 ]
 
@@ -183,8 +183,8 @@ CELERY_TASK_ROUTES = {
     "bti_eval.explain_chunk": {"queue": "explain"},
     # Automatic metrics load the model too, but on a queue of their own: a job never delays explanations.
     "bti_eval.evaluate_auto_chunk": {"queue": "metrics"},
-    "bti_eval.corpus_embed_chunk": {"queue": "explain"},
-    "bti_eval.corpus_train_recobert": {"queue": "explain"},
+    "bti_eval.catalog_embed_chunk": {"queue": "explain"},
+    "bti_eval.catalog_train_recobert": {"queue": "explain"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -73,7 +73,7 @@ def test_the_cycle_finder_finds_a_circle_and_accepts_a_tree():
 
 def test_the_graph_sees_relative_imports_inside_functions_too():
     graph = _graph()
-    assert {"explainers.cli_common", "explainers.cli_corpus", "explainers.rows"} <= graph["explainers.cli"]
+    assert {"explainers.cli_common", "explainers.cli_catalog", "explainers.rows"} <= graph["explainers.cli"]
     assert "explainers.encoder" in graph["explainers.cli"]  # imported inside a function
     assert "explainers.safejson" in graph["explainers.rows"]  # ``from . import safejson``
 
@@ -93,7 +93,7 @@ def test_explainers_imports_nothing_of_the_platform():
     assert not offenders
     # And at run time: the CLI and the readers load without Django (torch stays lazy too).
     code = (
-        "import sys, explainers.cli, explainers.corpus, explainers.rows, explainers.render; "
+        "import sys, explainers.cli, explainers.catalog, explainers.rows, explainers.render; "
         f"loaded = [m for m in {PLATFORM!r} if m in sys.modules]; "
         "assert not loaded, loaded"
     )

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from explainers.corpus import CorpusItem
+from explainers.catalog import CatalogItem
 from explainers.errors import InputError, ModelLoadError
 from explainers.recobert import mask_tokens, split_holdout, title_text_recall, train_recobert
 
@@ -15,12 +15,12 @@ COLOURS = ["red", "blue", "green", "black", "white", "yellow", "pink", "grey"]
 GARMENTS = ["shirt", "dress", "sock", "scarf"]
 
 
-def tiny_catalog() -> list[CorpusItem]:
+def tiny_catalog() -> list[CatalogItem]:
     items = []
     for i, colour in enumerate(COLOURS):
         for j, garment in enumerate(GARMENTS):
             items.append(
-                CorpusItem(
+                CatalogItem(
                     id=f"{i}-{j}",
                     title=f"{colour} {garment}",
                     text=f"a soft {colour} cotton {garment} with long sleeves and a {colour} collar",
@@ -32,7 +32,7 @@ def tiny_catalog() -> list[CorpusItem]:
 def test_a_few_steps_lower_the_loss_and_write_a_loadable_model(tmp_path, tiny_model_dir):
     import explainers
 
-    items = tiny_catalog() + [CorpusItem(id="untitled", text="no title here")]
+    items = tiny_catalog() + [CatalogItem(id="untitled", text="no title here")]
     kwargs = dict(model=tiny_model_dir, epochs=6, batch_size=8, lr=2e-3, seed=0, holdout=0.25)
     result = train_recobert(items, tmp_path / "m1", **kwargs)
     assert result["steps"] == 6 * (24 // 8) and result["train_items"] == 24
@@ -65,7 +65,7 @@ def test_bad_inputs_are_clear_errors(tmp_path, tiny_model_dir):
     with pytest.raises(InputError, match="not empty"):
         train_recobert(items, tmp_path / "full", model=tiny_model_dir, max_steps=1)
     with pytest.raises(InputError, match="at least 2 items"):
-        train_recobert([CorpusItem(id="1", text="a", title="")] * 3, tmp_path / "o", model=tiny_model_dir)
+        train_recobert([CatalogItem(id="1", text="a", title="")] * 3, tmp_path / "o", model=tiny_model_dir)
     with pytest.raises(InputError, match="holdout"):
         split_holdout(items, 1.0)
     with pytest.raises(ModelLoadError):
@@ -87,7 +87,7 @@ def test_mask_tokens_masks_only_content(tiny_encoder):
 
 
 def test_title_text_recall_is_one_when_each_title_is_its_text(tiny_encoder):
-    items = [CorpusItem(id=str(i), title=text, text=text) for i, text in enumerate(GARMENTS + COLOURS)]
+    items = [CatalogItem(id=str(i), title=text, text=text) for i, text in enumerate(GARMENTS + COLOURS)]
     assert title_text_recall(tiny_encoder, items, k=1) == 1.0
 
 
@@ -108,7 +108,7 @@ def test_title_text_recall_counts_own_text_in_the_top_k(monkeypatch):
     monkeypatch.setattr(
         recobert, "embed_texts", lambda encoder, texts, batch_tokens: torch.tensor([vectors[t] for t in texts])
     )
-    items = [CorpusItem(id=str(i), title=f"t{i}", text=f"x{i}") for i in range(4)]
+    items = [CatalogItem(id=str(i), title=f"t{i}", text=f"x{i}") for i in range(4)]
     assert title_text_recall(None, items, k=1) == 0.25
     assert title_text_recall(None, items, k=2) == 0.5
     assert title_text_recall(None, items, k=3) == 1.0

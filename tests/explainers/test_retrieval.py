@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from explainers.corpus import CorpusItem
+from explainers.catalog import CatalogItem
 from explainers.errors import InputError
 from explainers.retrieval import (
     choose_seeds,
@@ -60,7 +60,7 @@ def test_identical_texts_are_never_candidates_and_short_rows_are_padded():
 
 
 def test_neighbours_give_pair_import_dicts_with_ranks():
-    items = [CorpusItem(id=str(i), text=t, title=f"T{i}") for i, t in enumerate(["x", "y", "z", "x "])]
+    items = [CatalogItem(id=str(i), text=t, title=f"T{i}") for i, t in enumerate(["x", "y", "z", "x "])]
     vectors = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.99, 0.01]])
     pairs = neighbours(items, vectors, [0, 2], k=2)
     assert [(p["id"], p["rank"]) for p in pairs] == [("0→1", 1), ("0→2", 2), ("2→1", 1), ("2→3", 2)]
@@ -72,7 +72,7 @@ def test_neighbours_give_pair_import_dicts_with_ranks():
 
 
 def test_choose_seeds_is_reproducible_and_checks_ids():
-    items = [CorpusItem(id=str(i), text=str(i)) for i in range(100)]
+    items = [CatalogItem(id=str(i), text=str(i)) for i in range(100)]
     assert choose_seeds(items, 10, seed=3) == choose_seeds(items, 10, seed=3)
     assert choose_seeds(items, 10, seed=3) != choose_seeds(items, 10, seed=4)
     assert len(set(choose_seeds(items, 500, seed=0))) == 100
@@ -149,11 +149,11 @@ def test_cli_round_trip_catalog_to_pairs_to_a_round(tmp_path, tiny_model_dir, ca
     assert cli.main(argv) == 0  # same seed, same pairs
     assert [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()] == pairs
 
-    result = pairs_import(content=output.read_bytes(), filename="pairs.jsonl", source="corpus:shirts")
+    result = pairs_import(content=output.read_bytes(), filename="pairs.jsonl", source="catalog:shirts")
     assert result.created == 6
     from bti_eval.pairs.models import ParagraphPair
 
-    imported = list(ParagraphPair.objects.filter(source="corpus:shirts"))
+    imported = list(ParagraphPair.objects.filter(source="catalog:shirts"))
     assert {p.external_id for p in imported} == {p["id"] for p in pairs}
     rnd = round_create(name="shirts", pairs=imported, methods=["bti"])
     assert rnd.pairs.count() == 6

@@ -18,8 +18,8 @@ PLATFORM_LISTS = (
     "/admin/judging/invite/",
     "/admin/judging/assignment/",
     "/admin/judging/rating/",
-    "/admin/corpora/corpus/",
-    "/admin/corpora/corpusjob/",
+    "/admin/corpora/catalog/",
+    "/admin/corpora/catalogjob/",
 )
 
 

@@ -2,7 +2,7 @@
 be forgotten) × anonymous, judge, another judge and researcher, each with its expected status.
 
 A judge's objects (an assignment's public id, the invite token) belong to judge A: "judge" is A,
-"other_judge" is B asking for A's object. Rounds, judges and corpora are the researcher's objects.
+"other_judge" is B asking for A's object. Rounds, judges and catalogs are the researcher's objects.
 Each case runs in a fresh database so that state-changing requests (close, revoke, invite) cannot
 affect another case.
 """
@@ -61,8 +61,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("results:auto-metrics", "GET"): RESEARCHER_GET_ON_POST_ONLY,
     ("judging:round-judges", "GET"): RESEARCHER_PAGE,
     ("judging:round-judges", "POST"): (302, 403, 403, 302),
-    ("corpora:list", "GET"): RESEARCHER_PAGE,
-    ("corpora:detail", "GET"): (302, 403, 403, 404),
+    ("catalogs:list", "GET"): RESEARCHER_PAGE,
+    ("catalogs:detail", "GET"): (302, 403, 403, 404),
     **{
         (f"rounds:{action}", method): expected
         for action in ("launch", "retry-failed", "drop-failed", "open", "close", "delete", "archive", "restore")
@@ -118,12 +118,12 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("api-judge-revoke", "POST"): API[200],
     ("api-judge-reissue", "POST"): API[200],
     ("api-round-judges-bulk", "POST"): API[400],  # no names
-    ("api-corpora", "GET"): API[200],
-    ("api-corpus", "GET"): API[404],
-    ("api-corpus-embed", "POST"): API[404],
-    ("api-corpus-mine", "POST"): API[404],
-    ("api-corpus-train", "POST"): API[404],
-    ("api-corpus-job", "GET"): API[404],
+    ("api-catalogs", "GET"): API[200],
+    ("api-catalog", "GET"): API[404],
+    ("api-catalog-embed", "POST"): API[404],
+    ("api-catalog-mine", "POST"): API[404],
+    ("api-catalog-train", "POST"): API[404],
+    ("api-catalog-job", "GET"): API[404],
     # the judge's own pages and API (another judge's item looks exactly like a missing one: 404)
     ("judging:invite-accept", "GET"): (200, 200, 200, 200),
     ("judging:invite-accept", "POST"): (302, 302, 302, 302),  # the link signs in the judge it belongs to
@@ -187,7 +187,7 @@ def _kwargs(world: World, params: list[str]) -> dict:
         "explanation_id": world.round.explanations.order_by("id").first().pk,
         "token_id": NO_SUCH_ID,
         "pair_id": world.round.explanations.first().pair_id,
-        "corpus_id": NO_SUCH_ID,
+        "catalog_id": NO_SUCH_ID,
         "job_id": NO_SUCH_ID,
     }
     missing = [p for p in params if p not in values]

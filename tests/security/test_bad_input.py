@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from bti_eval.corpora.models import Corpus
+from bti_eval.catalogs.models import Catalog
 from bti_eval.judging.models import Rating
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound
@@ -49,14 +49,14 @@ def test_deeply_nested_json_is_a_clear_400_on_the_judges_rating(world):
         ("PATCH", "/api/rounds/{round}/"),
         ("POST", "/api/rounds/{round}/judges/"),
         ("POST", "/api/rounds/{round}/auto-metrics/"),
-        ("POST", "/api/corpora/{corpus}/embed/"),
-        ("POST", "/api/corpora/{corpus}/mine/"),
-        ("POST", "/api/corpora/{corpus}/train-recobert/"),
+        ("POST", "/api/catalogs/{catalog}/embed/"),
+        ("POST", "/api/catalogs/{catalog}/mine/"),
+        ("POST", "/api/catalogs/{catalog}/train-recobert/"),
     ],
 )
 def test_deeply_nested_json_is_a_clear_400_on_every_json_endpoint(world, method, url):
-    corpus = Corpus.objects.create(name="c", id_column="id", text_column="t")
-    response = _json(world.client("researcher"), method, url.format(round=world.round.pk, corpus=corpus.pk), DEEP)
+    catalog = Catalog.objects.create(name="c", id_column="id", text_column="t")
+    response = _json(world.client("researcher"), method, url.format(round=world.round.pk, catalog=catalog.pk), DEEP)
     assert response.status_code == 400, response.content
     assert "nested deeper than 64 levels" in _message(response)
 
@@ -108,9 +108,9 @@ def test_a_seed_beyond_64_bits_in_the_round_form_is_a_form_error(world):
 
 def test_catalog_mining_and_training_seeds_are_bounded(world):
     client = world.client("researcher")
-    corpus = Corpus.objects.create(name="c", id_column="id", text_column="t")
+    catalog = Catalog.objects.create(name="c", id_column="id", text_column="t")
     for url, body in (("mine", {"seeds": 1, "random_seed": BIG}), ("train-recobert", {"seed": BIG, "epochs": BIG})):
-        response = _json(client, "POST", f"/api/corpora/{corpus.pk}/{url}/", body)
+        response = _json(client, "POST", f"/api/catalogs/{catalog.pk}/{url}/", body)
         assert response.status_code == 400, response.content
 
 
@@ -134,7 +134,7 @@ def test_limit_and_offset_in_range_page_as_before(world):
 
 @pytest.mark.parametrize(
     "url",
-    [f"/api/rounds/{BIG}/", f"/api/rounds/{BIG}/progress/", f"/api/corpora/{BIG}/", f"/rounds/{BIG}/"],
+    [f"/api/rounds/{BIG}/", f"/api/rounds/{BIG}/progress/", f"/api/catalogs/{BIG}/", f"/rounds/{BIG}/"],
 )
 def test_an_id_beyond_64_bits_in_a_url_is_a_404(world, url):
     assert world.client("researcher").get(url).status_code == 404
@@ -194,10 +194,10 @@ def test_a_nul_character_in_pair_text_is_a_row_error_naming_line_and_column(worl
 def test_a_nul_character_in_a_catalog_is_a_clear_400(world):
     client = world.client("researcher")
     upload = SimpleUploadedFile("c.csv", b"id,text\n1,Soft gloves\n2,bro\x00ken\n")
-    response = client.post("/api/corpora/", {"file": upload, "name": "c", "id_column": "id", "text_column": "text"})
+    response = client.post("/api/catalogs/", {"file": upload, "name": "c", "id_column": "id", "text_column": "text"})
     assert response.status_code == 400
     assert "line 3" in _message(response) and "NUL character" in _message(response)
-    assert not Corpus.objects.exists()
+    assert not Catalog.objects.exists()
 
 
 def test_nul_characters_in_names_are_refused_by_the_fields(world):

@@ -28,7 +28,7 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi import checks
 
-from bti_eval.corpora import services as corpora_services
+from bti_eval.catalogs import services as catalogs_services
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import services as round_services
 from tests.security.conftest import make_world
@@ -70,10 +70,10 @@ def world_ids(db, monkeypatch):
     world = make_world()
     draft = round_services.round_create(name="draft", pairs=ParagraphPair.objects.all(), methods=["bti"])
     catalog = b"id,text\n1,Soft wool gloves.\n2,Knitted gloves in wool.\n3,Slim-fit jeans.\n"
-    corpus = corpora_services.corpus_import(
+    catalog = catalogs_services.catalog_import(
         content=catalog, filename="c.csv", name="catalog", id_column="id", text_column="text"
     )
-    job = corpora_services.corpus_embed(corpus=corpus, by=world.researcher)
+    job = catalogs_services.catalog_embed(catalog=catalog, by=world.researcher)
     # The judge's browser session and CSRF cookie, as the judge page sets them. (Django's test
     # client reconnects close_old_connections after each request: use it before disconnecting.)
     browser = world.client("judge")
@@ -86,7 +86,7 @@ def world_ids(db, monkeypatch):
     REAL_IDS.update(
         # The open round and a draft (launch and options get past their 409s on the draft).
         round_id=[world.round.pk, draft.pk],
-        corpus_id=[corpus.pk],
+        catalog_id=[catalog.pk],
         job_id=[job.pk],
         judge_id=[world.other_judge.pk],
         public_id=list(world.judge.assignments.order_by("position").values_list("public_id", flat=True)[:2]),

@@ -36,8 +36,8 @@ def test_every_task_acknowledges_late():
         "bti_eval.explain_chunk",
         "bti_eval.evaluate_auto_chunk",
         "bti_eval.render_judge_html",
-        "bti_eval.corpus_embed_chunk",
-        "bti_eval.corpus_train_recobert",
+        "bti_eval.catalog_embed_chunk",
+        "bti_eval.catalog_train_recobert",
     } <= set(tasks)
     assert {name for name, task in tasks.items() if task.acks_late is not True} == set()
 

@@ -1,4 +1,4 @@
-"""Corpus services: import a catalog, embed it (chunked Celery jobs), mine pairs, train RecoBERT.
+"""Catalog services: import a catalog, embed it (chunked Celery jobs), mine pairs, train RecoBERT.
 
 Model names follow the rounds' convention: "" is settings.BTI_DEFAULT_MODEL (else the packaged
 all-MiniLM-L6-v2), anything else a local model dir. The model work is in :mod:`explainers`.
@@ -14,21 +14,21 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from bti_eval.catalogs.models import Catalog, CatalogItem, CatalogJob, CatalogVector
 from bti_eval.core import jobs
 from bti_eval.core.encoders import encoder_get, explain_device, model_path
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.corpora.models import Corpus, CorpusItem, CorpusJob, CorpusVector
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.pairs.selectors import pair_external_ids_existing
 from bti_eval.pairs.services import check_upload_size
 
 EMBED_CHUNK_SIZE = 512  # items per Celery task
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
-_ID_MAX = CorpusItem._meta.get_field("external_id").max_length
-_TITLE_MAX = CorpusItem._meta.get_field("title").max_length
+_ID_MAX = CatalogItem._meta.get_field("external_id").max_length
+_TITLE_MAX = CatalogItem._meta.get_field("title").max_length
 
 
-def corpus_import(
+def catalog_import(
     *,
     content: bytes,
     filename: str,
@@ -38,27 +38,27 @@ def corpus_import(
     title_column: str = "",
     fmt: str | None = None,
     by: AbstractBaseUser | None = None,
-) -> Corpus:
-    """Create a Corpus and its items from a UTF-8 CSV/JSONL catalog, all or nothing.
+) -> Catalog:
+    """Create a Catalog and its items from a UTF-8 CSV/JSONL catalog, all or nothing.
 
-    Empty texts and exact-duplicate texts are skipped and counted on the Corpus (``skipped_empty``,
+    Empty texts and exact-duplicate texts are skipped and counted on the Catalog (``skipped_empty``,
     ``skipped_duplicate``). A missing column, a bad line, a missing or repeated id, a non-UTF-8 or
     too large file raise ApplicationError (nothing is written).
     """
-    from explainers.corpus import parse_corpus
+    from explainers.catalog import parse_catalog
     from explainers.errors import InputError
     from explainers.rows import decode_utf8, detect_format
 
     name = (name or "").strip()
     if not _SLUG.match(name):
-        raise ApplicationError("Name the corpus with letters, digits, '-' or '_' (e.g. 'wine-2024').")
-    if Corpus.objects.filter(name=name).exists():
-        raise ApplicationError(f"A corpus named {name!r} exists already; choose another name.", status=409)
+        raise ApplicationError("Name the catalog with letters, digits, '-' or '_' (e.g. 'wine-2024').")
+    if Catalog.objects.filter(name=name).exists():
+        raise ApplicationError(f"A catalog named {name!r} exists already; choose another name.", status=409)
     if not id_column or not text_column:
         raise ApplicationError("Choose the id column and the text column.")
     check_upload_size(len(content))
     try:
-        items, report = parse_corpus(
+        items, report = parse_catalog(
             decode_utf8(content, "the file"),
             fmt=detect_format(filename, fmt),
             id_column=id_column,
@@ -76,7 +76,7 @@ def corpus_import(
     if not items:
         raise ApplicationError(f"Nothing was imported: the file has no usable items ({report.summary()}).")
     with transaction.atomic():
-        corpus = Corpus.objects.create(
+        catalog = Catalog.objects.create(
             name=name,
             filename=filename[:255],
             id_column=id_column,
@@ -87,74 +87,74 @@ def corpus_import(
             skipped_duplicate=report.duplicate,
             created_by=by,
         )
-        CorpusItem.objects.bulk_create(
+        CatalogItem.objects.bulk_create(
             [
-                CorpusItem(corpus=corpus, external_id=it.id, title=it.title[:_TITLE_MAX], text=it.text, row=it.row)
+                CatalogItem(catalog=catalog, external_id=it.id, title=it.title[:_TITLE_MAX], text=it.text, row=it.row)
                 for it in items
             ],
             batch_size=2000,
         )
-    return corpus
+    return catalog
 
 
-def corpus_embed(*, corpus: Corpus, model: str = "", by: AbstractBaseUser | None = None) -> CorpusJob:
+def catalog_embed(*, catalog: Catalog, model: str = "", by: AbstractBaseUser | None = None) -> CatalogJob:
     """Start embedding the items that have no vector under ``model`` yet, in chunks of
     EMBED_CHUNK_SIZE items (model work: the ``explain`` queue), enqueued after commit. Returns the
     job; it is DONE at once when every vector exists already, FAILED with what to do when the broker
     refuses its chunks (ApplicationError 503 when the broker is unreachable: nothing is written)."""
-    from bti_eval.corpora.tasks import corpus_embed_chunk
+    from bti_eval.catalogs.tasks import catalog_embed_chunk
 
-    missing = list(corpus.items.exclude(vectors__model=model).order_by("id").values_list("id", flat=True))
+    missing = list(catalog.items.exclude(vectors__model=model).order_by("id").values_list("id", flat=True))
     with transaction.atomic():
-        job = CorpusJob.objects.create(
-            corpus=corpus,
-            kind=CorpusJob.Kind.EMBED,
+        job = CatalogJob.objects.create(
+            catalog=catalog,
+            kind=CatalogJob.Kind.EMBED,
             model=model,
             total=len(missing),
-            status=CorpusJob.Status.RUNNING if missing else CorpusJob.Status.DONE,
+            status=CatalogJob.Status.RUNNING if missing else CatalogJob.Status.DONE,
             finished_at=None if missing else timezone.now(),
             created_by=by,
         )
         chunks = [missing[start : start + EMBED_CHUNK_SIZE] for start in range(0, len(missing), EMBED_CHUNK_SIZE)]
-        jobs.enqueue(corpus_embed_chunk, *([job.id, chunk] for chunk in chunks), on_refused=job)
+        jobs.enqueue(catalog_embed_chunk, *([job.id, chunk] for chunk in chunks), on_refused=job)
     return job
 
 
-def corpus_embed_chunk_compute(*, job_id: int, item_ids: list[int]) -> int:
+def catalog_embed_chunk_compute(*, job_id: int, item_ids: list[int]) -> int:
     """Embed ``item_ids`` of an embed job (skipping items embedded already: a rerun is harmless)
     and update the job's progress. Returns the vectors written."""
     from explainers.retrieval import embed_texts
 
-    job = CorpusJob.objects.get(pk=job_id)
-    if job.status != CorpusJob.Status.RUNNING:
+    job = CatalogJob.objects.get(pk=job_id)
+    if job.status != CatalogJob.Status.RUNNING:
         return 0
-    items = list(CorpusItem.objects.filter(pk__in=item_ids).exclude(vectors__model=job.model).order_by("id"))
+    items = list(CatalogItem.objects.filter(pk__in=item_ids).exclude(vectors__model=job.model).order_by("id"))
     written = 0
     if items:
         vectors = embed_texts(encoder_get(model=job.model), [it.text for it in items]).cpu().numpy()
         rows = [
-            CorpusVector(item=it, model=job.model, vector=CorpusVector.pack(v))
+            CatalogVector(item=it, model=job.model, vector=CatalogVector.pack(v))
             for it, v in zip(items, vectors, strict=True)
         ]
-        written = len(CorpusVector.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000))
+        written = len(CatalogVector.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000))
     with transaction.atomic():
-        job = CorpusJob.objects.select_for_update().get(pk=job_id)
+        job = CatalogJob.objects.select_for_update().get(pk=job_id)
         job.done = min(job.total, job.done + len(items))
         if job.done >= job.total:
-            job.status, job.finished_at = CorpusJob.Status.DONE, timezone.now()
+            job.status, job.finished_at = CatalogJob.Status.DONE, timezone.now()
         job.save(update_fields=["done", "status", "finished_at"])
     return written
 
 
-def corpus_job_fail(*, job_id: int, error: str) -> None:
-    CorpusJob.objects.filter(pk=job_id).exclude(status=CorpusJob.Status.DONE).update(
-        status=CorpusJob.Status.FAILED, error=error[:2000], finished_at=timezone.now()
+def catalog_job_fail(*, job_id: int, error: str) -> None:
+    CatalogJob.objects.filter(pk=job_id).exclude(status=CatalogJob.Status.DONE).update(
+        status=CatalogJob.Status.FAILED, error=error[:2000], finished_at=timezone.now()
     )
 
 
-def corpus_mine_pairs(
+def catalog_mine_pairs(
     *,
-    corpus: Corpus,
+    catalog: Catalog,
     model: str = "",
     seeds: int | None = None,
     seed_ids: list[str] | None = None,
@@ -163,7 +163,7 @@ def corpus_mine_pairs(
     only_rank_k: bool = False,
     by: AbstractBaseUser | None = None,
 ) -> dict[str, Any]:
-    """ParagraphPairs (source ``corpus:<name>``, external id ``seed_id→candidate_id``, similarity) of
+    """ParagraphPairs (source ``catalog:<name>``, external id ``seed_id→candidate_id``, similarity) of
     each seed item with its neighbours at ranks 1..k (or only at rank k), by exact cosine over the
     stored vectors; items with the seed's text are never candidates. Seeds: ``seed_ids``, else
     ``seeds`` items drawn with ``random_seed``. Pairs that exist already are left as they are.
@@ -171,11 +171,11 @@ def corpus_mine_pairs(
     if k < 1 or k > 100:
         raise ApplicationError("k must be between 1 and 100.")
     items, chosen, mined = _neighbours_mine(
-        corpus=corpus, model=model, seeds=seeds, seed_ids=seed_ids, random_seed=random_seed, k=k
+        catalog=catalog, model=model, seeds=seeds, seed_ids=seed_ids, random_seed=random_seed, k=k
     )
     if only_rank_k:
         mined = [p for p in mined if p["rank"] == k]
-    source = f"corpus:{corpus.name}"[:200]
+    source = f"catalog:{catalog.name}"[:200]
     created, existing, ids = _mined_pairs_store(mined, source=source, by=by)
     return {
         "created": created,
@@ -188,20 +188,20 @@ def corpus_mine_pairs(
 
 
 def _neighbours_mine(
-    *, corpus: Corpus, model: str, seeds: int | None, seed_ids: list[str] | None, random_seed: int, k: int
+    *, catalog: Catalog, model: str, seeds: int | None, seed_ids: list[str] | None, random_seed: int, k: int
 ) -> tuple[list, list[int], list[dict[str, Any]]]:
-    """(the corpus's items, the indices of the seeds chosen, each seed's neighbours at ranks 1..k)."""
+    """(the catalog's items, the indices of the seeds chosen, each seed's neighbours at ranks 1..k)."""
     import torch
 
-    from bti_eval.corpora.selectors import corpus_vectors
+    from bti_eval.catalogs.selectors import catalog_vectors
     from explainers.errors import InputError
     from explainers.retrieval import choose_seeds, neighbours
 
-    items, vectors = corpus_vectors(corpus=corpus, model=model)
+    items, vectors = catalog_vectors(catalog=catalog, model=model)
     if vectors is None:
-        raise ApplicationError("Embed the corpus with this model first (some items have no vector yet).")
+        raise ApplicationError("Embed the catalog with this model first (some items have no vector yet).")
     if len(items) < 2:
-        raise ApplicationError("The corpus needs at least 2 items.")
+        raise ApplicationError("The catalog needs at least 2 items.")
     try:
         chosen = choose_seeds(items, seeds, seed=random_seed, ids=seed_ids or None)
     except InputError as exc:
@@ -239,9 +239,9 @@ def _mined_pairs_store(
     return len(new), len(existing), list(ids.values_list("id", flat=True))
 
 
-def corpus_train_recobert(
+def catalog_train_recobert(
     *,
-    corpus: Corpus,
+    catalog: Catalog,
     model: str = "",
     epochs: int = 1,
     max_steps: int | None = None,
@@ -249,49 +249,49 @@ def corpus_train_recobert(
     holdout: float = 0.0,
     seed: int = 0,
     by: AbstractBaseUser | None = None,
-) -> CorpusJob:
-    """Queue a RecoBERT training job on the corpus's titled items (model work: the ``explain``
+) -> CatalogJob:
+    """Queue a RecoBERT training job on the catalog's titled items (model work: the ``explain``
     queue), after commit; the job is FAILED with what to do when the broker refuses it."""
-    from bti_eval.corpora import tasks
+    from bti_eval.catalogs import tasks
 
-    if not corpus.title_column:
-        raise ApplicationError("This corpus was imported without a title column; RecoBERT trains on (title, text).")
+    if not catalog.title_column:
+        raise ApplicationError("This catalog was imported without a title column; RecoBERT trains on (title, text).")
     if batch_size < 2 or epochs < 1 or (max_steps is not None and max_steps < 1) or not 0 <= holdout < 1:
         raise ApplicationError("Use batch size >= 2, epochs >= 1, max steps >= 1 and holdout in [0, 1).")
-    titled = corpus.items.exclude(title="").count()
+    titled = catalog.items.exclude(title="").count()
     if titled < 2:
         raise ApplicationError("RecoBERT needs at least 2 items with a title.")
     params = {"epochs": epochs, "max_steps": max_steps, "batch_size": batch_size, "holdout": holdout, "seed": seed}
     with transaction.atomic():
-        job = CorpusJob.objects.create(
-            corpus=corpus, kind=CorpusJob.Kind.TRAIN, model=model, params=params, created_by=by
+        job = CatalogJob.objects.create(
+            catalog=catalog, kind=CatalogJob.Kind.TRAIN, model=model, params=params, created_by=by
         )
-        jobs.enqueue(tasks.corpus_train_recobert, [job.id], on_refused=job)
+        jobs.enqueue(tasks.catalog_train_recobert, [job.id], on_refused=job)
     return job
 
 
-def corpus_train_recobert_run(*, job_id: int) -> dict[str, Any]:
+def catalog_train_recobert_run(*, job_id: int) -> dict[str, Any]:
     """Run a training job: writes the model under settings.VAR_DIR/models/ and records its dir."""
-    from explainers.corpus import CorpusItem as Item
+    from explainers.catalog import CatalogItem as Item
     from explainers.errors import ExplainerError
     from explainers.recobert import train_recobert
 
     with transaction.atomic():
-        job = CorpusJob.objects.select_for_update().get(pk=job_id)
-        if job.status != CorpusJob.Status.PENDING:
+        job = CatalogJob.objects.select_for_update().get(pk=job_id)
+        if job.status != CatalogJob.Status.PENDING:
             return job.result
-        job.status = CorpusJob.Status.RUNNING
+        job.status = CatalogJob.Status.RUNNING
         job.save(update_fields=["status"])
     items = [
         Item(id=it.external_id, text=it.text, title=it.title)
-        for it in job.corpus.items.exclude(title="").order_by("id")
+        for it in job.catalog.items.exclude(title="").order_by("id")
     ]
-    output = settings.VAR_DIR / "models" / f"{job.corpus.name}-recobert-{job.id}"
+    output = settings.VAR_DIR / "models" / f"{job.catalog.name}-recobert-{job.id}"
     output.parent.mkdir(parents=True, exist_ok=True)
 
     def on_step(step: int, total: int, loss: float) -> None:
         if step == 1 or step % 10 == 0 or step == total:
-            CorpusJob.objects.filter(pk=job_id).update(done=step, total=total)
+            CatalogJob.objects.filter(pk=job_id).update(done=step, total=total)
 
     params = job.params
     try:
@@ -308,7 +308,7 @@ def corpus_train_recobert_run(*, job_id: int) -> dict[str, Any]:
             on_step=on_step,
         )
     except ExplainerError as exc:
-        corpus_job_fail(job_id=job_id, error=str(exc))
+        catalog_job_fail(job_id=job_id, error=str(exc))
         return {}
     losses = result["losses"]
     summary = {
@@ -319,8 +319,8 @@ def corpus_train_recobert_run(*, job_id: int) -> dict[str, Any]:
         "loss_first": losses[0],
         "loss_last": losses[-1],
     }
-    CorpusJob.objects.filter(pk=job_id).update(
-        status=CorpusJob.Status.DONE,
+    CatalogJob.objects.filter(pk=job_id).update(
+        status=CatalogJob.Status.DONE,
         result=summary,
         done=result["steps"],
         total=result["steps"],

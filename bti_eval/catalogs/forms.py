@@ -3,9 +3,9 @@ from django import forms
 from bti_eval.core.fields import CountFormField, SeedFormField
 
 
-class CorpusUploadForm(forms.Form):
+class CatalogUploadForm(forms.Form):
     file = forms.FileField(help_text="A UTF-8 CSV with a header row, or JSON Lines.")
-    name = forms.SlugField(max_length=100, help_text="Letters, digits, - and _; pairs get the source corpus:<name>.")
+    name = forms.SlugField(max_length=100, help_text="Letters, digits, - and _; pairs get the source catalog:<name>.")
     format = forms.ChoiceField(choices=[("", "from the extension"), ("csv", "CSV"), ("jsonl", "JSONL")], required=False)
     id_column = forms.CharField(max_length=200)
     text_column = forms.CharField(max_length=200, help_text="The description.")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from explainers.corpus import read_corpus
+from explainers.catalog import read_catalog
 from explainers.errors import InputError
 
 
@@ -23,7 +23,7 @@ def test_csv_skips_and_counts_empty_and_duplicate_texts(tmp_path):
         'sku,name,desc,other\n1,Top,"Jersey top, narrow straps",x\n2,Top (1),"Jersey top, narrow straps",y\n'
         "3,Sock,,z\n4,Hat,  ,z\n5,Scarf,Wool scarf,z\n",
     )
-    items, report = read_corpus(path, id_column="sku", text_column="desc", title_column="name")
+    items, report = read_catalog(path, id_column="sku", text_column="desc", title_column="name")
     assert [(i.id, i.title, i.text) for i in items] == [
         ("1", "Top", "Jersey top, narrow straps"),
         ("5", "Scarf", "Wool scarf"),
@@ -36,7 +36,7 @@ def test_csv_skips_and_counts_empty_and_duplicate_texts(tmp_path):
 def test_jsonl_with_optional_title_and_null_text(tmp_path):
     lines = [{"id": 7, "text": "Red wine"}, {"id": 8, "text": None}, {"id": 9, "text": "White wine", "t": "W"}]
     path = write(tmp_path, "cat.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n\n")
-    items, report = read_corpus(path, id_column="id", text_column="text")
+    items, report = read_catalog(path, id_column="id", text_column="text")
     assert [(i.id, i.text, i.title) for i in items] == [("7", "Red wine", ""), ("9", "White wine", "")]
     assert report.empty == 1 and report.empty_rows == [2]
 
@@ -44,39 +44,39 @@ def test_jsonl_with_optional_title_and_null_text(tmp_path):
 def test_missing_column_lists_the_columns(tmp_path):
     path = write(tmp_path, "cat.csv", "id,description\n1,a\n")
     with pytest.raises(InputError, match=r"no column 'text'; its columns are id, description"):
-        read_corpus(path, id_column="id", text_column="text")
+        read_catalog(path, id_column="id", text_column="text")
 
 
 def test_not_utf8_names_the_line(tmp_path):
     path = write(tmp_path, "cat.csv", b"id,text\n1,ok\n2,caf\xe9\n")
     with pytest.raises(InputError, match=r"not UTF-8 .* line 3"):
-        read_corpus(path, id_column="id", text_column="text")
+        read_catalog(path, id_column="id", text_column="text")
 
 
 def test_malformed_jsonl_line_names_its_number(tmp_path):
     path = write(tmp_path, "cat.jsonl", '{"id": 1, "text": "a"}\n\n{"id": 2, "text": \n')
     with pytest.raises(InputError, match=r"line 3: not valid JSON"):
-        read_corpus(path, id_column="id", text_column="text")
+        read_catalog(path, id_column="id", text_column="text")
 
 
 def test_repeated_or_empty_id_is_an_error(tmp_path):
     path = write(tmp_path, "cat.csv", "id,text\n1,a\n1,b\n")
     with pytest.raises(InputError, match=r"line 3: id '1' repeats line 2"):
-        read_corpus(path, id_column="id", text_column="text")
+        read_catalog(path, id_column="id", text_column="text")
     path = write(tmp_path, "cat2.csv", "id,text\n,a\n")
     with pytest.raises(InputError, match=r"line 2: empty id"):
-        read_corpus(path, id_column="id", text_column="text")
+        read_catalog(path, id_column="id", text_column="text")
 
 
 def test_unknown_extension_and_missing_file(tmp_path):
     with pytest.raises(InputError, match="name it .csv or .jsonl"):
-        read_corpus(tmp_path / "cat.txt", id_column="id", text_column="text")
+        read_catalog(tmp_path / "cat.txt", id_column="id", text_column="text")
     with pytest.raises(InputError, match="does not exist"):
-        read_corpus(tmp_path / "nope.csv", id_column="id", text_column="text")
+        read_catalog(tmp_path / "nope.csv", id_column="id", text_column="text")
 
 
 def test_shared_catalogs_have_visible_empty_and_duplicate_rows(shared_data):
-    items, report = read_corpus(
+    items, report = read_catalog(
         shared_data / "fashion" / "hm_articles_sample.csv",
         id_column="article_id",
         text_column="detail_desc",
@@ -85,7 +85,7 @@ def test_shared_catalogs_have_visible_empty_and_duplicate_rows(shared_data):
     assert report.rows == 4903 and report.empty > 0 and report.duplicate > 0
     assert report.kept == len(items) == report.rows - report.empty - report.duplicate
     assert len({i.text.strip() for i in items}) == len(items)
-    _, wine = read_corpus(
+    _, wine = read_catalog(
         shared_data / "wine" / "winemag_sample.csv", id_column="id", text_column="description", title_column="title"
     )
     assert wine.rows == 5811 and wine.duplicate > 0
@@ -109,6 +109,6 @@ def test_shared_catalogs_have_visible_empty_and_duplicate_rows(shared_data):
 def test_hostile_lines_are_input_errors_naming_the_line(tmp_path, name, content, fragments):
     path = write(tmp_path, name, content)
     with pytest.raises(InputError) as err:
-        read_corpus(path, id_column="id", text_column="text")
+        read_catalog(path, id_column="id", text_column="text")
     for fragment in fragments:
         assert fragment in str(err.value)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 
-class Corpus(models.Model):
+class Catalog(models.Model):
     """An imported catalog: which columns were used and what was skipped (empty / duplicate texts)."""
 
     name = models.SlugField(max_length=100, unique=True)
@@ -29,14 +29,14 @@ class Corpus(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        verbose_name_plural = "corpora"
+        verbose_name_plural = "catalogs"
 
     def __str__(self) -> str:
         return self.name
 
 
-class CorpusItem(models.Model):
-    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="items")
+class CatalogItem(models.Model):
+    catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="items")
     external_id = models.CharField(max_length=200)
     title = models.CharField(max_length=500, blank=True, default="")
     text = models.TextField()
@@ -44,21 +44,21 @@ class CorpusItem(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["corpus", "external_id"], name="corpus_item_unique_id")]
+        constraints = [models.UniqueConstraint(fields=["catalog", "external_id"], name="catalog_item_unique_id")]
 
     def __str__(self) -> str:
-        return f"{self.corpus_id}:{self.external_id}"
+        return f"{self.catalog_id}:{self.external_id}"
 
 
-class CorpusVector(models.Model):
+class CatalogVector(models.Model):
     """The Eq. 1 vector of one item under one model (``model`` = "" for the default model or a dir)."""
 
-    item = models.ForeignKey(CorpusItem, on_delete=models.CASCADE, related_name="vectors")
+    item = models.ForeignKey(CatalogItem, on_delete=models.CASCADE, related_name="vectors")
     model = models.CharField(max_length=500, blank=True, default="")
     vector = models.BinaryField()  # float32 little-endian, hidden_size × 4 bytes
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "model"], name="corpus_vector_unique_item_model")]
+        constraints = [models.UniqueConstraint(fields=["item", "model"], name="catalog_vector_unique_item_model")]
 
     @staticmethod
     def pack(values: np.ndarray) -> bytes:
@@ -70,8 +70,8 @@ class CorpusVector(models.Model):
         return np.frombuffer(bytes(raw), dtype="<f4")
 
 
-class CorpusJob(models.Model):
-    """A background job on a corpus: embedding it, or training a RecoBERT model on it. Progress is
+class CatalogJob(models.Model):
+    """A background job on a catalog: embedding it, or training a RecoBERT model on it. Progress is
     ``done`` of ``total`` (items embedded / training steps)."""
 
     class Kind(models.TextChoices):
@@ -84,7 +84,7 @@ class CorpusJob(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
-    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="jobs")
+    catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     model = models.CharField(max_length=500, blank=True, default="")  # the model used / started from

@@ -1,4 +1,4 @@
-"""Corpora API (researchers only): import a catalog, embed it, mine pairs, train RecoBERT, watch jobs."""
+"""Catalogs API (researchers only): import a catalog, embed it, mine pairs, train RecoBERT, watch jobs."""
 
 from __future__ import annotations
 
@@ -10,25 +10,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bti_eval.catalogs import services
+from bti_eval.catalogs.models import Catalog, CatalogJob
+from bti_eval.catalogs.selectors import catalog_list, catalog_vector_counts, catalogs_vector_counts
 from bti_eval.core.fields import CountField, SeedField
 from bti_eval.core.parsers import JSONParser
 from bti_eval.core.serializers import error_responses
-from bti_eval.corpora import services
-from bti_eval.corpora.models import Corpus, CorpusJob
-from bti_eval.corpora.selectors import corpora_vector_counts, corpus_list, corpus_vector_counts
 from bti_eval.pairs.services import check_upload_size
 
 
-class CorpusOutputSerializer(serializers.ModelSerializer):
-    """A corpus with its item and vector counts. Lists pass ``item_count``-annotated corpora
-    (``corpus_list``) and ``context={"vector_counts": corpora_vector_counts(...)}``, so that the
-    counts cost no query per corpus; a single corpus without them is counted on its own."""
+class CatalogOutputSerializer(serializers.ModelSerializer):
+    """A catalog with its item and vector counts. Lists pass ``item_count``-annotated catalogs
+    (``catalog_list``) and ``context={"vector_counts": catalogs_vector_counts(...)}``, so that the
+    counts cost no query per catalog; a single catalog without them is counted on its own."""
 
     items = serializers.SerializerMethodField()
     vectors = serializers.SerializerMethodField()
 
     class Meta:
-        model = Corpus
+        model = Catalog
         fields = [
             "id",
             "name",
@@ -44,21 +44,21 @@ class CorpusOutputSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
-    def get_items(self, corpus) -> int:
-        count = getattr(corpus, "item_count", None)
-        return corpus.items.count() if count is None else count
+    def get_items(self, catalog) -> int:
+        count = getattr(catalog, "item_count", None)
+        return catalog.items.count() if count is None else count
 
-    def get_vectors(self, corpus) -> dict[str, int]:
+    def get_vectors(self, catalog) -> dict[str, int]:
         counts = self.context.get("vector_counts")
-        return corpus_vector_counts(corpus=corpus) if counts is None else counts.get(corpus.pk, {})
+        return catalog_vector_counts(catalog=catalog) if counts is None else counts.get(catalog.pk, {})
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
     class Meta:
-        model = CorpusJob
+        model = CatalogJob
         fields = [
             "id",
-            "corpus",
+            "catalog",
             "kind",
             "status",
             "model",
@@ -73,7 +73,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class CorpusListApi(APIView):
+class CatalogListApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
@@ -84,22 +84,22 @@ class CorpusListApi(APIView):
         text_column = serializers.CharField()
         title_column = serializers.CharField(required=False, allow_blank=True, default="")
 
-    @extend_schema(operation_id="corpora_list", responses={200: CorpusOutputSerializer(many=True)})
+    @extend_schema(operation_id="catalogs_list", responses={200: CatalogOutputSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        corpora = list(corpus_list())
-        counts = corpora_vector_counts(corpus_ids=[c.pk for c in corpora])
-        return Response(CorpusOutputSerializer(corpora, many=True, context={"vector_counts": counts}).data)
+        catalogs = list(catalog_list())
+        counts = catalogs_vector_counts(catalog_ids=[c.pk for c in catalogs])
+        return Response(CatalogOutputSerializer(catalogs, many=True, context={"vector_counts": counts}).data)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={201: CorpusOutputSerializer, **error_responses(400, 409, 413)},
+        responses={201: CatalogOutputSerializer, **error_responses(400, 409, 413)},
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         check_upload_size(upload.size)
-        corpus = services.corpus_import(
+        catalog = services.catalog_import(
             content=upload.read(),
             filename=upload.name,
             name=data.validated_data["name"],
@@ -109,31 +109,31 @@ class CorpusListApi(APIView):
             fmt=data.validated_data.get("format") or None,
             by=request.user,
         )
-        return Response(CorpusOutputSerializer(corpus).data, status=status.HTTP_201_CREATED)
+        return Response(CatalogOutputSerializer(catalog).data, status=status.HTTP_201_CREATED)
 
 
-class CorpusDetailApi(APIView):
-    @extend_schema(responses={200: CorpusOutputSerializer, **error_responses(404)})
-    def get(self, request: Request, corpus_id: int) -> Response:
-        return Response(CorpusOutputSerializer(get_object_or_404(Corpus, pk=corpus_id)).data)
+class CatalogDetailApi(APIView):
+    @extend_schema(responses={200: CatalogOutputSerializer, **error_responses(404)})
+    def get(self, request: Request, catalog_id: int) -> Response:
+        return Response(CatalogOutputSerializer(get_object_or_404(Catalog, pk=catalog_id)).data)
 
 
-class CorpusEmbedApi(APIView):
+class CatalogEmbedApi(APIView):
     parser_classes = [JSONParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         model = serializers.CharField(required=False, allow_blank=True, default="")
 
     @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer, **error_responses(400, 404)})
-    def post(self, request: Request, corpus_id: int) -> Response:
-        corpus = get_object_or_404(Corpus, pk=corpus_id)
+    def post(self, request: Request, catalog_id: int) -> Response:
+        catalog = get_object_or_404(Catalog, pk=catalog_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.corpus_embed(corpus=corpus, model=data.validated_data["model"], by=request.user)
+        job = services.catalog_embed(catalog=catalog, model=data.validated_data["model"], by=request.user)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class CorpusMineApi(APIView):
+class CatalogMineApi(APIView):
     parser_classes = [JSONParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
@@ -158,15 +158,15 @@ class CorpusMineApi(APIView):
         source = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **error_responses(400, 404)})
-    def post(self, request: Request, corpus_id: int) -> Response:
-        corpus = get_object_or_404(Corpus, pk=corpus_id)
+    def post(self, request: Request, catalog_id: int) -> Response:
+        catalog = get_object_or_404(Catalog, pk=catalog_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.corpus_mine_pairs(corpus=corpus, by=request.user, **data.validated_data)
+        result = services.catalog_mine_pairs(catalog=catalog, by=request.user, **data.validated_data)
         return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
-class CorpusTrainApi(APIView):
+class CatalogTrainApi(APIView):
     parser_classes = [JSONParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
@@ -178,15 +178,15 @@ class CorpusTrainApi(APIView):
         seed = SeedField(required=False, default=0)
 
     @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer, **error_responses(400, 404)})
-    def post(self, request: Request, corpus_id: int) -> Response:
-        corpus = get_object_or_404(Corpus, pk=corpus_id)
+    def post(self, request: Request, catalog_id: int) -> Response:
+        catalog = get_object_or_404(Catalog, pk=catalog_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.corpus_train_recobert(corpus=corpus, by=request.user, **data.validated_data)
+        job = services.catalog_train_recobert(catalog=catalog, by=request.user, **data.validated_data)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class CorpusJobApi(APIView):
+class CatalogJobApi(APIView):
     @extend_schema(responses={200: JobOutputSerializer, **error_responses(404)})
     def get(self, request: Request, job_id: int) -> Response:
-        return Response(JobOutputSerializer(get_object_or_404(CorpusJob, pk=job_id)).data)
+        return Response(JobOutputSerializer(get_object_or_404(CatalogJob, pk=job_id)).data)

@@ -1,4 +1,4 @@
-"""Corpus services: atomic import with visible skips, chunked embedding, pair mining, RecoBERT job."""
+"""Catalog services: atomic import with visible skips, chunked embedding, pair mining, RecoBERT job."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import torch
 
+from bti_eval.catalogs import services
+from bti_eval.catalogs.models import Catalog, CatalogItem, CatalogJob, CatalogVector
+from bti_eval.catalogs.selectors import catalog_vectors
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.corpora import services
-from bti_eval.corpora.models import Corpus, CorpusItem, CorpusJob, CorpusVector
-from bti_eval.corpora.selectors import corpus_vectors
 from bti_eval.pairs.models import ParagraphPair
 
 
-def test_import_counts_skipped_rows_and_keeps_the_rest(corpus):
-    assert (corpus.rows, corpus.skipped_empty, corpus.skipped_duplicate) == (7, 1, 1)
-    items = list(corpus.items.values_list("external_id", "title"))
+def test_import_counts_skipped_rows_and_keeps_the_rest(catalog):
+    assert (catalog.rows, catalog.skipped_empty, catalog.skipped_duplicate) == (7, 1, 1)
+    items = list(catalog.items.values_list("external_id", "title"))
     assert items == [
         ("1", "Red shirt"),
         ("2", "Blue shirt"),
@@ -37,29 +37,29 @@ def test_import_counts_skipped_rows_and_keeps_the_rest(corpus):
 def test_a_bad_file_imports_nothing(db, content, kwargs, message):
     args = {"content": content, "filename": "c.csv", "name": "bad", "id_column": "sku", "text_column": "desc"}
     with pytest.raises(ApplicationError, match=message):
-        services.corpus_import(**{**args, **kwargs})
-    assert not Corpus.objects.exists() and not CorpusItem.objects.exists()
+        services.catalog_import(**{**args, **kwargs})
+    assert not Catalog.objects.exists() and not CatalogItem.objects.exists()
 
 
-def test_bad_jsonl_line_and_taken_name(corpus):
+def test_bad_jsonl_line_and_taken_name(catalog):
     with pytest.raises(ApplicationError, match="line 2: not valid JSON"):
-        services.corpus_import(
+        services.catalog_import(
             content=b'{"id": 1, "t": "a"}\n{oops\n', filename="c.jsonl", name="j", id_column="id", text_column="t"
         )
     with pytest.raises(ApplicationError) as exc:
-        services.corpus_import(
+        services.catalog_import(
             content=b"sku,desc\n1,a\n", filename="c.csv", name="shop", id_column="sku", text_column="desc"
         )
     assert exc.value.status == 409
 
 
 def test_embedding_stores_vectors_once(
-    corpus, embedded, tiny_model_dir, eager_celery, django_capture_on_commit_callbacks, monkeypatch
+    catalog, embedded, tiny_model_dir, eager_celery, django_capture_on_commit_callbacks, monkeypatch
 ):
     embedded.refresh_from_db()
-    assert embedded.status == CorpusJob.Status.DONE and embedded.done == embedded.total == 5
+    assert embedded.status == CatalogJob.Status.DONE and embedded.done == embedded.total == 5
     model = str(tiny_model_dir)
-    items, vectors = corpus_vectors(corpus=corpus, model=model)
+    items, vectors = catalog_vectors(catalog=catalog, model=model)
     assert vectors.shape == (5, 32) and vectors.dtype == np.float32
     from explainers import load_encoder
 
@@ -68,23 +68,23 @@ def test_embedding_stores_vectors_once(
 
     monkeypatch.setattr(services, "EMBED_CHUNK_SIZE", 2)
     with django_capture_on_commit_callbacks(execute=True):
-        again = services.corpus_embed(corpus=corpus, model=model)
-    assert again.status == CorpusJob.Status.DONE and again.total == 0  # nothing re-embedded
-    CorpusVector.objects.filter(item__external_id__in=["1", "2", "5"]).delete()
+        again = services.catalog_embed(catalog=catalog, model=model)
+    assert again.status == CatalogJob.Status.DONE and again.total == 0  # nothing re-embedded
+    CatalogVector.objects.filter(item__external_id__in=["1", "2", "5"]).delete()
     with django_capture_on_commit_callbacks(execute=True):
-        partial = services.corpus_embed(corpus=corpus, model=model)  # 3 items in chunks of 2
+        partial = services.catalog_embed(catalog=catalog, model=model)  # 3 items in chunks of 2
     partial.refresh_from_db()
-    assert (partial.status, partial.done, partial.total) == (CorpusJob.Status.DONE, 3, 3)
-    assert CorpusVector.objects.filter(model=model).count() == 5
+    assert (partial.status, partial.done, partial.total) == (CatalogJob.Status.DONE, 3, 3)
+    assert CatalogVector.objects.filter(model=model).count() == 5
 
 
-def test_mining_creates_pairs_with_similarity_and_rank_choice(corpus, embedded, tiny_model_dir):
+def test_mining_creates_pairs_with_similarity_and_rank_choice(catalog, embedded, tiny_model_dir):
     model = str(tiny_model_dir)
-    result = services.corpus_mine_pairs(corpus=corpus, model=model, seeds=3, random_seed=7, k=2)
-    assert result["created"] == 6 and result["existing"] == 0 and result["source"] == "corpus:shop"
+    result = services.catalog_mine_pairs(catalog=catalog, model=model, seeds=3, random_seed=7, k=2)
+    assert result["created"] == 6 and result["existing"] == 0 and result["source"] == "catalog:shop"
     pairs = ParagraphPair.objects.filter(pk__in=result["pair_ids"])
     assert pairs.count() == 6
-    items, vectors = corpus_vectors(corpus=corpus, model=model)
+    items, vectors = catalog_vectors(catalog=catalog, model=model)
     unit = torch.nn.functional.normalize(torch.from_numpy(vectors), dim=1)
     index = {it.id: i for i, it in enumerate(items)}
     for pair in pairs:
@@ -93,81 +93,81 @@ def test_mining_creates_pairs_with_similarity_and_rank_choice(corpus, embedded, 
         cos = float(unit[index[seed_id]] @ unit[index[cand_id]])
         assert pair.similarity == pytest.approx(cos, abs=1e-5)
 
-    again = services.corpus_mine_pairs(corpus=corpus, model=model, seeds=3, random_seed=7, k=2)
+    again = services.catalog_mine_pairs(catalog=catalog, model=model, seeds=3, random_seed=7, k=2)
     assert (again["created"], again["existing"]) == (0, 6)  # same seed: same pairs, not duplicated
-    only = services.corpus_mine_pairs(corpus=corpus, model=model, seed_ids=["1"], k=3, only_rank_k=True)
+    only = services.catalog_mine_pairs(catalog=catalog, model=model, seed_ids=["1"], k=3, only_rank_k=True)
     assert len(only["pair_ids"]) == 1
     with pytest.raises(ApplicationError, match="unknown seed id"):
-        services.corpus_mine_pairs(corpus=corpus, model=model, seed_ids=["nope"])
-    with pytest.raises(ApplicationError, match="Embed the corpus"):
-        services.corpus_mine_pairs(corpus=corpus, model="other-model", seeds=2)
+        services.catalog_mine_pairs(catalog=catalog, model=model, seed_ids=["nope"])
+    with pytest.raises(ApplicationError, match="Embed the catalog"):
+        services.catalog_mine_pairs(catalog=catalog, model="other-model", seeds=2)
 
 
 def test_recobert_job_trains_into_var_dir(
-    corpus, tiny_model_dir, eager_celery, django_capture_on_commit_callbacks, settings, tmp_path
+    catalog, tiny_model_dir, eager_celery, django_capture_on_commit_callbacks, settings, tmp_path
 ):
     settings.VAR_DIR = tmp_path
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.corpus_train_recobert(corpus=corpus, model=str(tiny_model_dir), max_steps=2, batch_size=2)
+        job = services.catalog_train_recobert(catalog=catalog, model=str(tiny_model_dir), max_steps=2, batch_size=2)
     job.refresh_from_db()
-    assert job.status == CorpusJob.Status.DONE, job.error
+    assert job.status == CatalogJob.Status.DONE, job.error
     assert (job.done, job.total) == (2, 2)
     model_dir = tmp_path / "models" / f"shop-recobert-{job.pk}"
     assert job.result["model_dir"] == str(model_dir) and (model_dir / "config.json").is_file()
     from explainers import load_encoder
 
     assert load_encoder(model_dir, device="cpu").model.config.hidden_size == 32
-    assert services.corpus_train_recobert_run(job_id=job.pk) == job.result  # a rerun is a no-op
+    assert services.catalog_train_recobert_run(job_id=job.pk) == job.result  # a rerun is a no-op
 
 
 def test_recobert_needs_titles(db):
-    corpus = services.corpus_import(
+    catalog = services.catalog_import(
         content=b"sku,desc\n1,a\n2,b\n", filename="c.csv", name="untitled", id_column="sku", text_column="desc"
     )
     with pytest.raises(ApplicationError, match="without a title column"):
-        services.corpus_train_recobert(corpus=corpus)
+        services.catalog_train_recobert(catalog=catalog)
 
 
-def test_corpus_jobs_go_to_the_explain_queue_after_commit(corpus, enqueued, django_capture_on_commit_callbacks):
+def test_catalog_jobs_go_to_the_explain_queue_after_commit(catalog, enqueued, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        embed = services.corpus_embed(corpus=corpus)
-        train = services.corpus_train_recobert(corpus=corpus)
+        embed = services.catalog_embed(catalog=catalog)
+        train = services.catalog_train_recobert(catalog=catalog)
         assert enqueued == []  # nothing before the commit
-    items = sorted(corpus.items.values_list("id", flat=True))
+    items = sorted(catalog.items.values_list("id", flat=True))
     assert enqueued == [
-        ("bti_eval.corpus_embed_chunk", [embed.pk, items], "explain"),
-        ("bti_eval.corpus_train_recobert", [train.pk], "explain"),
+        ("bti_eval.catalog_embed_chunk", [embed.pk, items], "explain"),
+        ("bti_eval.catalog_train_recobert", [train.pk], "explain"),
     ]
 
 
-def test_a_corpus_job_the_broker_refuses_ends_failed_with_what_to_do(
-    corpus, monkeypatch, django_capture_on_commit_callbacks
+def test_a_catalog_job_the_broker_refuses_ends_failed_with_what_to_do(
+    catalog, monkeypatch, django_capture_on_commit_callbacks
 ):
     from kombu.exceptions import OperationalError as BrokerError
 
-    from bti_eval.corpora.tasks import corpus_embed_chunk, corpus_train_recobert
+    from bti_eval.catalogs.tasks import catalog_embed_chunk, catalog_train_recobert
 
     def refuse(*args, **kwargs):
         raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(corpus_embed_chunk, "apply_async", refuse)
-    monkeypatch.setattr(corpus_train_recobert, "apply_async", refuse)
+    monkeypatch.setattr(catalog_embed_chunk, "apply_async", refuse)
+    monkeypatch.setattr(catalog_train_recobert, "apply_async", refuse)
     with django_capture_on_commit_callbacks(execute=True):
-        embed = services.corpus_embed(corpus=corpus)
-        train = services.corpus_train_recobert(corpus=corpus)
+        embed = services.catalog_embed(catalog=catalog)
+        train = services.catalog_train_recobert(catalog=catalog)
     for job in (embed, train):  # never left RUNNING (or PENDING) with nothing queued
         job.refresh_from_db()
-        assert job.status == CorpusJob.Status.FAILED and job.finished_at is not None
+        assert job.status == CatalogJob.Status.FAILED and job.finished_at is not None
         assert "Could not queue the task" in job.error and "Connection refused" in job.error
         assert "check the broker (Redis)" in job.error
 
 
-def test_a_corpus_job_with_the_broker_unreachable_is_a_503_and_writes_nothing(corpus, monkeypatch):
+def test_a_catalog_job_with_the_broker_unreachable_is_a_503_and_writes_nothing(catalog, monkeypatch):
     from workers.celery import app
 
     monkeypatch.setattr(app.conf, "broker_write_url", "redis://127.0.0.1:9/0")  # nothing listens there
-    for start in (services.corpus_embed, services.corpus_train_recobert):
+    for start in (services.catalog_embed, services.catalog_train_recobert):
         with pytest.raises(ApplicationError, match="broker is unreachable") as info:
-            start(corpus=corpus)
+            start(catalog=catalog)
         assert info.value.status == 503
-    assert not CorpusJob.objects.exists()
+    assert not CatalogJob.objects.exists()

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .argtypes import positive_int
+from .catalog import DEFAULT_BATCH_TOKENS
 from .cli_common import Command, check_model, check_output, write_atomic
-from .corpus import DEFAULT_BATCH_TOKENS
 from .errors import InputError
 
 
@@ -49,9 +49,9 @@ def _catalog_arguments(parser: argparse.ArgumentParser, *, title_required: bool)
 
 
 def _read(args: argparse.Namespace) -> list[Any]:
-    from .corpus import read_corpus
+    from .catalog import read_catalog
 
-    items, report = read_corpus(
+    items, report = read_catalog(
         args.catalog,
         id_column=args.id_column,
         text_column=args.text_column,

@@ -34,10 +34,10 @@ def eager_celery():
 
 
 @pytest.fixture
-def corpus(db, catalog_bytes, researcher):
-    from bti_eval.corpora.services import corpus_import
+def catalog(db, catalog_bytes, researcher):
+    from bti_eval.catalogs.services import catalog_import
 
-    return corpus_import(
+    return catalog_import(
         content=catalog_bytes,
         filename="shop.csv",
         name="shop",
@@ -49,9 +49,9 @@ def corpus(db, catalog_bytes, researcher):
 
 
 @pytest.fixture
-def embedded(corpus, tiny_model_dir, eager_celery, django_capture_on_commit_callbacks):
-    from bti_eval.corpora.services import corpus_embed
+def embedded(catalog, tiny_model_dir, eager_celery, django_capture_on_commit_callbacks):
+    from bti_eval.catalogs.services import catalog_embed
 
     with django_capture_on_commit_callbacks(execute=True):
-        job = corpus_embed(corpus=corpus, model=str(tiny_model_dir))
+        job = catalog_embed(catalog=catalog, model=str(tiny_model_dir))
     return job

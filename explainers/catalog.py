@@ -1,8 +1,8 @@
-"""Reading a catalog (CSV with a header, or JSON Lines) into corpus items, without any model.
+"""Reading a catalog (CSV with a header, or JSON Lines) into catalog items, without any model.
 
-A catalog row becomes a :class:`CorpusItem` (id, text, optional title). Rows whose text is empty
+A catalog row becomes a :class:`CatalogItem` (id, text, optional title). Rows whose text is empty
 and rows whose text repeats an earlier row's text exactly (after trimming surrounding whitespace)
-are skipped and counted in the :class:`CorpusReport`, never an error: real catalogs (the H&M and
+are skipped and counted in the :class:`CatalogReport`, never an error: real catalogs (the H&M and
 wine samples) hold both. The rows are read by :mod:`explainers.rows`; a missing column, a file that
 is not UTF-8, a malformed JSONL line (or one nested too deep, or with an integer too long to read),
 a NUL character in a cell, a CSV cell longer than ``csv.field_size_limit()``, a missing or repeated
@@ -25,7 +25,7 @@ DEFAULT_BATCH_TOKENS = 16384
 
 
 @dataclass(frozen=True)
-class CorpusItem:
+class CatalogItem:
     """One catalog item: its id in the catalog, its text (the description) and an optional title."""
 
     id: str
@@ -35,7 +35,7 @@ class CorpusItem:
 
 
 @dataclass
-class CorpusReport:
+class CatalogReport:
     """What reading kept and skipped: ``rows`` read, ``kept`` items, ``empty`` rows without text and
     ``duplicate`` rows repeating an earlier text; ``*_rows`` list the first few line numbers."""
 
@@ -73,7 +73,7 @@ def _cell(value: Any, column: str, row: int, what: str) -> str:
     return str(value)
 
 
-def parse_corpus(
+def parse_catalog(
     text: str,
     *,
     fmt: str,
@@ -81,28 +81,28 @@ def parse_corpus(
     text_column: str,
     title_column: str | None = None,
     what: str = "catalog",
-) -> tuple[list[CorpusItem], CorpusReport]:
+) -> tuple[list[CatalogItem], CatalogReport]:
     """Items of a catalog's decoded ``text`` (``fmt`` "csv" or "jsonl") and the report of skipped rows."""
     rows = parse_rows(text, fmt=fmt, what=what)
-    return corpus_items(rows, id_column=id_column, text_column=text_column, title_column=title_column)
+    return catalog_items(rows, id_column=id_column, text_column=text_column, title_column=title_column)
 
 
-def read_corpus(
+def read_catalog(
     path: str | os.PathLike,
     *,
     id_column: str,
     text_column: str,
     title_column: str | None = None,
     fmt: str | None = None,
-) -> tuple[list[CorpusItem], CorpusReport]:
+) -> tuple[list[CatalogItem], CatalogReport]:
     """Read a UTF-8 catalog file (CSV or JSONL, by ``fmt`` or extension) -> (items, report)."""
     rows = read_rows(path, what="catalog", fmt=fmt)
-    return corpus_items(rows, id_column=id_column, text_column=text_column, title_column=title_column)
+    return catalog_items(rows, id_column=id_column, text_column=text_column, title_column=title_column)
 
 
-def corpus_items(
+def catalog_items(
     rows: Rows, *, id_column: str, text_column: str, title_column: str | None = None
-) -> tuple[list[CorpusItem], CorpusReport]:
+) -> tuple[list[CatalogItem], CatalogReport]:
     """The catalog's items from its ``rows`` and the report of skipped rows.
 
     Every row needs a non-empty id, unique in the file; empty and repeated texts are skipped and counted.
@@ -110,8 +110,8 @@ def corpus_items(
     _check_columns(rows, list(dict.fromkeys(c for c in (id_column, text_column, title_column) if c)))
     rows.raise_broken()
     what = rows.what
-    report = CorpusReport(rows=len(rows.rows))
-    items: list[CorpusItem] = []
+    report = CatalogReport(rows=len(rows.rows))
+    items: list[CatalogItem] = []
     first_row_of_id: dict[str, int] = {}
     seen_texts: set[str] = set()
     for record in rows.rows:
@@ -136,6 +136,6 @@ def corpus_items(
             continue
         seen_texts.add(key)
         title = _cell(values.get(title_column), title_column, row, what).strip() if title_column else ""
-        items.append(CorpusItem(id=item_id, text=body, title=title, row=row))
+        items.append(CatalogItem(id=item_id, text=body, title=title, row=row))
     report.kept = len(items)
     return items, report
