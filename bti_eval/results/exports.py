@@ -7,7 +7,7 @@
 - ``methods-csv`` / ``judges-csv``: the per-method table (CIs, letters, alpha, automatic metrics,
   how many of the method's explanations are truncated) and the per-judge quality table;
 - ``json``: the round (design, seeds, options, the judges' row budget ``pairs_shown``, the
-  truncated explanations), the full report, every rating and every judge's queue (display
+  truncated explanations), the full report, every rating and every judge's order (display
   positions); numbers only, nothing binary;
 - ``markdown`` / ``latex``: the paper's table with CIs and letters, then agreement, the paired
   tests, the judges and the automatic metrics (``bti_eval.results.tables``);
@@ -397,9 +397,9 @@ def judge_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**row, "reasons": "; ".join(row["reasons"])} for row in report["judges"]]
 
 
-def judge_queues(round: EvaluationRound) -> dict[str, list[list[Any]]]:
+def judge_orders(round: EvaluationRound) -> dict[str, list[list[Any]]]:
     """``{judge_id: [[position, pair, method], ...]}``: every judge's display order."""
-    queues: dict[str, list[list[Any]]] = {}
+    orders: dict[str, list[list[Any]]] = {}
     rows = (
         Assignment.objects.filter(judge__round=round)
         .order_by("judge_id", "position")
@@ -408,12 +408,12 @@ def judge_queues(round: EvaluationRound) -> dict[str, list[list[Any]]]:
         )
     )
     for judge_id, position, external_id, pair_id, method in rows.iterator(chunk_size=5000):
-        queues.setdefault(str(judge_id), []).append([position, external_id or str(pair_id), method])
-    return queues
+        orders.setdefault(str(judge_id), []).append([position, external_id or str(pair_id), method])
+    return orders
 
 
 def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report: dict[str, Any] | None = None) -> str:
-    """``{"round", "options", "results", "ratings", "queues"}`` as a JSON document."""
+    """``{"round", "options", "results", "ratings", "orders"}`` as a JSON document."""
     report = report or round_report(round=round, exclude_flagged=exclude_flagged)
     flagged = {row["id"] for row in report["judges"] if row["flagged"]}
     document = {
@@ -442,6 +442,6 @@ def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report
         "options": report["options"],
         "results": report,
         "ratings": list(rating_rows(round, flagged=flagged, drop_flagged=exclude_flagged)),
-        "queues": judge_queues(round),
+        "orders": judge_orders(round),
     }
     return json.dumps(document, indent=1, ensure_ascii=False)

@@ -259,7 +259,7 @@ def _controls(round: EvaluationRound, frame: RatingFrame) -> dict[str, Any]:
 
 
 def _design(round: EvaluationRound, judges: list[dict[str, Any]]) -> dict[str, Any]:
-    """The design, the seeds, and each judge's queue size (the positions are in the ratings export)."""
+    """The design, the seeds, and each judge's number of assignments (the positions are in the ratings export)."""
     sizes = dict(
         Assignment.objects.filter(judge__round=round)
         .values("judge_id")
@@ -271,6 +271,6 @@ def _design(round: EvaluationRound, judges: list[dict[str, Any]]) -> dict[str, A
         "judges_per_explanation": round.judges_per_explanation,
         "control_items": round.control_items,
         "round_seed": round.seed,
-        "queue_order": "per judge: random.Random(judge seed) shuffle, then no two explanations of a pair adjacent",
+        "order": "per judge: random.Random(judge seed) shuffle, then no two explanations of a pair adjacent",
         "judges": [{"id": j["id"], "seed": j["seed"], "assigned": sizes.get(j["id"], 0)} for j in judges],
     }

@@ -51,7 +51,7 @@ class Simulated:
 
 
 def ratings_simulate(*, round: EvaluationRound, judges: int = 5, seed: int = 0, sloppy: int = 1) -> Simulated:
-    """Add ``judges`` simulated judges to a rating round and rate their whole queues.
+    """Add ``judges`` simulated judges to a rating round and rate all their assignments.
 
     ``sloppy`` of them (chosen with ``seed``) rate uniformly at random and fast. Deterministic for a
     given seed and round. Errors: 409 unless the round is rating; 400 for bad counts.

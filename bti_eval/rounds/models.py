@@ -92,7 +92,7 @@ class Explanation(models.Model):
     # so that a worker starting later can tell a chunk lost with its worker from one still running.
     worker = models.CharField(max_length=255, blank=True, default="", editable=False)
     # A control item: a degraded copy of a real explanation of ``pair`` (method judging.controls.CONTROL_METHOD). It
-    # goes blind into the queues and never counts toward a method's MOS.
+    # goes blind into the judges' assignments and never counts toward a method's MOS.
     is_control = models.BooleanField(default=False)
     # The blind HTML judges see (the same for every judge), stored the first time a judge opens it,
     # with the version of the renderer that made it (judging.blind.JUDGE_HTML_VERSION; 0:

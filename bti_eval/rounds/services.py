@@ -172,7 +172,7 @@ MAX_JUDGES_PER_EXPLANATION = 1000
 
 def round_options_update(*, round: EvaluationRound, **options) -> EvaluationRound:
     """Change a round's options: design, judges_per_explanation, control_items and auto_metrics
-    while it is a draft or computing (before queues exist); too_fast_seconds at any time (it only
+    while it is a draft or computing (before judges have assignments); too_fast_seconds at any time (it only
     changes the analysis). Unknown options are an error; 409 for a round already open."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
