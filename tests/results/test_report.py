@@ -14,7 +14,7 @@ from scipy import stats
 from bti_eval.judging.models import Rating
 from bti_eval.results.report import round_report
 from bti_eval.rounds.models import EvaluationRound
-from tests.factories import EvaluationRoundFactory, rating_table
+from tests.factories import EvaluationRoundFactory
 from tests.results.helpers import holm_reject
 
 pytestmark = pytest.mark.django_db
@@ -139,18 +139,10 @@ def test_report_is_cached_until_a_rating_changes(round_and_ratings, django_asser
 
 
 @pytest.mark.slow
-def test_the_full_report_of_a_100000_rating_round(settings):
+def test_the_full_report_of_a_100000_rating_round(round_of_100000_ratings, settings):
     """5,000 pairs × 4 methods × 5 judges with the default resample counts: timed, and bounded."""
     settings.BTI_BOOTSTRAP_RESAMPLES, settings.BTI_ALPHA_RESAMPLES = 2000, 1000
-    round = EvaluationRoundFactory(
-        methods=METHODS + ["vanilla-gradients"],
-        explained_pairs=5000,
-        judges=5,
-        status=EvaluationRound.Status.RATING,
-        judges__seed=5,
-    )
-    table = rating_table(round)
-    assert len(table) == 100_000
+    round, _ = round_of_100000_ratings
     start = time.perf_counter()
     report = round_report(round=round)
     elapsed = time.perf_counter() - start

@@ -85,16 +85,8 @@ def test_other_rounds_do_not_leak_in():
 
 
 @pytest.mark.slow
-def test_a_round_with_100000_ratings_aggregates_fast():
-    round = EvaluationRoundFactory(
-        methods=["bti", "bti-gradients", "vanilla-gradients", "integrated-gradients"],
-        explained_pairs=5000,
-        judges=5,
-        status=EvaluationRound.Status.RATING,
-        judges__seed=5,
-    )
-    table = rating_table(round)
-    assert len(table) == 100_000
+def test_a_round_with_100000_ratings_aggregates_fast(round_of_100000_ratings):
+    round, table = round_of_100000_ratings
     start = time.perf_counter()
     results = round_results(round=round)
     elapsed = time.perf_counter() - start
