@@ -40,6 +40,8 @@ class EvaluationRoundFactory(factory.django.DjangoModelFactory):
     each explained (DONE) by every method of the round, and
     ``judges=n`` adds n judges (``J0``, ``J1``, ...) who each have every explanation in their queue
     and rated it with a random score (``judges__seed``; ``judges__skip``: the fraction left unrated).
+    ``explained_pairs__payload(pair, method) -> dict`` gives each explanation's payload (default:
+    ``explanation_payload(method)``).
     Rows are bulk-inserted, so that rounds of thousands of pairs stay quick to build;
     ``rating_table`` reads the ratings back as an array."""
 
@@ -52,7 +54,7 @@ class EvaluationRoundFactory(factory.django.DjangoModelFactory):
     seed = 0
 
     @factory.post_generation
-    def explained_pairs(round, create, extracted, **kwargs):
+    def explained_pairs(round, create, extracted, payload=None, **kwargs):
         if not create or not extracted:
             return
         if isinstance(extracted, int):
@@ -61,16 +63,19 @@ class EvaluationRoundFactory(factory.django.DjangoModelFactory):
             pairs = list(extracted)
         round.pairs.add(*pairs)
         Explanation.objects.bulk_create(
-            Explanation(
-                round=round,
-                pair=pair,
-                method=method,
-                status=Explanation.Status.DONE,
-                payload=explanation_payload(method),
-                compute_seconds=0.1,
-            )
-            for pair in pairs
-            for method in round.methods
+            (
+                Explanation(
+                    round=round,
+                    pair=pair,
+                    method=method,
+                    status=Explanation.Status.DONE,
+                    payload=payload(pair, method) if payload else explanation_payload(method),
+                    compute_seconds=0.1,
+                )
+                for pair in pairs
+                for method in round.methods
+            ),
+            batch_size=2000,
         )
 
     @factory.post_generation
