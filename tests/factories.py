@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import factory
 import numpy as np
 from django.contrib.auth import get_user_model
 
+import explainers
 from bti_eval.judging.models import Assignment, Judge, Rating
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound, Explanation
+from bti_eval.rounds.services import round_create
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -103,6 +107,20 @@ class EvaluationRoundFactory(factory.django.DjangoModelFactory):
             ),
             batch_size=5000,
         )
+
+
+def explained_round(*, name: str, pairs: list[ParagraphPair], methods: list[str], model_dir: Path) -> EvaluationRound:
+    """A round over ``pairs`` open for rating, whose explanations were computed here by ``methods``
+    with the model at ``model_dir`` on the CPU (real payloads, not ``explanation_payload``)."""
+    round = round_create(name=name, pairs=pairs, methods=methods, model=str(model_dir))
+    encoder = explainers.load_encoder(str(model_dir), device="cpu")
+    for method in methods:
+        explained = explainers.explain_pairs(encoder, [(p.text_a, p.text_b) for p in pairs], method)
+        for pair, e in zip(pairs, explained, strict=True):
+            Explanation.objects.create(round=round, pair=pair, method=method, status="done", payload=e.to_dict())
+    EvaluationRound.objects.filter(pk=round.pk).update(status=EvaluationRound.Status.RATING)
+    round.refresh_from_db()
+    return round
 
 
 def rating_table(round: EvaluationRound) -> np.ndarray:
