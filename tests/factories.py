@@ -13,6 +13,7 @@ from bti_eval.judging.models import Assignment, Judge, Rating
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from bti_eval.rounds.services import round_create
+from tests.explanation_payloads import explanation_payload
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -135,30 +136,6 @@ def rating_table(round: EvaluationRound) -> np.ndarray:
             for judge, method, score in rows.values_list("judge_id", "assignment__explanation__method", "score")
         ]
     )
-
-
-def explanation_payload(method: str = "bti") -> dict:
-    """A well-formed explanation JSON (the explainers' contract) for tests that need no model."""
-    return {
-        "method": method,
-        "model": "tiny",
-        "similarity": 0.69,
-        "truncated": False,
-        "words": [
-            [
-                {"text": "wool", "start": 5, "end": 9, "saliency": 1.0},
-                {"text": "gloves", "start": 10, "end": 16, "saliency": 0.8},
-            ],
-            [
-                {"text": "gloves", "start": 9, "end": 15, "saliency": 0.9},
-                {"text": "wool", "start": 24, "end": 28, "saliency": 0.5},
-            ],
-        ],
-        "pairs": [
-            {"a": 1, "b": 0, "word_similarity": 0.94, "score": 0.68},
-            {"a": 0, "b": 1, "word_similarity": 0.91, "score": 0.45},
-        ],
-    }
 
 
 class ExplanationFactory(factory.django.DjangoModelFactory):
