@@ -3,9 +3,9 @@
 import pytest
 from django.core.cache import cache
 
-from bti_eval.rounds.models import EvaluationRound
-from tests.factories import EvaluationRoundFactory, rating_table
+from tests.factories import rating_table
 from tests.researcher_fixtures import *  # noqa: F403
+from tests.results.helpers import rated_round
 
 
 @pytest.fixture(autouse=True)
@@ -21,13 +21,7 @@ def quick_statistics(settings):
 @pytest.fixture
 def round_of_100000_ratings(db):
     """A rating round of 5,000 pairs × 4 methods × 5 judges, and its :func:`rating_table`."""
-    round = EvaluationRoundFactory(
-        methods=["bti", "bti-gradients", "vanilla-gradients", "tfidf-w2v"],
-        explained_pairs=5000,
-        judges=5,
-        status=EvaluationRound.Status.RATING,
-        judges__seed=5,
-    )
+    round = rated_round(["bti", "bti-gradients", "vanilla-gradients", "tfidf-w2v"], pairs=5000, judges=5, seed=5)
     table = rating_table(round)
     assert len(table) == 100_000
     return round, table

@@ -13,9 +13,7 @@ from scipy import stats
 
 from bti_eval.judging.models import Rating
 from bti_eval.results.report import round_report
-from bti_eval.rounds.models import EvaluationRound
-from tests.factories import EvaluationRoundFactory
-from tests.results.helpers import holm_reject
+from tests.results.helpers import holm_reject, rated_round
 
 pytestmark = pytest.mark.django_db
 METHODS = ["bti", "bti-gradients", "tfidf-w2v"]
@@ -38,14 +36,7 @@ def ratings(round) -> list[tuple[int, int, int, str, int]]:
 
 @pytest.fixture
 def round_and_ratings():
-    round = EvaluationRoundFactory(
-        methods=METHODS,
-        explained_pairs=15,
-        judges=4,
-        status=EvaluationRound.Status.RATING,
-        judges__seed=8,
-        judges__skip=0.1,
-    )
+    round = rated_round(METHODS, pairs=15, judges=4, seed=8, skip=0.1)
     # Make bti clearly better than tfidf-w2v so that some tests are significant.
     bti = Rating.objects.filter(assignment__explanation__round=round, assignment__explanation__method="bti")
     bti.filter(score__lt=3).update(score=5)
