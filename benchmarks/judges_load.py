@@ -165,37 +165,25 @@ def payload_for(text_a: str, text_b: str, method: str, rng: random.Random) -> di
 def make_round(*, name: str, pairs: int, status: str, rng: random.Random):
     """A round over ``pairs`` new pairs × the seven methods, every explanation DONE."""
     from bti_eval.pairs.models import ParagraphPair
-    from bti_eval.rounds.models import EvaluationRound, Explanation, default_methods
-
-    METHODS = default_methods()
+    from bti_eval.rounds.models import default_methods
+    from tests.factories import EvaluationRoundFactory
 
     def paragraph() -> str:
         return " ".join(rng.choice(WORDS) for _ in range(rng.randint(35, 60))) + "."
 
-    round = EvaluationRound.objects.create(name=name, methods=METHODS, status=status)
     created = ParagraphPair.objects.bulk_create(
         [
             ParagraphPair(source=name, external_id=f"{name}-{i}", text_a=paragraph(), text_b=paragraph())
             for i in range(pairs)
         ]
     )
-    round.pairs.set(created)
-    Explanation.objects.bulk_create(
-        [
-            Explanation(
-                round=round,
-                pair=pair,
-                method=method,
-                status=Explanation.Status.DONE,
-                payload=payload_for(pair.text_a, pair.text_b, method, rng),
-                compute_seconds=0.1,
-            )
-            for pair in created
-            for method in METHODS
-        ],
-        batch_size=2000,
+    return EvaluationRoundFactory(
+        name=name,
+        methods=default_methods(),
+        status=status,
+        explained_pairs=created,
+        explained_pairs__payload=lambda pair, method: payload_for(pair.text_a, pair.text_b, method, rng),
     )
-    return round
 
 
 # --- HTTP ------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 sample, for the starting model and for the model trained (briefly, on the other 90%) from it.
 
     python benchmarks/recobert_recall.py [--catalog ../shared/data/wine/winemag_sample.csv]
-        [--steps 150] [--batch-size 16] [--holdout 0.1] [--seed 0] [--k 10]
+        [--max-steps 150] [--batch-size 16] [--holdout 0.1] [--seed 0] [--k 10]
+        [any other train-recobert training option: --epochs, --lr, --temperature, --max-length]
 
 Prints one JSON object: recall of each model, training steps, seconds, the first/last losses.
 """
@@ -30,37 +31,28 @@ def _mean(values: list[float]) -> float:
 
 
 def main() -> None:
+    from explainers.cli_catalog import add_training_arguments, train_from_arguments
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog", default=str(WINE))
     parser.add_argument("--model", default=None, help="starting model dir (default: all-MiniLM-L6-v2)")
-    parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--holdout", type=float, default=0.1)
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--output", default=None, help="where to keep the trained model (default: a temp dir)")
+    add_training_arguments(parser)
+    parser.set_defaults(max_steps=150, holdout=0.1)
     args = parser.parse_args()
 
     from explainers import load_encoder
     from explainers.catalog import read_catalog
-    from explainers.recobert import title_text_recall, train_recobert
+    from explainers.recobert import title_text_recall
 
     items, report = read_catalog(args.catalog, id_column="id", text_column="description", title_column="title")
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(args.output) if args.output else Path(tmp) / "recobert-wine"
         start = time.perf_counter()
-        result = train_recobert(
-            items,
-            output,
-            model=args.model,
-            max_steps=args.steps,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            holdout=args.holdout,
-            seed=args.seed,
-            progress=True,
-        )
+        result = train_from_arguments(items, output, args)
         seconds = time.perf_counter() - start
         held_ids = set(result["holdout_ids"])
         held = [it for it in items if it.id in held_ids]

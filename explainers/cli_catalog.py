@@ -119,13 +119,21 @@ def _neighbours_run(args: argparse.Namespace) -> int:
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
     _catalog_arguments(parser, title_required=True)
     parser.add_argument("--output", required=True, metavar="DIR", help="new model directory to write")
+    add_training_arguments(parser)
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add train-recobert's training options (``--epochs`` ... ``--holdout``) to ``parser``; the
+    benchmark adds the same ones, so both train with the same settings and defaults."""
     parser.add_argument("--epochs", type=positive_int, default=1, help="passes over the catalog (default 1)")
     parser.add_argument("--max-steps", type=positive_int, help="stop after this many steps")
     parser.add_argument("--batch-size", type=positive_int, default=16, help="items per step (default 16; >= 2)")
     parser.add_argument("--lr", type=float, default=5e-5, help="AdamW learning rate (default 5e-5)")
     parser.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature (default 0.05)")
     parser.add_argument("--max-length", type=positive_int, default=128, help="tokens per text (default 128)")
-    parser.add_argument("--holdout", type=_fraction, default=0.0, help="fraction of items held out (default 0)")
+    parser.add_argument(
+        "--holdout", type=_fraction, default=0.0, help="fraction of items held out (default %(default)s)"
+    )
 
 
 def _train_run(args: argparse.Namespace) -> int:
@@ -135,11 +143,25 @@ def _train_run(args: argparse.Namespace) -> int:
     check_model(args.model)
     items = _read(args)
 
+    result = train_from_arguments(items, out, args)
+    losses = result["losses"]
+    sys.stderr.write(
+        f"trained {result['steps']} steps on {result['train_items']} items ({result['untitled']} without a title "
+        f"skipped, {len(result['holdout_ids'])} held out); loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
+        f"wrote {out}\n"
+    )
+    return 0
+
+
+def train_from_arguments(items: list[Any], output: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`~explainers.recobert.train_recobert` on ``items`` into ``output`` with the options of
+    :func:`add_training_arguments` plus ``--model``, ``--seed`` and ``--device`` from ``args``,
+    showing progress; returns its result dict."""
     from .recobert import train_recobert
 
-    result = train_recobert(
+    return train_recobert(
         items,
-        out,
+        output,
         model=args.model,
         epochs=args.epochs,
         max_steps=args.max_steps,
@@ -152,13 +174,6 @@ def _train_run(args: argparse.Namespace) -> int:
         device=args.device,
         progress=True,
     )
-    losses = result["losses"]
-    sys.stderr.write(
-        f"trained {result['steps']} steps on {result['train_items']} items ({result['untitled']} without a title "
-        f"skipped, {len(result['holdout_ids'])} held out); loss {losses[0]:.3f} -> {losses[-1]:.3f}; "
-        f"wrote {out}\n"
-    )
-    return 0
 
 
 COMMANDS = (

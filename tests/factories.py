@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import factory
 import numpy as np
 from django.contrib.auth import get_user_model
 
+import explainers
 from bti_eval.judging.models import Assignment, Judge, Rating
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound, Explanation
+from bti_eval.rounds.services import round_create
+from tests.explanation_payloads import explanation_payload
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -40,6 +45,8 @@ class EvaluationRoundFactory(factory.django.DjangoModelFactory):
     each explained (DONE) by every method of the round, and
     ``judges=n`` adds n judges (``J0``, ``J1``, ...) who each have every explanation in their queue
     and rated it with a random score (``judges__seed``; ``judges__skip``: the fraction left unrated).
+    ``explained_pairs__payload(pair, method) -> dict`` gives each explanation's payload (default:
+    ``explanation_payload(method)``).
     Rows are bulk-inserted, so that rounds of thousands of pairs stay quick to build;
     ``rating_table`` reads the ratings back as an array."""
 
@@ -52,7 +59,7 @@ class EvaluationRoundFactory(factory.django.DjangoModelFactory):
     seed = 0
 
     @factory.post_generation
-    def explained_pairs(round, create, extracted, **kwargs):
+    def explained_pairs(round, create, extracted, payload=None, **kwargs):
         if not create or not extracted:
             return
         if isinstance(extracted, int):
@@ -61,16 +68,19 @@ class EvaluationRoundFactory(factory.django.DjangoModelFactory):
             pairs = list(extracted)
         round.pairs.add(*pairs)
         Explanation.objects.bulk_create(
-            Explanation(
-                round=round,
-                pair=pair,
-                method=method,
-                status=Explanation.Status.DONE,
-                payload=explanation_payload(method),
-                compute_seconds=0.1,
-            )
-            for pair in pairs
-            for method in round.methods
+            (
+                Explanation(
+                    round=round,
+                    pair=pair,
+                    method=method,
+                    status=Explanation.Status.DONE,
+                    payload=payload(pair, method) if payload else explanation_payload(method),
+                    compute_seconds=0.1,
+                )
+                for pair in pairs
+                for method in round.methods
+            ),
+            batch_size=2000,
         )
 
     @factory.post_generation
@@ -100,6 +110,20 @@ class EvaluationRoundFactory(factory.django.DjangoModelFactory):
         )
 
 
+def explained_round(*, name: str, pairs: list[ParagraphPair], methods: list[str], model_dir: Path) -> EvaluationRound:
+    """A round over ``pairs`` open for rating, whose explanations were computed here by ``methods``
+    with the model at ``model_dir`` on the CPU (real payloads, not ``explanation_payload``)."""
+    round = round_create(name=name, pairs=pairs, methods=methods, model=str(model_dir))
+    encoder = explainers.load_encoder(str(model_dir), device="cpu")
+    for method in methods:
+        explained = explainers.explain_pairs(encoder, [(p.text_a, p.text_b) for p in pairs], method)
+        for pair, e in zip(pairs, explained, strict=True):
+            Explanation.objects.create(round=round, pair=pair, method=method, status="done", payload=e.to_dict())
+    EvaluationRound.objects.filter(pk=round.pk).update(status=EvaluationRound.Status.RATING)
+    round.refresh_from_db()
+    return round
+
+
 def rating_table(round: EvaluationRound) -> np.ndarray:
     """The round's ratings as rows ``(judge index, method index, score)``, judges by id and methods
     in the round's order, in queue order."""
@@ -112,30 +136,6 @@ def rating_table(round: EvaluationRound) -> np.ndarray:
             for judge, method, score in rows.values_list("judge_id", "assignment__explanation__method", "score")
         ]
     )
-
-
-def explanation_payload(method: str = "bti") -> dict:
-    """A well-formed explanation JSON (the explainers' contract) for tests that need no model."""
-    return {
-        "method": method,
-        "model": "tiny",
-        "similarity": 0.69,
-        "truncated": False,
-        "words": [
-            [
-                {"text": "wool", "start": 5, "end": 9, "saliency": 1.0},
-                {"text": "gloves", "start": 10, "end": 16, "saliency": 0.8},
-            ],
-            [
-                {"text": "gloves", "start": 9, "end": 15, "saliency": 0.9},
-                {"text": "wool", "start": 24, "end": 28, "saliency": 0.5},
-            ],
-        ],
-        "pairs": [
-            {"a": 1, "b": 0, "word_similarity": 0.94, "score": 0.68},
-            {"a": 0, "b": 1, "word_similarity": 0.91, "score": 0.45},
-        ],
-    }
 
 
 class ExplanationFactory(factory.django.DjangoModelFactory):

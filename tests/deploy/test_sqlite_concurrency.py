@@ -7,13 +7,7 @@ with its own connection, run transactions that read and then write, as saving a 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.embedded_sqlite import run_on_embedded_sqlite
 
 SCRIPT = """
 import json, threading
@@ -54,18 +48,7 @@ with connection.cursor() as cursor:
 
 
 def test_embedded_sqlite_lets_concurrent_writers_wait_instead_of_failing(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)},
-        "DJANGO_SETTINGS_MODULE": "bti_eval.settings.embedded",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        "BTI_VAR_DIR": str(tmp_path / "var"),
-        "PYTHONPATH": str(ROOT),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    outcome = run_on_embedded_sqlite(SCRIPT, tmp_path, timeout=120)
     assert outcome["failed"] == 0, outcome["errors"]
     assert outcome["rows"] == 16 * 15
     assert outcome["journal"] == "wal"  # readers do not wait for the writer

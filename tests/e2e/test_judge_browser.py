@@ -175,6 +175,20 @@ def _open_first_item(browser, live_server, round, **context_options):
     return judge, context, page
 
 
+def _press_4_then_2(page, *, gap_ms: int, rated, following) -> None:
+    """Once ``rated`` is ready, press 4 and, ``gap_ms`` later, 2: ``rated`` is rated 4, the page
+    moves on to ``following``, and the 2 rates neither of them."""
+    _wait_until_ready(page)
+    page.keyboard.press("4")
+    page.wait_for_timeout(gap_ms)
+    page.keyboard.press("2")
+    page.wait_for_url(lambda url: rated.public_id not in url, timeout=10_000)
+    assert _current_item(page) == following.public_id
+    page.wait_for_timeout(1500)  # long enough for any stray rating to arrive
+    assert Rating.objects.get(assignment=rated).score == 4
+    assert not Rating.objects.filter(assignment=following).exists()
+
+
 def test_a_second_key_press_right_after_a_rating_never_rates_the_next_item(browser_round, live_server, browser):
     judge, context, page = _open_first_item(browser, live_server, browser_round)
     first, second, third = judge.assignments.order_by("position")[:3]
@@ -182,27 +196,11 @@ def test_a_second_key_press_right_after_a_rating_never_rates_the_next_item(brows
     page.keyboard.press("1")  # at once, before the item was on screen long enough: nothing happens
 
     # 4, then 2 within 200 ms: item 1 is 4, and the 2 lands nowhere (not on item 1, not on item 2).
-    _wait_until_ready(page)
-    page.keyboard.press("4")
-    page.wait_for_timeout(150)
-    page.keyboard.press("2")
-    page.wait_for_url(lambda url: first.public_id not in url, timeout=10_000)
-    assert _current_item(page) == second.public_id
-    page.wait_for_timeout(1500)  # long enough for any stray rating to arrive
-    assert Rating.objects.get(assignment=first).score == 4
+    _press_4_then_2(page, gap_ms=150, rated=first, following=second)
     assert Rating.objects.get(assignment=first).history.count() == 1
-    assert not Rating.objects.filter(assignment=second).exists()
 
     # The issue's case: 2 pressed half a second after the 4, while the page moves on to item 2.
-    _wait_until_ready(page)
-    page.keyboard.press("4")
-    page.wait_for_timeout(500)
-    page.keyboard.press("2")
-    page.wait_for_url(lambda url: second.public_id not in url, timeout=10_000)
-    assert _current_item(page) == third.public_id
-    page.wait_for_timeout(1500)
-    assert Rating.objects.get(assignment=second).score == 4
-    assert not Rating.objects.filter(assignment=third).exists()
+    _press_4_then_2(page, gap_ms=500, rated=second, following=third)
 
     # Seconds on task run from the moment the item was on screen, not from the navigation's start:
     # item 4 loads in a hidden tab (keys pressed there do nothing), is shown 2 s later, and is rated

@@ -11,13 +11,12 @@ import time
 
 import pytest
 
-import explainers
 from bti_eval.results import services as results
 from bti_eval.results.models import AutoEvaluation
 from bti_eval.rounds import services
-from bti_eval.rounds.models import EvaluationRound, Explanation
+from bti_eval.rounds.models import EvaluationRound
 from tests.e2e.test_celery_worker import purge_queues
-from tests.factories import ParagraphPairFactory, ResearcherFactory
+from tests.factories import ParagraphPairFactory, ResearcherFactory, explained_round
 from tests.worker_process import filesystem_broker, publish_to, start_worker, stop
 
 METHODS = ["bti", "bti-activations", "bti-gradients", "vanilla-gradients"]
@@ -30,15 +29,7 @@ def rated_round(model_dir) -> EvaluationRound:
         ParagraphPairFactory(text_a="Soft wool gloves with touch fingertips.", text_b="Knitted wool gloves."),
         ParagraphPairFactory(text_a="A long viscose dress with a V-neck.", text_b="Maxi dress in soft viscose."),
     ]
-    round = services.round_create(name="measured", pairs=pairs, methods=METHODS, model=str(model_dir))
-    encoder = explainers.load_encoder(str(model_dir), device="cpu")
-    for method in METHODS:
-        explained = explainers.explain_pairs(encoder, [(p.text_a, p.text_b) for p in pairs], method)
-        for pair, e in zip(pairs, explained, strict=True):
-            Explanation.objects.create(round=round, pair=pair, method=method, status="done", payload=e.to_dict())
-    EvaluationRound.objects.filter(pk=round.pk).update(status=EvaluationRound.Status.RATING)
-    round.refresh_from_db()
-    return round
+    return explained_round(name="measured", pairs=pairs, methods=METHODS, model_dir=model_dir)
 
 
 def wait_for(condition, *, timeout: float, worker, log) -> None:

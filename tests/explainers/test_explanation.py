@@ -7,36 +7,29 @@ import json
 import explainers
 from explainers import Explanation, Word, WordPair
 from explainers.registry import method_title
+from tests.explanation_payloads import explanation_payload
 
 
 def _explanation(**extra) -> Explanation:
+    """The dataclasses of ``explanation_payload()``: two words a side, two pairs."""
     return Explanation(
         method="bti",
-        model="all-MiniLM-L6-v2",
+        model="tiny",
         similarity=0.69,
         truncated=False,
-        words=([Word("Our", 0, 3, 0.2), Word("gloves", 4, 10, 1.0)], [Word("gloves", 0, 6, 1.0)]),
-        pairs=[WordPair(1, 0, 0.94, 0.94)],
+        words=(
+            [Word("wool", 5, 9, 1.0), Word("gloves", 10, 16, 0.8)],
+            [Word("gloves", 9, 15, 0.9), Word("wool", 24, 28, 0.5)],
+        ),
+        pairs=[WordPair(1, 0, 0.94, 0.68), WordPair(0, 1, 0.91, 0.45)],
         **extra,
     )
 
 
 def test_to_dict_is_the_json_contract():
     data = _explanation().to_dict()
-    assert data == {
-        "method": "bti",
-        "model": "all-MiniLM-L6-v2",
-        "similarity": 0.69,
-        "truncated": False,
-        "words": [
-            [
-                {"text": "Our", "start": 0, "end": 3, "saliency": 0.2},
-                {"text": "gloves", "start": 4, "end": 10, "saliency": 1.0},
-            ],
-            [{"text": "gloves", "start": 0, "end": 6, "saliency": 1.0}],
-        ],
-        "pairs": [{"a": 1, "b": 0, "word_similarity": 0.94, "score": 0.94}],
-    }
+    assert data == explanation_payload()  # every key, word and pair, and nothing else
+    assert list(data) == ["method", "model", "similarity", "truncated", "words", "pairs"]
     assert json.loads(json.dumps(data)) == data
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from explainers import available_methods
 from explainers.render import DEFAULT_PAIRS_SHOWN, RENDER_CSS, render_html, render_page, render_text
+from tests.explanation_payloads import explanation_payload
 
 METHOD_NAMES = tuple(available_methods())
 
@@ -26,21 +27,20 @@ def _words(text: str, saliencies: list[float]) -> list[dict]:
 
 
 def _explanation(method: str = "bti") -> dict:
-    return {
-        "method": method,
-        "model": "all-MiniLM-L6-v2",
-        "similarity": 0.6912,
-        "truncated": False,
+    return explanation_payload(
+        method,
+        model="all-MiniLM-L6-v2",
+        similarity=0.6912,
         # Warm, gloves, ",", for, winter, "."  /  These, gloves, keep, hands, warm, "."
-        "words": [_words(TEXT_A, [0.4, 1.0, 0.0, 0.1, 0.6, 0.0]), _words(TEXT_B, [0.0, 1.0, 0.2, 0.5, 0.3, 0.0])],
+        words=[_words(TEXT_A, [0.4, 1.0, 0.0, 0.1, 0.6, 0.0]), _words(TEXT_B, [0.0, 1.0, 0.2, 0.5, 0.3, 0.0])],
         # Deliberately not sorted by score.
-        "pairs": [
+        pairs=[
             {"a": 0, "b": 4, "word_similarity": 0.81, "score": 0.1944},
             {"a": 1, "b": 1, "word_similarity": 0.94, "score": 0.94},
             {"a": 4, "b": 3, "word_similarity": 0.41, "score": 0.123},
         ],
-        "diagnostics": {"completeness_error": 0.0012, "steps": 50},
-    }
+        diagnostics={"completeness_error": 0.0012, "steps": 50},
+    )
 
 
 def _visible_text(fragment: str) -> str:

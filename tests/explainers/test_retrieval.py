@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -28,6 +29,15 @@ def naive_top_k(vectors: torch.Tensor, seeds: list[int], k: int, groups: torch.T
     sims = unit[seeds] @ unit.T  # the full (seeds, n) matrix at once
     sims[groups[seeds][:, None] == groups[None, :]] = float("-inf")
     return torch.topk(sims, k, dim=1)
+
+
+def neighbours_argv(catalog: Path, output: Path, *, id_column: str, text_column: str, **options) -> list[str]:
+    """``neighbours`` CLI arguments: ``--catalog``, the columns, ``options`` (``title_column="title"``
+    is ``--title-column title``) and ``--output``."""
+    argv = ["neighbours", "--catalog", str(catalog), "--id-column", id_column, "--text-column", text_column]
+    for name, value in options.items():
+        argv += [f"--{name.replace('_', '-')}", str(value)]
+    return [*argv, "--output", str(output)]
 
 
 @pytest.mark.parametrize("seed_chunk,item_chunk", [(1024, 32768), (3, 7), (1, 1), (5, 50)])
@@ -119,27 +129,8 @@ def test_cli_round_trip_catalog_to_pairs_to_a_round(tmp_path, tiny_model_dir, ca
     rows += ['5,Copy,"A red cotton shirt with two buttons"', "6,Empty,", '7,Other,"Wool socks"']
     catalog.write_text("\n".join(rows) + "\n", encoding="utf-8")
     output = tmp_path / "pairs.jsonl"
-    argv = [
-        "neighbours",
-        "--catalog",
-        str(catalog),
-        "--id-column",
-        "id",
-        "--text-column",
-        "description",
-        "--title-column",
-        "title",
-        "--seeds",
-        "3",
-        "--k",
-        "2",
-        "--seed",
-        "1",
-        "--model",
-        str(tiny_model_dir),
-        "--output",
-        str(output),
-    ]
+    options = {"title_column": "title", "seeds": 3, "k": 2, "seed": 1, "model": tiny_model_dir}
+    argv = neighbours_argv(catalog, output, id_column="id", text_column="description", **options)
     assert cli.main(argv) == 0
     err = capsys.readouterr().err
     assert "1 skipped as empty" in err and "1 skipped as exact duplicates" in err and "wrote 6 pairs" in err
@@ -164,21 +155,7 @@ def test_cli_errors_exit_2(tmp_path, capsys):
 
     catalog = tmp_path / "catalog.csv"
     catalog.write_text("id,description\n1,a\n", encoding="utf-8")
-    code = cli.main(
-        [
-            "neighbours",
-            "--catalog",
-            str(catalog),
-            "--id-column",
-            "id",
-            "--text-column",
-            "text",
-            "--seeds",
-            "1",
-            "--output",
-            str(tmp_path / "out.jsonl"),
-        ]
-    )
+    code = cli.main(neighbours_argv(catalog, tmp_path / "out.jsonl", id_column="id", text_column="text", seeds=1))
     assert code == 2
     assert "error: catalog" in capsys.readouterr().err and not (tmp_path / "out.jsonl").exists()
 
@@ -186,30 +163,10 @@ def test_cli_errors_exit_2(tmp_path, capsys):
 @pytest.mark.slow
 def test_python_m_explainers_neighbours_on_the_fashion_sample(shared_data, tiny_model_dir, tmp_path):
     output = tmp_path / "pairs.jsonl"
-    argv = [
-        sys.executable,
-        "-m",
-        "explainers",
-        "neighbours",
-        "--catalog",
-        str(shared_data / "fashion" / "hm_articles_sample.csv"),
-        "--id-column",
-        "article_id",
-        "--text-column",
-        "detail_desc",
-        "--title-column",
-        "prod_name",
-        "--seeds",
-        "20",
-        "--k",
-        "3",
-        "--seed",
-        "5",
-        "--model",
-        str(tiny_model_dir),
-        "--output",
-        str(output),
-    ]
+    catalog = shared_data / "fashion" / "hm_articles_sample.csv"
+    options = {"title_column": "prod_name", "seeds": 20, "k": 3, "seed": 5, "model": tiny_model_dir}
+    argv = [sys.executable, "-m", "explainers"]
+    argv += neighbours_argv(catalog, output, id_column="article_id", text_column="detail_desc", **options)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr
     assert "skipped as empty" in done.stderr and "skipped as exact duplicates" in done.stderr

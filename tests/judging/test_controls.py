@@ -14,7 +14,8 @@ from bti_eval.judging.services.assignments import controls_create
 from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound, Explanation
-from tests.factories import EvaluationRoundFactory, explanation_payload
+from tests.explanation_payloads import explanation_payload
+from tests.factories import EvaluationRoundFactory
 from tests.judging.conftest import method_words_in
 
 Status = EvaluationRound.Status

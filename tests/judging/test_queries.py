@@ -7,18 +7,13 @@ first rating's insert) and returns what a caller sees; both databases must see t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from bti_eval.judging.services.invites import judge_invite
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.embedded_sqlite import run_on_embedded_sqlite
 
 
 def exercise() -> dict:
@@ -95,17 +90,6 @@ print(json.dumps({"vendor": connection.vendor, **exercise()}))
 
 
 def test_the_vendor_specific_statements_on_the_embedded_sqlite(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)},
-        "DJANGO_SETTINGS_MODULE": "bti_eval.settings.embedded",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        "BTI_VAR_DIR": str(tmp_path / "var"),
-        "PYTHONPATH": str(ROOT),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SQLITE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    outcome = run_on_embedded_sqlite(SQLITE_SCRIPT, tmp_path, timeout=300)
     assert outcome.pop("vendor") == "sqlite"
     _check(outcome, share_lock=False)

@@ -3,7 +3,9 @@
 import pytest
 from django.core.cache import cache
 
+from tests.factories import rating_table
 from tests.researcher_fixtures import *  # noqa: F403
+from tests.results.helpers import rated_round
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +16,12 @@ def quick_statistics(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def round_of_100000_ratings(db):
+    """A rating round of 5,000 pairs × 4 methods × 5 judges, and its :func:`rating_table`."""
+    round = rated_round(["bti", "bti-gradients", "vanilla-gradients", "tfidf-w2v"], pairs=5000, judges=5, seed=5)
+    table = rating_table(round)
+    assert len(table) == 100_000
+    return round, table

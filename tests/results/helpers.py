@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+from bti_eval.rounds.models import EvaluationRound
+from tests.factories import EvaluationRoundFactory
+
+
+def rated_round(methods: list[str], *, pairs: int, judges: int, seed: int = 0, skip: float = 0.0) -> EvaluationRound:
+    """A round open for rating: ``pairs`` pairs explained by ``methods``, and ``judges`` judges who
+    rated every item at random (``seed``) but a ``skip`` fraction."""
+    return EvaluationRoundFactory(
+        methods=methods,
+        explained_pairs=pairs,
+        judges=judges,
+        status=EvaluationRound.Status.RATING,
+        judges__seed=seed,
+        judges__skip=skip,
+    )
+
 
 def holm_reject(pvalues: list[float], alpha: float) -> set[int]:
     """Holm's procedure as published: reject in ascending order while p_(i) <= alpha / (m − i)."""

@@ -21,10 +21,10 @@ from bti_eval.results.models import AutoEvaluation
 from bti_eval.results.report import round_report
 from bti_eval.results.tasks import evaluate_auto_chunk
 from bti_eval.rounds import services as rounds
-from bti_eval.rounds.models import EvaluationRound, Explanation
+from bti_eval.rounds.models import EvaluationRound
 from explainers import faithfulness as faithfulness_module
 from explainers.faithfulness import erase, faithfulness, keep_only, ranked_words
-from tests.factories import ExplanationFactory, ParagraphPairFactory
+from tests.factories import ExplanationFactory, ParagraphPairFactory, explained_round
 from tests.pairs.test_ists import SNIPPET
 
 METHODS = ["bti", "vanilla-gradients", "bti-activations"]
@@ -102,15 +102,7 @@ def ists_round(db, tiny_model_dir) -> EvaluationRound:
     snippet = "\n".join(SNIPPET.replace('id="7"', f'id="{i}"') for i in range(3))
     pairs_import_ists(content=snippet.encode(), filename="STSint.input.headlines.wa", source="ists")
     pairs = list(ParagraphPair.objects.filter(source="ists"))
-    round = rounds.round_create(name="ists", pairs=pairs, methods=METHODS, model=str(tiny_model_dir))
-    encoder = explainers.load_encoder(str(tiny_model_dir), device="cpu")
-    for method in METHODS:
-        explained = explainers.explain_pairs(encoder, [(p.text_a, p.text_b) for p in pairs], method)
-        for pair, e in zip(pairs, explained, strict=True):
-            Explanation.objects.create(round=round, pair=pair, method=method, status="done", payload=e.to_dict())
-    round.status = EvaluationRound.Status.RATING
-    round.save()
-    return round
+    return explained_round(name="ists", pairs=pairs, methods=METHODS, model_dir=tiny_model_dir)
 
 
 @pytest.fixture(autouse=True)

@@ -13,9 +13,7 @@ from scipy import stats
 
 from bti_eval.judging.models import Rating
 from bti_eval.results.report import round_report
-from bti_eval.rounds.models import EvaluationRound
-from tests.factories import EvaluationRoundFactory, rating_table
-from tests.results.helpers import holm_reject
+from tests.results.helpers import holm_reject, rated_round
 
 pytestmark = pytest.mark.django_db
 METHODS = ["bti", "bti-gradients", "tfidf-w2v"]
@@ -38,14 +36,7 @@ def ratings(round) -> list[tuple[int, int, int, str, int]]:
 
 @pytest.fixture
 def round_and_ratings():
-    round = EvaluationRoundFactory(
-        methods=METHODS,
-        explained_pairs=15,
-        judges=4,
-        status=EvaluationRound.Status.RATING,
-        judges__seed=8,
-        judges__skip=0.1,
-    )
+    round = rated_round(METHODS, pairs=15, judges=4, seed=8, skip=0.1)
     # Make bti clearly better than tfidf-w2v so that some tests are significant.
     bti = Rating.objects.filter(assignment__explanation__round=round, assignment__explanation__method="bti")
     bti.filter(score__lt=3).update(score=5)
@@ -139,18 +130,10 @@ def test_report_is_cached_until_a_rating_changes(round_and_ratings, django_asser
 
 
 @pytest.mark.slow
-def test_the_full_report_of_a_100000_rating_round(settings):
+def test_the_full_report_of_a_100000_rating_round(round_of_100000_ratings, settings):
     """5,000 pairs × 4 methods × 5 judges with the default resample counts: timed, and bounded."""
     settings.BTI_BOOTSTRAP_RESAMPLES, settings.BTI_ALPHA_RESAMPLES = 2000, 1000
-    round = EvaluationRoundFactory(
-        methods=METHODS + ["vanilla-gradients"],
-        explained_pairs=5000,
-        judges=5,
-        status=EvaluationRound.Status.RATING,
-        judges__seed=5,
-    )
-    table = rating_table(round)
-    assert len(table) == 100_000
+    round, _ = round_of_100000_ratings
     start = time.perf_counter()
     report = round_report(round=round)
     elapsed = time.perf_counter() - start

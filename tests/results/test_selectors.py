@@ -9,7 +9,8 @@ import pytest
 
 from bti_eval.results.selectors import round_results
 from bti_eval.rounds.models import EvaluationRound
-from tests.factories import EvaluationRoundFactory, RatingFactory, rating_table
+from tests.factories import RatingFactory, rating_table
+from tests.results.helpers import rated_round
 
 pytestmark = pytest.mark.django_db
 METHODS = ["bti", "vanilla-gradients", "tfidf-w2v"]
@@ -34,14 +35,7 @@ def expected(table: np.ndarray, n_methods: int) -> list[dict]:
 
 
 def test_matches_numpy_with_std_across_judges_means(django_assert_max_num_queries):
-    round = EvaluationRoundFactory(
-        methods=METHODS,
-        explained_pairs=12,
-        judges=4,
-        status=EvaluationRound.Status.RATING,
-        judges__seed=3,
-        judges__skip=0.2,
-    )
+    round = rated_round(METHODS, pairs=12, judges=4, seed=3, skip=0.2)
     table = rating_table(round)
     with django_assert_max_num_queries(3):
         results = round_results(round=round)
@@ -66,7 +60,7 @@ def test_one_judge_has_no_std_and_unrated_methods_are_empty():
 
 
 def test_partial_while_rating_and_final_once_closed():
-    round = EvaluationRoundFactory(methods=["bti"], explained_pairs=2, judges=2, status=EvaluationRound.Status.RATING)
+    round = rated_round(["bti"], pairs=2, judges=2)
     assert round_results(round=round)["final"] is False
     round.status = EvaluationRound.Status.CLOSED
     round.save()
@@ -74,27 +68,15 @@ def test_partial_while_rating_and_final_once_closed():
 
 
 def test_other_rounds_do_not_leak_in():
-    round = EvaluationRoundFactory(
-        methods=["bti"], explained_pairs=3, judges=2, status=EvaluationRound.Status.RATING, judges__seed=1
-    )
+    round = rated_round(["bti"], pairs=3, judges=2, seed=1)
     table = rating_table(round)
-    EvaluationRoundFactory(
-        methods=["bti"], explained_pairs=3, judges=2, status=EvaluationRound.Status.RATING, judges__seed=2
-    )
+    rated_round(["bti"], pairs=3, judges=2, seed=2)
     assert round_results(round=round)["n_ratings"] == len(table) == 6
 
 
 @pytest.mark.slow
-def test_a_round_with_100000_ratings_aggregates_fast():
-    round = EvaluationRoundFactory(
-        methods=["bti", "bti-gradients", "vanilla-gradients", "integrated-gradients"],
-        explained_pairs=5000,
-        judges=5,
-        status=EvaluationRound.Status.RATING,
-        judges__seed=5,
-    )
-    table = rating_table(round)
-    assert len(table) == 100_000
+def test_a_round_with_100000_ratings_aggregates_fast(round_of_100000_ratings):
+    round, table = round_of_100000_ratings
     start = time.perf_counter()
     results = round_results(round=round)
     elapsed = time.perf_counter() - start

@@ -48,13 +48,19 @@ def test_deleting_a_draft_removes_it_and_its_judges_but_keeps_the_pairs():
     assert not get_user_model().objects.filter(pk=judge.user_id).exists()  # the judge's account too
 
 
-@pytest.mark.parametrize("status", [Status.COMPUTING, Status.RATING, Status.CLOSED])
-def test_a_launched_round_cannot_be_deleted(status):
+@pytest.mark.parametrize(
+    "action,refusal,status",
+    [("round_delete", "only a draft round can be", s) for s in (Status.COMPUTING, Status.RATING, Status.CLOSED)]
+    + [("round_archive", "only a closed round can be", s) for s in (Status.DRAFT, Status.COMPUTING, Status.RATING)],
+)
+def test_only_a_draft_round_can_be_deleted_and_only_a_closed_one_archived(action, refusal, status):
     round = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=status)
-    with pytest.raises(ApplicationError, match="only a draft round can be") as caught:
-        services.round_delete(round=round)
+    with pytest.raises(ApplicationError, match=refusal) as caught:
+        getattr(services, action)(round=round)
     assert caught.value.status == 409
     assert EvaluationRound.objects.filter(pk=round.pk).exists() and Explanation.objects.filter(round=round).exists()
+    round.refresh_from_db()
+    assert round.archived_at is None and round.status == status
 
 
 @pytest.mark.parametrize("status", [Status.DRAFT, Status.COMPUTING, Status.RATING, Status.CLOSED])
@@ -109,14 +115,6 @@ def test_archive_hides_a_closed_round_keeps_everything_and_restore_brings_it_bac
     round.refresh_from_db()
     assert round.archived_at is None
     assert round.name in researcher_client.get(reverse("rounds:list")).content.decode()
-
-
-@pytest.mark.parametrize("status", [Status.DRAFT, Status.COMPUTING, Status.RATING])
-def test_only_a_closed_round_can_be_archived(status):
-    round = EvaluationRoundFactory(explained_pairs=1, methods=["bti"], status=status)
-    with pytest.raises(ApplicationError, match="only a closed round can be") as caught:
-        services.round_archive(round=round)
-    assert caught.value.status == 409
 
 
 def test_archiving_twice_or_restoring_a_current_round_is_a_409():
