@@ -73,6 +73,15 @@ class JobOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+def _run_on_catalog(request: Request, catalog_id: int, input_serializer: type[serializers.Serializer], service):
+    """``service(catalog=, by=, **input)``: the URL's catalog (404 when there is none), the researcher
+    asking, and the request's input validated by ``input_serializer`` (400 when it does not validate)."""
+    catalog = get_object_or_404(Catalog, pk=catalog_id)
+    data = input_serializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return service(catalog=catalog, by=request.user, **data.validated_data)
+
+
 class CatalogListApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -126,10 +135,7 @@ class CatalogEmbedApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer, **error_responses(400, 404)})
     def post(self, request: Request, catalog_id: int) -> Response:
-        catalog = get_object_or_404(Catalog, pk=catalog_id)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        job = services.catalog_embed(catalog=catalog, model=data.validated_data["model"], by=request.user)
+        job = _run_on_catalog(request, catalog_id, self.InputSerializer, services.catalog_embed)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -159,10 +165,7 @@ class CatalogMineApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **error_responses(400, 404)})
     def post(self, request: Request, catalog_id: int) -> Response:
-        catalog = get_object_or_404(Catalog, pk=catalog_id)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = services.catalog_mine_pairs(catalog=catalog, by=request.user, **data.validated_data)
+        result = _run_on_catalog(request, catalog_id, self.InputSerializer, services.catalog_mine_pairs)
         return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
@@ -179,10 +182,7 @@ class CatalogTrainApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer, **error_responses(400, 404)})
     def post(self, request: Request, catalog_id: int) -> Response:
-        catalog = get_object_or_404(Catalog, pk=catalog_id)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        job = services.catalog_train_recobert(catalog=catalog, by=request.user, **data.validated_data)
+        job = _run_on_catalog(request, catalog_id, self.InputSerializer, services.catalog_train_recobert)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

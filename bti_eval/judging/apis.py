@@ -367,20 +367,14 @@ class JudgeRatingApi(APIView):
         progress = ProgressSerializer()
         next_url = serializers.CharField(help_text="The judge's page for the next unrated item, or the all-done page.")
 
+    # What PUT and POST both answer besides a 400: 200 a changed rating, 201 a new one.
+    ANSWERS = {200: OutputSerializer, 201: OutputSerializer}
+    REFUSALS = {404: "Not one of your assignments.", 409: "The round is not open for rating, or is closed."}
+
     @extend_schema(
         operation_id="judge_rating_put",
         request=InputSerializer,
-        responses={
-            200: OutputSerializer,
-            201: OutputSerializer,
-            **error_responses(
-                described={
-                    400: "Bad score or seconds.",
-                    404: "Not one of your assignments.",
-                    409: "The round is not open for rating, or is closed.",
-                }
-            ),
-        },
+        responses={**ANSWERS, **error_responses(described={400: "Bad score or seconds.", **REFUSALS})},
         tags=["judge"],
         description=(
             "Rate one of your assignments 1-5 with an optional comment and flag. 409 also when `item` "
@@ -414,17 +408,7 @@ class JudgeRatingApi(APIView):
     @extend_schema(
         operation_id="judge_rating_post",
         request=InputSerializer,
-        responses={
-            200: OutputSerializer,
-            201: OutputSerializer,
-            **error_responses(
-                described={
-                    400: "Bad score, seconds, comment or flag.",
-                    404: "Not one of your assignments.",
-                    409: "The round is not open for rating, or is closed.",
-                }
-            ),
-        },
+        responses={**ANSWERS, **error_responses(described={400: "Bad score, seconds, comment or flag.", **REFUSALS})},
         tags=["judge"],
     )
     def post(self, request, public_id: str):

@@ -108,11 +108,19 @@ def judge_required(view):
     return wrapper
 
 
-def _round_state_page(request: HttpRequest, judge: Judge) -> HttpResponse | None:
-    """The page to show instead of rating when the judge's round is not open yet."""
-    if judge.round.status in (Status.DRAFT, Status.COMPUTING):
-        return _judge_render(request, "judging/waiting.html", {"progress": selectors.judge_progress(judge=judge)})
-    return None
+def rating_page(view):
+    """A judge's GET page of the rating flow (``judge_required``); while the judge's round is not
+    open yet (draft or computing) it shows the waiting page instead."""
+
+    @require_GET
+    @judge_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, judge: Judge, *args, **kwargs):
+        if judge.round.status in (Status.DRAFT, Status.COMPUTING):
+            return _judge_render(request, "judging/waiting.html", {"progress": selectors.judge_progress(judge=judge)})
+        return view(request, judge, *args, **kwargs)
+
+    return wrapper
 
 
 # --- invites (judges) ------------------------------------------------------------------------
@@ -155,13 +163,9 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
 # --- rating pages ----------------------------------------------------------------------------
 
 
-@require_GET
-@judge_required
+@rating_page
 def rate_start(request: HttpRequest, judge: Judge) -> HttpResponse:
     """First visit: the rubric with a start button; later visits: on to the next unrated item."""
-    waiting = _round_state_page(request, judge)
-    if waiting is not None:
-        return waiting
     if request.session.get(RUBRIC_SEEN):
         return redirect("judging:rate-next")
     progress = selectors.judge_progress(judge=judge)
@@ -176,13 +180,9 @@ def rate_rubric(request: HttpRequest, judge: Judge) -> HttpResponse:
     return _judge_render(request, "judging/rubric.html", {"progress": selectors.judge_progress(judge=judge)})
 
 
-@require_GET
-@judge_required
+@rating_page
 def rate_next(request: HttpRequest, judge: Judge) -> HttpResponse:
     """Redirect to the first unrated item in the judge's order, or to the all-done page."""
-    waiting = _round_state_page(request, judge)
-    if waiting is not None:
-        return waiting
     if not request.session.get(RUBRIC_SEEN):  # setting it again would save the session on every visit
         request.session[RUBRIC_SEEN] = True
     following = queries.judge_first_unrated(judge_id=judge.pk) if judge.round.status == Status.RATING else None
@@ -191,12 +191,8 @@ def rate_next(request: HttpRequest, judge: Judge) -> HttpResponse:
     return redirect("judging:rate-item", public_id=following)
 
 
-@require_GET
-@judge_required
+@rating_page
 def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
-    waiting = _round_state_page(request, judge)
-    if waiting is not None:
-        return waiting
     progress = selectors.judge_progress(judge=judge)
     closed = judge.round.status == Status.CLOSED
     if not closed and progress.rated < progress.total:

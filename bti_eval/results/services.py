@@ -83,13 +83,7 @@ def auto_evaluation_request(
             active = _active(round)
             if active is not None:
                 return active, False
-            row = AutoEvaluation.objects.create(
-                round=round,
-                status=AutoEvaluation.Status.PENDING,
-                metrics=metrics,
-                options=options,
-                plan=auto_metrics.job_plan(methods=round.methods, metrics=metrics),
-            )
+            row = _job_create(round=round, metrics=metrics, options=options, status=AutoEvaluation.Status.PENDING)
             _enqueue(row.pk, 0, check_broker=check_broker)
     except IntegrityError:  # another request created the job between our check and our insert
         active = _active(round)
@@ -101,6 +95,27 @@ def auto_evaluation_request(
 
 def _active(round: EvaluationRound) -> AutoEvaluation | None:
     return AutoEvaluation.objects.filter(round=round, status__in=AutoEvaluation.ACTIVE).first()
+
+
+def _already_active(round: EvaluationRound) -> ApplicationError:
+    """The 409 of a second job while one of the round is pending or running."""
+    return ApplicationError(
+        f"An automatic-metrics job of round {round.name!r} is already queued or running; wait for it.", status=409
+    )
+
+
+def _job_create(
+    *, round: EvaluationRound, metrics: list[str], options: dict[str, Any], status: str, **fields: Any
+) -> AutoEvaluation:
+    """A new job row of the round, planned in chunks for the round's methods and ``metrics``."""
+    return AutoEvaluation.objects.create(
+        round=round,
+        status=status,
+        metrics=metrics,
+        options=options,
+        plan=auto_metrics.job_plan(methods=round.methods, metrics=metrics),
+        **fields,
+    )
 
 
 def _enqueue(job_id: int, index: int, *, check_broker: bool = False) -> None:
@@ -209,22 +224,16 @@ def auto_evaluation_run(
         with transaction.atomic():
             EvaluationRound.objects.select_for_update().filter(pk=round.pk).first()
             if _active(round) is not None:
-                raise ApplicationError(
-                    f"An automatic-metrics job of round {round.name!r} is already queued or running; wait for it.",
-                    status=409,
-                )
-            row = AutoEvaluation.objects.create(
+                raise _already_active(round)
+            row = _job_create(
                 round=round,
-                status=AutoEvaluation.Status.RUNNING,
                 metrics=metrics,
                 options=options,
-                plan=auto_metrics.job_plan(methods=round.methods, metrics=metrics),
+                status=AutoEvaluation.Status.RUNNING,
                 started_at=timezone.now(),
             )
-    except IntegrityError as exc:
-        raise ApplicationError(
-            f"An automatic-metrics job of round {round.name!r} is already queued or running; wait for it.", status=409
-        ) from exc
+    except IntegrityError as exc:  # another request created a job between our check and our insert
+        raise _already_active(round) from exc
     try:
         for index in range(row.chunks_total):
             if (

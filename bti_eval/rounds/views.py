@@ -71,7 +71,7 @@ def round_detail_view(request: HttpRequest, round_id: int) -> HttpResponse:
     return render(request, "rounds/detail.html", context)
 
 
-def _action(service: Callable[[EvaluationRound], str]):
+def _action(service: Callable[[EvaluationRound, HttpRequest], str]):
     """A POST-only researcher view running ``service`` on the round, then back to the round page."""
 
     @researcher_required
@@ -103,24 +103,14 @@ def _drop(round, request) -> str:
     return f"Dropped {result['dropped']} failed explanation{pluralize(result['dropped'])}.{opened}"
 
 
-def _open(round, request) -> str:
-    services.round_open(round=round)
-    return "The round is open for rating: each invited judge has a shuffled queue."
+def _saying(service: Callable[..., object], message: str) -> Callable[[EvaluationRound, HttpRequest], str]:
+    """An action that runs ``service(round=round)`` and always tells the researcher ``message``."""
 
+    def run(round, request) -> str:
+        service(round=round)
+        return message
 
-def _close(round, request) -> str:
-    services.round_close(round=round)
-    return "The round is closed: ratings are frozen."
-
-
-def _archive(round, request) -> str:
-    services.round_archive(round=round)
-    return "The round is archived: hidden from the round list, with all its data kept. Restore it any time."
-
-
-def _restore(round, request) -> str:
-    services.round_restore(round=round)
-    return "The round is restored to the round list."
+    return run
 
 
 @researcher_required
@@ -142,7 +132,14 @@ def round_delete_view(request: HttpRequest, round_id: int) -> HttpResponse:
 round_launch_view = _action(_launch)
 round_retry_failed_view = _action(_retry)
 round_drop_failed_view = _action(_drop)
-round_open_view = _action(_open)
-round_close_view = _action(_close)
-round_archive_view = _action(_archive)
-round_restore_view = _action(_restore)
+round_open_view = _action(
+    _saying(services.round_open, "The round is open for rating: each invited judge has a shuffled queue.")
+)
+round_close_view = _action(_saying(services.round_close, "The round is closed: ratings are frozen."))
+round_archive_view = _action(
+    _saying(
+        services.round_archive,
+        "The round is archived: hidden from the round list, with all its data kept. Restore it any time.",
+    )
+)
+round_restore_view = _action(_saying(services.round_restore, "The round is restored to the round list."))
