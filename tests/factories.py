@@ -43,7 +43,7 @@ class ParagraphPairFactory(factory.django.DjangoModelFactory):
 class EvaluationRoundFactory(factory.django.DjangoModelFactory):
     """A round; ``explained_pairs=n`` (or a list of pairs) adds n new pairs (or those) to the round,
     each explained (DONE) by every method of the round, and
-    ``judges=n`` adds n judges (``J0``, ``J1``, ...) who each have every explanation in their queue
+    ``judges=n`` adds n judges (``J0``, ``J1``, ...) who each have every explanation among their assignments
     and rated it with a random score (``judges__seed``; ``judges__skip``: the fraction left unrated).
     ``explained_pairs__payload(pair, method) -> dict`` gives each explanation's payload (default:
     ``explanation_payload(method)``).

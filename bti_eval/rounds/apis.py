@@ -305,7 +305,7 @@ class RoundOpenApi(APIView):
     @extend_schema(
         request=None,
         responses={200: RoundOutputSerializer, **error_responses(404, 409)},
-        summary="Open for rating (only when every explanation is done); builds the judges' queues",
+        summary="Open for rating (only when every explanation is done); builds the judges' assignments",
     )
     def post(self, request: Request, round_id: int) -> Response:
         round = services.round_open(round=get_object_or_404(EvaluationRound, pk=round_id))

@@ -373,7 +373,7 @@ def explanations_fail(*, explanation_ids: list[int], error: str) -> int:
 
 
 def round_open(*, round: EvaluationRound) -> EvaluationRound:
-    """computing → rating, once every explanation is DONE; builds each invited judge's queue."""
+    """computing → rating, once every explanation is DONE; builds each invited judge's assignments."""
     with transaction.atomic():
         locked = _lock(round)
         _require(locked, Status.COMPUTING, "open")

@@ -66,5 +66,5 @@ def test_a_real_worker_computes_the_round_and_opens_it(tiny_model_dir, tmp_path)
     for row in rows:
         assert row.payload["method"] == row.method and row.payload["model"] == tiny_model_dir.name
         assert row.attempts == 1
-    assert judge.assignments.count() == 4  # the worker's round_open built the judge's queue
+    assert judge.assignments.count() == 4  # the worker's round_open built the judge's assignments
     assert "bti_eval.explain_chunk" in log.read_text()

@@ -7,7 +7,7 @@ only there does a missing check show up as a server error.
 
 The app runs in-process as a WSGI application inside the test's transaction (like Django's test
 client, the connection is kept open across requests). The data is real: a round open for rating
-whose judge has a queue of assignments (so that the judge's queue, item and rating endpoints get
+whose judge has assignments (so that the judge's assignments, item and rating endpoints get
 past their 404s), a draft round, and an imported catalog with a job. Path ids are swapped for the
 ids of those objects half of the time. Every operation is generated in both modes, valid and
 invalid bodies, plus schemathesis's coverage phase (boundaries such as maximum + 1 and null).
