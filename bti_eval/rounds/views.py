@@ -133,7 +133,10 @@ round_launch_view = _action(_launch)
 round_retry_failed_view = _action(_retry)
 round_drop_failed_view = _action(_drop)
 round_open_view = _action(
-    _saying(services.round_open, "The round is open for rating: each invited judge has their assignments in a shuffled order.")
+    _saying(
+        services.round_open,
+        "The round is open for rating: each invited judge has their assignments in a shuffled order.",
+    )
 )
 round_close_view = _action(_saying(services.round_close, "The round is closed: ratings are frozen."))
 round_archive_view = _action(
