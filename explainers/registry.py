@@ -23,6 +23,8 @@ class Method:
     ``"encoder"`` (word vectors from the last layer, MatchWords + U of Eq. 5-6) or ``"tfidf-w2v"``
     (Λ over TF-IDF and word2vec). ``options`` are the extra keyword options of ``explain_pairs`` it
     uses. ``title`` is the paper's name, for researchers' pages only (never shown to judges).
+    ``default``: in a new round's methods unless the researcher chooses (the paper's seven);
+    ``source``: where the method comes from, ``"built-in"`` or the plugin that registers it.
     """
 
     name: str
@@ -30,6 +32,8 @@ class Method:
     score_batch: str
     words: str = "encoder"
     options: frozenset[str] = frozenset()
+    default: bool = True
+    source: str = "built-in"
 
     def load(self) -> Callable:
         """The ``score_batch`` callable, imported on first use."""
@@ -65,6 +69,12 @@ METHODS: dict[str, Method] = {
 def available_methods() -> list[str]:
     """All method names, in the paper's Table 1 order of introduction (BTI first)."""
     return list(METHODS)
+
+
+def default_methods() -> list[str]:
+    """The methods a new round explains unless told otherwise: the paper's seven (Table 1), in
+    registry order; methods beyond the paper are offered but not chosen by default."""
+    return [name for name, method in METHODS.items() if method.default]
 
 
 def method_title(name: str) -> str:
