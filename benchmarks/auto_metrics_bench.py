@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     stored: dict[str, list[dict]] = {}
     explain_seconds = 0.0
     for method in METHODS:
-        extra = {"corpus": corpus} if method == "tfidf-w2v" else {}
+        extra = {"corpus": corpus} if "corpus" in explainers.get_method(method).options else {}
         torch.manual_seed(SEED)
         explained, seconds = timed(lambda: explainers.explain_pairs(encoder, pairs, method, top_k=TOP_K, **extra))  # noqa: B023
         stored[method] = [e.to_dict() for e in explained]
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     random_encoder, seconds = timed(lambda: explainers.load_encoder(device=args.device, random_init=True, seed=SEED))
     after_sanity += seconds
     for method in METHODS:
-        extra = {"corpus": corpus} if method == "tfidf-w2v" else {}
+        extra = {"corpus": corpus} if "corpus" in explainers.get_method(method).options else {}
 
         def sanity_chunk() -> dict:
             torch.manual_seed(SEED)

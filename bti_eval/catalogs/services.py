@@ -146,10 +146,9 @@ def catalog_embed_chunk_compute(*, job_id: int, item_ids: list[int]) -> int:
     return written
 
 
-def catalog_job_fail(*, job_id: int, error: str) -> None:
-    CatalogJob.objects.filter(pk=job_id).exclude(status=CatalogJob.Status.DONE).update(
-        status=CatalogJob.Status.FAILED, error=error[:2000], finished_at=timezone.now()
-    )
+def catalog_job_fail(*, job_id: int, error: str) -> int:
+    """Mark a catalog job FAILED with ``error`` unless it has ended; returns 0 or 1."""
+    return jobs.job_mark_failed(CatalogJob, job_id, error=error)
 
 
 def catalog_mine_pairs(

@@ -29,6 +29,8 @@ BROKER_TIMEOUT_SECONDS = 3.0
 WORKER_INSTANCE = uuid.uuid4().hex[:16]
 # Errors worth retrying a whole task for (the database or the network blinked), never DoesNotExist.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+# The most of an error message a job's row keeps.
+ERROR_LENGTH = 5000
 
 
 class JobTask(Task):
@@ -111,17 +113,18 @@ def _publish(task: Task, calls: list[list[Any]], on_refused: Refused) -> None:
         logger.exception("the broker refused %s", task.name)
         message = f"Could not queue the task {task.name} ({type(exc).__name__}: {exc}); check the broker (Redis)."
         if isinstance(on_refused, models.Model):
-            job_mark_failed(on_refused, error=f"{message} Then start the job again.")
+            job_mark_failed(type(on_refused), on_refused.pk, error=f"{message} Then start the job again.")
         elif on_refused is not None:
             on_refused(message)
 
 
-def job_mark_failed(row: models.Model, *, error: str) -> int:
-    """Mark a job's row FAILED with ``error`` unless it is DONE already; returns 0 or 1."""
-    Status = type(row).Status
+def job_mark_failed(model: type[models.Model], pk: int, *, error: str) -> int:
+    """Mark the job row ``pk`` of ``model`` (a model with ``Status``, ``error`` and ``finished_at``)
+    FAILED with ``error`` (its first ERROR_LENGTH characters), unless it has ended already (DONE or
+    FAILED, so that the first error is the one kept); returns 0 or 1."""
+    ended = (model.Status.DONE, model.Status.FAILED)
     return (
-        type(row)
-        .objects.filter(pk=row.pk)
-        .exclude(status=Status.DONE)
-        .update(status=Status.FAILED, error=error[:2000], finished_at=timezone.now())
+        model.objects.filter(pk=pk)
+        .exclude(status__in=ended)
+        .update(status=model.Status.FAILED, error=error[:ERROR_LENGTH], finished_at=timezone.now())
     )

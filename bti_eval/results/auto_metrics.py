@@ -188,7 +188,7 @@ def _sanity(round: EvaluationRound, method: str, options: dict[str, Any]) -> dic
 
     import explainers
     from bti_eval.core.encoders import encoder_get
-    from bti_eval.rounds.selectors import round_corpus
+    from bti_eval.rounds.selectors import round_explain_options
     from explainers.sanity import sanity_compare
 
     chosen = set(_sample(_round_pair_ids(round), int(options["sanity_pairs"]), round.seed))
@@ -196,10 +196,10 @@ def _sanity(round: EvaluationRound, method: str, options: dict[str, Any]) -> dic
     random_run = []
     if picked:
         encoder = encoder_get(model=round.model, random_seed=round.seed)
-        extra = {"corpus": round_corpus(round=round)} if method == "tfidf-w2v" else {}
+        options = round_explain_options(round=round, method=method)
         torch.manual_seed(round.seed)  # as the round's chunks did
         pairs = [(e.pair.text_a, e.pair.text_b) for e in picked]
-        random_run = explainers.explain_pairs(encoder, pairs, method, top_k=round.top_k, **extra)
+        random_run = explainers.explain_pairs(encoder, pairs, method, **options)
     report = sanity_compare(
         [e.payload for e in picked], random_run, method=method, model=_model_name(picked), seed=round.seed
     )

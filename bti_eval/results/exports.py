@@ -27,12 +27,10 @@ from datetime import UTC
 from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, Case, CharField, Count, F, Func, IntegerField, Value, When
-from django.db.models.functions import Cast, Coalesce, Concat, Floor, Left, NullIf
-from psycopg import ClientCursor
+from django.db.models import Count, F
 
 from bti_eval.judging.models import Assignment
-from bti_eval.results import tables
+from bti_eval.results import queries, tables
 from bti_eval.results.plots import means_plot_svg
 from bti_eval.results.report import flagged_judges, round_report
 from bti_eval.results.selectors import round_ratings
@@ -163,15 +161,6 @@ _RATING_FIELDS = (
 _TEXT_CELLS = tuple(CSV_COLUMNS.index(c) for c in ("round", "judge", "pair", "method", "comment"))
 
 
-class IsoUtc(Func):
-    """A timestamp as ISO 8601 text in UTC with microseconds (``2026-11-26T15:30:56.123456+00:00``),
-    formatted by PostgreSQL: parsing 100,000 timestamps into datetimes and formatting them again
-    took a third of an export's time. Other databases format it in Python (``_iso_utc``)."""
-
-    output_field = CharField()
-    template = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
-
-
 def _iso_utc(value) -> str:
     return value if isinstance(value, str) else value.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -208,7 +197,7 @@ def rating_tuples(round: EvaluationRound, *, flagged: Collection[int] = frozense
         # Through the assignment's (judge, position) index: a batch reads only its own rows.
         rows = ratings.filter(assignment__judge_id__in=judges).order_by("assignment__judge_id", "assignment__position")
         if formatted:
-            rows = rows.annotate(rated_at_text=IsoUtc(F("updated_at")))
+            rows = rows.annotate(rated_at_text=queries.IsoUtc(F("updated_at")))
         for (
             judge_id,
             judge_name,
@@ -289,87 +278,15 @@ def export_csv(round: EvaluationRound, *, exclude_flagged: bool = False) -> Iter
 
 def _copy_csv(round: EvaluationRound, *, flagged: Collection[int], drop_flagged: bool) -> Iterator[str]:
     """``export_csv`` on PostgreSQL: the rows of ``rating_tuples``, every cell formatted and
-    neutralised in SQL, written by ``COPY (…) TO STDOUT (FORMAT csv)`` and streamed as they come.
-
-    What makes the bytes those of ``csv.writer``: an empty text is NULL (COPY quotes an empty
-    string, ``csv.writer`` does not); seconds are printed as Python's ``repr`` prints a float (12.0,
-    where PostgreSQL prints 12; the values stored, 0 to 3,600, need no exponent either way); each
-    CopyData message is one row, ended by "\n" where ``csv.writer`` ends it with "\r\n", so its last
-    byte is replaced (a newline inside a quoted comment stays as it is, as ``csv.writer`` leaves
-    it). ``tests/results/test_exports.py`` holds the two writers to the same bytes."""
+    neutralised in SQL (``queries.rating_csv_cells``), written by ``COPY`` and streamed as they come.
+    ``tests/results/test_exports.py`` holds the two writers to the same bytes."""
     ratings = round_ratings(round=round)
     if drop_flagged and flagged:
         ratings = ratings.exclude(judge_id__in=list(flagged))
-    texts = {
-        "judge": Coalesce(
-            NullIf("assignment__judge__name", Value("")), Concat(Value("judge "), Cast("judge_id", CharField()))
-        ),
-        "pair": Coalesce(
-            NullIf("assignment__explanation__pair__external_id", Value("")),
-            Cast("assignment__explanation__pair_id", CharField()),
-        ),
-        "method": F("method"),
-        "comment": NullIf("comment", Value(""), output_field=CharField()),
-    }
-    whole = Cast("seconds", BigIntegerField())  # exact: seconds are at most MAX_SECONDS_ON_TASK
-    ratings = ratings.annotate(**{f"text_{name}": value for name, value in texts.items()})
-    ratings = ratings.annotate(**{f"first_{name}": Left(f"text_{name}", 1) for name in texts})
-    ratings = ratings.annotate(
-        **{
-            f"cell_{name}": Case(
-                When(
-                    **{f"first_{name}__in": _FORMULA_START},
-                    then=Concat(Value("'"), F(f"text_{name}"), output_field=CharField()),
-                ),
-                default=F(f"text_{name}"),
-                output_field=CharField(),
-            )
-            for name in texts
-        },
-        cell_seconds=Case(
-            When(
-                seconds=Floor("seconds"),
-                then=Concat(Cast(whole, CharField()), Value(".0")),
-            ),
-            default=Cast("seconds", CharField()),
-            output_field=CharField(),
-        ),
-        cell_rated_at=IsoUtc(F("updated_at")),
-        cell_control=Cast("assignment__explanation__is_control", IntegerField()),
-        cell_judge_flagged=Case(When(judge_id__in=list(flagged), then=Value(1)), default=Value(0))
-        if flagged
-        else Value(0),
-        cell_item_flagged=Cast("flagged", IntegerField()),
+    rows = queries.rating_csv_cells(
+        ratings, round_name=neutralise(round.name), flagged=flagged, formula_start=_FORMULA_START
     )
-    rows = ratings.order_by("judge_id", "assignment__position").values_list(
-        Value(neutralise(round.name), output_field=CharField()),
-        "judge_id",
-        "cell_judge",
-        "cell_pair",
-        "cell_method",
-        "score",
-        "cell_seconds",
-        "assignment__position",
-        "cell_rated_at",
-        "cell_control",
-        "cell_judge_flagged",
-        "cell_item_flagged",
-        "cell_comment",
-    )
-    sql, params = rows.query.sql_with_params()
-    header = next(_csv_pieces(CSV_COLUMNS, []))
-    connection.ensure_connection()
-    raw = connection.connection
-    copy_sql = f"COPY ({ClientCursor(raw).mogrify(sql, params)}) TO STDOUT (FORMAT csv)"
-    lines: list[Any] = []
-    with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-        for row in copy:
-            lines.append(row[:-1])
-            if len(lines) == CSV_CHUNK_ROWS:
-                yield header + (b"\r\n".join(lines) + b"\r\n").decode()
-                header, lines = "", []
-    if lines or header:
-        yield header + (b"\r\n".join(lines) + b"\r\n" if lines else b"").decode()
+    return queries.copy_csv(rows, header=next(_csv_pieces(CSV_COLUMNS, [])), lines_per_piece=CSV_CHUNK_ROWS)
 
 
 def method_rows(report: dict[str, Any], *, truncated: dict[str, int] | None = None) -> list[dict[str, Any]]:

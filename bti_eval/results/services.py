@@ -182,9 +182,7 @@ def auto_evaluation_chunk_run(
 
 def auto_evaluation_fail(*, job_id: int, error: str) -> int:
     """Mark an active job FAILED with ``error`` (its chunk task failed for good); returns 0 or 1."""
-    return AutoEvaluation.objects.filter(pk=job_id, status__in=AutoEvaluation.ACTIVE).update(
-        status=AutoEvaluation.Status.FAILED, error=error[:5000], finished_at=timezone.now()
-    )
+    return jobs.job_mark_failed(AutoEvaluation, job_id, error=error)
 
 
 def auto_evaluations_recover_lost(*, is_gone: Callable[[str], bool]) -> int:
@@ -242,7 +240,7 @@ def auto_evaluation_run(
             ):
                 break
     except Exception:
-        auto_evaluation_fail(job_id=row.pk, error=traceback.format_exc(limit=3)[-5000:])
+        auto_evaluation_fail(job_id=row.pk, error=traceback.format_exc(limit=3)[-jobs.ERROR_LENGTH :])
         raise
     if row.chunks_total == 0:
         AutoEvaluation.objects.filter(pk=row.pk).update(

@@ -11,15 +11,15 @@ import json
 import logging
 from itertools import groupby
 from time import perf_counter
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from bti_eval.core import jobs
 from bti_eval.core.encoders import encoder_get
 from bti_eval.rounds.models import Explanation
-from bti_eval.rounds.selectors import round_corpus
+from bti_eval.rounds.selectors import round_explain_options
 from bti_eval.rounds.services import round_open_if_complete
 
 logger = logging.getLogger(__name__)
@@ -71,9 +71,7 @@ def _compute_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
         return _store({r.pk: f"could not load the model: {exc}" for r in rows})
 
     texts = [(r.pair.text_a, r.pair.text_b) for r in rows]
-    options: dict[str, Any] = {"top_k": round.top_k}
-    if method == "tfidf-w2v":
-        options["corpus"] = round_corpus(round=round)
+    options = round_explain_options(round=round, method=method)
     torch.manual_seed(round.seed)
     outcomes: dict[int, tuple[dict, float] | str] = {}
     start = perf_counter()
@@ -107,7 +105,8 @@ def _store(outcomes: dict[int, tuple[dict, float] | str]) -> tuple[int, int]:
                 )
             else:
                 error = outcome if isinstance(outcome, str) else "the explanation holds NaN or infinite numbers"
-                failed += row.update(status=Explanation.Status.FAILED, error=error[:5000], finished_at=now)
+                error = error[: jobs.ERROR_LENGTH]
+                failed += row.update(status=Explanation.Status.FAILED, error=error, finished_at=now)
     return done, failed
 
 

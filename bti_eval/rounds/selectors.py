@@ -165,9 +165,17 @@ def _zero() -> dict[str, int]:
     return {"total": 0, **{s: 0 for s in STATUSES}}
 
 
-def round_corpus(*, round: EvaluationRound) -> list[str]:
-    """All paragraphs of the round (text_a, text_b of each pair by id): tfidf-w2v's fit corpus."""
-    catalog: list[str] = []
-    for text_a, text_b in round.pairs.order_by("id").values_list("text_a", "text_b"):
-        catalog += [text_a, text_b]
-    return catalog
+def round_explain_options(*, round: EvaluationRound, method: str) -> dict[str, Any]:
+    """The keyword options of ``explainers.explain_pairs`` with which ``method`` explains the round's
+    pairs, the same for its chunks and for the automatic metrics' re-runs: the round's ``top_k``, and
+    for a method that fits a corpus (``"corpus"`` in its registry options: tfidf-w2v) all paragraphs of
+    the round (text_a, text_b of each pair by id)."""
+    from explainers import get_method
+
+    options: dict[str, Any] = {"top_k": round.top_k}
+    if "corpus" in get_method(method).options:
+        corpus: list[str] = []
+        for text_a, text_b in round.pairs.order_by("id").values_list("text_a", "text_b"):
+            corpus += [text_a, text_b]
+        options["corpus"] = corpus
+    return options

@@ -368,7 +368,7 @@ def explanations_fail(*, explanation_ids: list[int], error: str) -> int:
         return (
             Explanation.objects.filter(pk__in=explanation_ids)
             .exclude(status=Explanation.Status.DONE)
-            .update(status=Explanation.Status.FAILED, error=error[:5000], finished_at=timezone.now())
+            .update(status=Explanation.Status.FAILED, error=error[: jobs.ERROR_LENGTH], finished_at=timezone.now())
         )
 
 

@@ -17,6 +17,7 @@ from django.db import connection
 from bti_eval.judging.models import Rating
 from bti_eval.results import exports, tables
 from bti_eval.rounds.models import EvaluationRound
+from tests.embedded_sqlite import run_on_embedded_sqlite
 from tests.factories import AssignmentFactory, EvaluationRoundFactory, JudgeFactory, RatingFactory, rating_table
 
 pytestmark = pytest.mark.django_db
@@ -200,12 +201,12 @@ TRICKY_TEXTS = [
 TRICKY_SECONDS = [None, 0.0, 12.0, 0.1, 1e-05, 3.25, 3600.0, 1 / 3]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
-@pytest.mark.parametrize("drop_flagged", [False, True])
-def test_postgresql_copy_writes_the_bytes_csv_writer_writes(drop_flagged):
-    """The PostgreSQL CSV (COPY) and the Python writer give the same bytes on every kind of cell:
-    formula starts, quotes, commas, newlines inside a cell, empty and missing names and ids,
-    whole, tiny and repeating seconds, control items, flags."""
+def tricky_round() -> tuple[EvaluationRound, list]:
+    """A round whose ratings hold every kind of cell: formula starts, quotes, commas, newlines inside
+    a cell, empty and missing names and ids, whole, tiny and repeating seconds, control items,
+    flags; rated at fixed times, some on a whole second. Returns (round, judges)."""
+    from datetime import UTC, datetime, timedelta
+
     round = EvaluationRoundFactory(name='=round, "quoted"', methods=["bti", "tfidf-w2v"], status="rating")
     judges = [JudgeFactory(round=round, name=name) for name in ("", "=judge", 'Ann, "B"', "\tJ")]
     for j, judge in enumerate(judges):
@@ -226,6 +227,17 @@ def test_postgresql_copy_writes_the_bytes_csv_writer_writes(drop_flagged):
                 comment=text,
                 flagged=k % 4 == 0,
             )
+    start = datetime(2026, 11, 26, 15, 30, 56, tzinfo=UTC)
+    for n, pk in enumerate(Rating.objects.filter(assignment__judge__round=round).order_by("pk").values_list("pk")):
+        Rating.objects.filter(pk=pk[0]).update(updated_at=start + timedelta(microseconds=250_000 * n))
+    return round, judges
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+@pytest.mark.parametrize("drop_flagged", [False, True])
+def test_postgresql_copy_writes_the_bytes_csv_writer_writes(drop_flagged):
+    """The PostgreSQL CSV (COPY) and the Python writer give the same bytes on every kind of cell."""
+    round, judges = tricky_round()
     flagged = {judges[1].pk, judges[3].pk}
     python = "".join(
         exports._csv_pieces(
@@ -239,6 +251,53 @@ def test_postgresql_copy_writes_the_bytes_csv_writer_writes(drop_flagged):
     rows = list(csv.DictReader(io.StringIO(copy)))
     assert len(rows) == (2 if drop_flagged else 4) * len(TRICKY_TEXTS)
     assert {row["comment"] for row in rows} >= {"'=SUM(A1)", "'\tTab", 'say "hi", then\nleave', ""}
+
+
+def export_exercise() -> dict:
+    """The tricky round's CSV and JSON-export ratings as a user reads them, with the database's ids
+    replaced by their order (the two databases number rows differently)."""
+    round, judges = tricky_round()
+    judge_ids = {str(judge.pk): f"J{n}" for n, judge in enumerate(judges)}
+    pairs = round.explanations.order_by("pair_id").values_list("pair_id", flat=True)
+    pair_ids = {str(pk): f"P{n}" for n, pk in enumerate(pairs)}
+
+    def plain(rows: list[dict]) -> list[dict]:
+        for row in rows:
+            judge = judge_ids[str(row["judge_id"])]
+            row["judge"] = row["judge"].replace(f"judge {row['judge_id']}", f"judge {judge}")
+            row["judge_id"], row["pair"] = judge, pair_ids.get(str(row["pair"]), row["pair"])
+        return rows
+
+    return {
+        "vendor": connection.vendor,
+        "csv": plain(list(csv.DictReader(io.StringIO("".join(exports.export_csv(round)))))),
+        "json": plain(json.loads("".join(exports.export(round, "json")))["ratings"]),
+    }
+
+
+EXPORT_SCRIPT = """
+import json
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from tests.results.test_exports import export_exercise
+print(json.dumps(export_exercise()))
+"""
+
+
+def test_the_csv_and_json_exports_are_the_same_on_both_databases(tmp_path):
+    """The export's database-specific paths (PostgreSQL: cells and timestamps formatted in SQL, COPY;
+    the embedded SQLite: formatted in Python) give a user the same rows, on a round with every kind
+    of cell; timestamps are ISO 8601 in UTC with microseconds, a whole second included."""
+    here = json.loads(json.dumps(export_exercise()))
+    sqlite = run_on_embedded_sqlite(EXPORT_SCRIPT, tmp_path, timeout=300)
+    assert sqlite.pop("vendor") == "sqlite" and here.pop("vendor") == connection.vendor
+    assert sqlite == here
+    stamps = [row["rated_at"] for row in here["csv"]]
+    assert "2026-11-26T15:30:56.000000+00:00" in stamps and "2026-11-26T15:30:56.250000+00:00" in stamps
+    assert [row["rated_at"] for row in here["json"]] == stamps
+    assert {row["judge"] for row in here["csv"]} >= {"'=judge", 'Ann, "B"', "'\tJ"}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")

@@ -73,3 +73,49 @@ def test_a_final_failure_marks_the_unfinished_rows_failed():
 @pytest.mark.django_db
 def test_missing_rows_are_skipped_not_retried():
     assert explain_chunk.apply(args=[[987654]]).get() == {"done": 0, "failed": 0, "skipped": 1}
+
+
+def _catalog_job(kind: str):
+    from bti_eval.catalogs.models import Catalog, CatalogJob
+
+    catalog = Catalog.objects.create(name="gloves")
+    return CatalogJob.objects.create(catalog=catalog, kind=kind, status=CatalogJob.Status.RUNNING)
+
+
+def _metrics_job():
+    from bti_eval.results.models import AutoEvaluation
+    from tests.factories import EvaluationRoundFactory
+
+    round = EvaluationRoundFactory(methods=["bti"])
+    return AutoEvaluation.objects.create(
+        round=round, status=AutoEvaluation.Status.RUNNING, metrics=["plausibility"], plan=[["plausibility", None]]
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("task_name", "service", "make_job", "args"),
+    [
+        ("bti_eval.catalog_embed_chunk", "bti_eval.catalogs.services.catalog_embed_chunk_compute",
+         lambda: _catalog_job("embed"), lambda job: [job.pk, [1, 2]]),
+        ("bti_eval.catalog_train_recobert", "bti_eval.catalogs.services.catalog_train_recobert_run",
+         lambda: _catalog_job("train-recobert"), lambda job: [job.pk]),
+        ("bti_eval.evaluate_auto_chunk", "bti_eval.results.services.auto_evaluation_chunk_run",
+         _metrics_job, lambda job: [job.pk, 0]),
+    ],
+)  # fmt: skip
+def test_every_job_task_marks_its_job_failed_when_it_fails_for_good(task_name, service, make_job, args):
+    """A catalog or automatic-metrics job whose task fails for good (not a transient error) shows
+    FAILED with the error on its page, instead of running forever; a later failure does not
+    overwrite the first error."""
+    app.loader.import_default_modules()
+    job = make_job()
+    with mock.patch(service, side_effect=RuntimeError("CUDA out of memory")) as run:
+        result = app.tasks[task_name].apply(args=args(job))
+    assert result.failed() and run.call_count == 1
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("failed", "RuntimeError: CUDA out of memory")
+    with mock.patch(service, side_effect=ValueError("later")):
+        app.tasks[task_name].apply(args=args(job))
+    job.refresh_from_db()
+    assert job.error == "RuntimeError: CUDA out of memory"
