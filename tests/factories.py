@@ -126,7 +126,7 @@ def explained_round(*, name: str, pairs: list[ParagraphPair], methods: list[str]
 
 def rating_table(round: EvaluationRound) -> np.ndarray:
     """The round's ratings as rows ``(judge index, method index, score)``, judges by id and methods
-    in the round's order, in queue order."""
+    in the round's order, in each judge's order."""
     judge_index = {pk: i for i, pk in enumerate(round.judges.order_by("id").values_list("id", flat=True))}
     method_index = {m: i for i, m in enumerate(round.methods)}
     rows = Rating.objects.filter(assignment__judge__round=round).order_by("judge_id", "assignment__position")

@@ -64,8 +64,3 @@ def spread_by_pair(items: Sequence[T], keys: Sequence[Hashable], *, previous: Ha
         ordered.append(item)
         previous = key
     return ordered
-
-
-def adjacent_same_pair(keys: Sequence[Hashable]) -> int:
-    """How many neighbouring positions share a pair (0 for a well-spread order)."""
-    return sum(1 for a, b in zip(keys, keys[1:], strict=False) if a == b)

@@ -1,7 +1,7 @@
 """Simulated judges (``simulate_judges``): fill a round that is open for rating with plausible ratings,
 so that the analysis can be tried before real judges come (and for tests and load tests).
 
-Each simulated judge is a real Judge (a user with no usable password, no invite) whose queue is
+Each simulated judge is a real Judge (a user with no usable password, no invite) whose assignments are
 built by the normal services (the round's design, control items, the spread rule). Scores:
 
 - careful judges: round(method mean + judge bias + pair effect + noise), clipped to 1-5. Method
@@ -84,8 +84,8 @@ def ratings_simulate(*, round: EvaluationRound, judges: int = 5, seed: int = 0, 
         ratings, history = [], []
         for index, judge in enumerate(created):
             bias = rng.normal(0.0, JUDGE_BIAS_SD)
-            queue = Assignment.objects.filter(judge=judge).select_related("explanation").order_by("position")
-            for assignment in queue:
+            order = Assignment.objects.filter(judge=judge).select_related("explanation").order_by("position")
+            for assignment in order:
                 explanation = assignment.explanation
                 if index in sloppy_index:
                     score, seconds = int(rng.integers(1, 6)), float(rng.uniform(0.8, 2.5))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q
@@ -27,7 +28,6 @@ from django.utils import timezone
 from bti_eval.core import jobs
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.models import ParagraphPair
-from bti_eval.rounds import queueing
 from bti_eval.rounds.constants import STALE_RUNNING_AFTER
 from bti_eval.rounds.models import (
     DEFAULT_PAIRS_SHOWN,
@@ -250,7 +250,7 @@ def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) 
         locked.status = Status.COMPUTING
         locked.launched_at = timezone.now()
         locked.save(update_fields=["status", "launched_at"])
-        chunks = queueing.chunk_ids(_ids_by_method(locked, Explanation.objects.filter(round=locked)))
+        chunks = _chunks(_ids_by_method(locked, Explanation.objects.filter(round=locked)))
         round_id = locked.pk
         jobs.enqueue(explain_chunk, *([chunk] for chunk in chunks), on_refused=partial(_launch_revert, round_id))
     logger.info("round %s launched by %s: %d chunks", round_id, by, len(chunks))
@@ -286,7 +286,7 @@ def explanations_retry_failed(*, round: EvaluationRound) -> int:
         if not ids:
             raise ApplicationError("There are no failed explanations to retry.", status=409)
         Explanation.objects.filter(pk__in=ids).update(status=Explanation.Status.PENDING, error="")
-        chunks = queueing.chunk_ids(ids_by_method)
+        chunks = _chunks(ids_by_method)
         jobs.enqueue(explain_chunk, *([chunk] for chunk in chunks), on_refused=partial(_retry_refused, ids))
     return len(ids)
 
@@ -347,7 +347,7 @@ def explanations_recover_lost(*, is_gone: Callable[[str], bool]) -> int:
         ids: list[int] = []
         for round in EvaluationRound.objects.filter(pk__in=lost.values("round_id")):
             ids_by_method = _ids_by_method(round, lost.filter(round=round))
-            chunks += queueing.chunk_ids(ids_by_method)
+            chunks += _chunks(ids_by_method)
             ids += [i for chunk in ids_by_method.values() for i in chunk]
         Explanation.objects.filter(pk__in=ids, status=Explanation.Status.RUNNING).update(
             status=Explanation.Status.PENDING, worker=""
@@ -526,6 +526,13 @@ def _require(round: EvaluationRound, status: str, action: str) -> None:
             f"Cannot {action} round {round.name!r}: it is {round.status}, and only a {status} round can be.",
             status=409,
         )
+
+
+def _chunks(ids_by_method: dict[str, list[int]]) -> list[list[int]]:
+    """Each method's ids (kept in order) in chunks of settings.BTI_CHUNK_SIZE: a chunk is ONE round
+    and ONE method, so that a worker loads the model once and fills its batches."""
+    size = max(1, settings.BTI_CHUNK_SIZE)
+    return [ids[i : i + size] for ids in ids_by_method.values() for i in range(0, len(ids), size)]
 
 
 def _ids_by_method(round: EvaluationRound, rows) -> dict[str, list[int]]:

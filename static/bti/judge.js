@@ -19,10 +19,10 @@
  * an item that has a rating already (after "← Previous", or while its rating waits to be sent),
  * they are sent again with the current score, and the page stays on the item.
  *
- * Every rating goes into a queue in localStorage first (one entry per item: a newer score, comment
- * or flag for the same item replaces an unsent older entry), then the queue is sent. A network
+ * Every rating goes into an outbox in localStorage first (one entry per item: a newer score, comment
+ * or flag for the same item replaces an unsent older entry), then the outbox is sent. A network
  * error or a 5xx keeps the entry and retries with backoff (1 s, 2 s, 4 s … 30 s) and at once on the
- * browser's "online" event; the queue survives reloads and is sent from any judge page. A 4xx
+ * browser's "online" event; the outbox survives reloads and is sent from any judge page. A 4xx
  * answer (round closed, bad score, another item) is shown and the entry dropped.
  */
 (function () {
@@ -52,7 +52,7 @@
   var leaving = false; // saved; the page is moving on to the next item
   var answerPending = null; // seq of this item's rating whose first answer has not come back yet
 
-  function readQueue() {
+  function readOutbox() {
     try {
       return JSON.parse(window.localStorage.getItem(STORE_KEY) || "{}") || {};
     } catch (e) {
@@ -60,17 +60,17 @@
     }
   }
 
-  function writeQueue(queue) {
-    memoryStore = queue;
+  function writeOutbox(outbox) {
+    memoryStore = outbox;
     try {
-      window.localStorage.setItem(STORE_KEY, JSON.stringify(queue));
+      window.localStorage.setItem(STORE_KEY, JSON.stringify(outbox));
     } catch (e) {
       /* storage full or disabled: the in-memory copy still retries while the page is open */
     }
   }
 
   function pendingCount() {
-    return Object.keys(readQueue()).length;
+    return Object.keys(readOutbox()).length;
   }
 
   function setStatus(text, kind) {
@@ -189,10 +189,10 @@
   }
 
   function dropIfUnchanged(id, seq) {
-    var queue = readQueue();
-    if (queue[id] && queue[id].seq === seq) {
-      delete queue[id];
-      writeQueue(queue);
+    var outbox = readOutbox();
+    if (outbox[id] && outbox[id].seq === seq) {
+      delete outbox[id];
+      writeOutbox(outbox);
     }
   }
 
@@ -225,13 +225,13 @@
       flushAgain = true;
       return;
     }
-    var queue = readQueue();
-    var ids = Object.keys(queue);
+    var outbox = readOutbox();
+    var ids = Object.keys(outbox);
     if (!ids.length) return;
     flushing = true;
     flushAgain = false;
     var id = ids[0];
-    var entry = queue[id];
+    var entry = outbox[id];
     if (id === currentId()) setStatus("Saving…", "saving");
     send(id, entry)
       .then(
@@ -277,8 +277,8 @@
       if (!left) setStatus("Saved", "saved");
       return;
     }
-    var queue = readQueue();
-    if (queue[id]) return; /* a newer score, comment or flag for this item is on its way */
+    var outbox = readOutbox();
+    if (outbox[id]) return; /* a newer score, comment or flag for this item is on its way */
     item.setAttribute("data-score", String(body.score));
     if (typeof body.comment === "string") item.setAttribute("data-comment", body.comment);
     if (typeof body.flagged === "boolean") item.setAttribute("data-flagged", String(body.flagged));
@@ -319,10 +319,10 @@
       window.clearTimeout(commentTimer);
       commentTimer = null;
     }
-    var queue = readQueue();
+    var outbox = readOutbox();
     var id = currentId();
     var extra = remarks();
-    queue[id] = {
+    outbox[id] = {
       url: item.getAttribute("data-rating-url"),
       item: id,
       score: score,
@@ -332,8 +332,8 @@
       advance: true,
       seq: newSeq(),
     };
-    writeQueue(queue);
-    answerPending = queue[id].seq;
+    writeOutbox(outbox);
+    answerPending = outbox[id].seq;
     showSelected(score, true);
     setStatus("Saving…", "saving");
     retryNow();
@@ -345,10 +345,10 @@
       commentTimer = null;
     }
     if (!item || leaving || !isOpen()) return;
-    var queue = readQueue();
+    var outbox = readOutbox();
     var id = currentId();
     var extra = remarks();
-    var entry = queue[id];
+    var entry = outbox[id];
     if (entry) {
       /* a rating of this item waits to be sent: the remarks go with it */
       if (entry.comment === extra.comment && entry.flagged === extra.flagged) return;
@@ -372,8 +372,8 @@
         seq: newSeq(),
       };
     }
-    queue[id] = entry;
-    writeQueue(queue);
+    outbox[id] = entry;
+    writeOutbox(outbox);
     setStatus("Saving…", "saving");
     retryNow();
   }
@@ -410,7 +410,7 @@
       });
       commentBox.addEventListener("change", remarksChanged);
     }
-    var waiting = readQueue()[currentId()];
+    var waiting = readOutbox()[currentId()];
     if (waiting) {
       showSelected(waiting.score, true);
       showRemarks(waiting);

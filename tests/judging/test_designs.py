@@ -9,12 +9,12 @@ import pytest
 
 from bti_eval.judging.designs import allocate_k_per_item, fair_share, top_up
 from bti_eval.judging.models import Assignment
-from bti_eval.judging.ordering import adjacent_same_pair
 from bti_eval.judging.services.assignments import assignments_build
 from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory
+from tests.judging.order_checks import adjacent_same_pair
 
 Status = EvaluationRound.Status
 

@@ -5,7 +5,8 @@ from collections import Counter
 
 import pytest
 
-from bti_eval.judging.ordering import adjacent_same_pair, spread_by_pair
+from bti_eval.judging.ordering import spread_by_pair
+from tests.judging.order_checks import adjacent_same_pair
 
 
 def _spread(keys, previous=None):

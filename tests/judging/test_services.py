@@ -12,13 +12,13 @@ from django.utils import timezone
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging import queries
 from bti_eval.judging.models import Assignment, Invite, Rating, RatingChange
-from bti_eval.judging.ordering import adjacent_same_pair
 from bti_eval.judging.selectors import judge_progress
 from bti_eval.judging.services.assignments import PUBLIC_ID_AVOID, assignments_build, assignments_build_for_round
 from bti_eval.judging.services.invites import invite_accept, invite_revoke, judge_invite
 from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, JudgeFactory, ParagraphPairFactory
+from tests.judging.order_checks import adjacent_same_pair
 
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status

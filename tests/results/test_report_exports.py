@@ -41,8 +41,8 @@ def test_json_export_has_every_section_and_no_binary(simulated):
     assert document["options"]["exclude_flagged"] is False and document["options"]["resamples"] == 400
     seeds = {j["id"]: j["seed"] for j in results["design"]["judges"]}
     assert len(seeds) == 4 and all(isinstance(s, int) for s in seeds.values())
-    queue = document["orders"][str(next(iter(seeds)))]
-    assert [q[0] for q in queue] == list(range(len(queue))) == list(range(10 * 4 + 5))
+    order = document["orders"][str(next(iter(seeds)))]
+    assert [q[0] for q in order] == list(range(len(order))) == list(range(10 * 4 + 5))
     assert {r["control"] for r in document["ratings"]} == {0, 1}
     assert "<svg" not in json.dumps(document) and "base64" not in json.dumps(document)
 

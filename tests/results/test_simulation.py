@@ -6,11 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from bti_eval.judging.models import Assignment, Rating, RatingChange
-from bti_eval.judging.ordering import adjacent_same_pair
 from bti_eval.results.report import round_report
 from bti_eval.rounds import services as rounds
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory
+from tests.judging.order_checks import adjacent_same_pair
 
 pytestmark = pytest.mark.django_db
 METHODS = ["bti", "bti-gradients", "vanilla-gradients", "tfidf-w2v"]

@@ -10,6 +10,7 @@ import explainers
 from bti_eval.core import encoders
 from bti_eval.rounds import compute, services
 from bti_eval.rounds.models import EvaluationRound, Explanation
+from bti_eval.rounds.tasks import explain_chunk
 from tests.factories import JudgeFactory, ParagraphPairFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,12 +26,19 @@ def _fresh_encoder_cache():
 
 
 def launched(tiny_model_dir, pairs, settings, capture) -> tuple[EvaluationRound, list[list[int]]]:
-    """A computing round over ``pairs`` with METHODS on the tiny model; returns it and its chunks."""
+    """A computing round over ``pairs`` with METHODS on the tiny model; returns it and the chunks
+    its launch published."""
     settings.BTI_CHUNK_SIZE = 2
     round = services.round_create(name="tiny", pairs=pairs, methods=METHODS, model=str(tiny_model_dir), top_k=2)
-    with mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async") as published, capture(execute=True):
+    return round, launch(round, capture)
+
+
+def launch(round: EvaluationRound, capture) -> list[list[int]]:
+    """Launch ``round`` with the broker replaced by a recorder; the chunks it published."""
+    sent: list[list[int]] = []
+    with mock.patch.object(explain_chunk, "apply_async", lambda args, **_: sent.append(args[0])), capture(execute=True):
         services.round_launch(round=round)
-    return round, [c.kwargs["args"][0] for c in published.call_args_list]
+    return sent
 
 
 def good_pairs(n: int):
@@ -130,12 +138,8 @@ def test_a_missing_model_fails_the_chunk_with_its_message(
     (model / "config.json").write_text("{}")
     settings.BTI_CHUNK_SIZE = 5
     round = services.round_create(name="broken", pairs=good_pairs(1), methods=["bti"], model=str(model))
-    with (
-        mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async") as published,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        services.round_launch(round=round)
-    counts = compute.explanations_compute(explanation_ids=published.call_args.kwargs["args"][0])
+    [chunk] = launch(round, django_capture_on_commit_callbacks)
+    counts = compute.explanations_compute(explanation_ids=chunk)
     assert counts["failed"] == 1
     assert Explanation.objects.get(round=round).error.startswith("could not load the model")
 

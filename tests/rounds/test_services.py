@@ -26,10 +26,6 @@ def draft(researcher):
     return services.round_create(name="r1", pairs=pairs, methods=["bti", "tfidf-w2v"], by=researcher)
 
 
-def sent_chunks(published) -> list[list[int]]:
-    return [c.kwargs["args"][0] for c in published.call_args_list]
-
-
 # --- create ----------------------------------------------------------------------------------
 
 
@@ -81,14 +77,14 @@ def test_launch_creates_pending_rows_and_enqueues_one_method_chunks_on_commit(
     settings.BTI_CHUNK_SIZE = 2
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         round = services.round_launch(round=draft)
-    assert published.call_count == 0  # nothing is sent before the commit
+    assert len(published) == 0  # nothing is sent before the commit
     assert round.status == Status.COMPUTING and round.launched_at is not None
     rows = Explanation.objects.filter(round=round)
     assert rows.count() == 10 and set(rows.values_list("status", flat=True)) == {Explanation.Status.PENDING}
 
     for callback in callbacks:
         callback()
-    chunks = sent_chunks(published)
+    chunks = published.chunks()
     assert [len(c) for c in chunks] == [2, 2, 1, 2, 2, 1]
     assert sorted(i for c in chunks for i in c) == sorted(rows.values_list("id", flat=True))
     for chunk in chunks:  # each chunk is one method of one round
@@ -114,7 +110,7 @@ def test_launch_with_the_broker_down_leaves_a_draft(draft, published, monkeypatc
     assert info.value.status == 503
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT and draft.launched_at is None
-    assert not Explanation.objects.exists() and published.call_count == 0
+    assert not Explanation.objects.exists() and len(published) == 0
 
 
 def test_publish_failure_after_commit_reverts_the_round_to_draft(draft, django_capture_on_commit_callbacks):
@@ -165,7 +161,7 @@ def test_retry_failed_requeues_failed_and_stale_running_rows(published, django_c
 
     with django_capture_on_commit_callbacks(execute=True):
         assert services.explanations_retry_failed(round=round) == 3
-    requeued = {i for c in sent_chunks(published) for i in c}
+    requeued = {i for c in published.chunks() for i in c}
     assert requeued == set(Explanation.objects.filter(status=Explanation.Status.PENDING).values_list("id", flat=True))
     assert stale.pk in requeued and fresh.pk not in requeued
     assert not Explanation.objects.filter(status=Explanation.Status.FAILED).exists()
@@ -212,7 +208,7 @@ def test_open_refuses_while_explanations_are_missing():
     assert round.status == Status.COMPUTING
 
 
-def test_open_builds_every_invited_judges_queue():
+def test_open_builds_every_invited_judges_assignments():
     round = computing_round([Explanation.Status.DONE] * 3, methods=("bti", "tfidf-w2v"))
     judges = JudgeFactory.create_batch(2, round=round)
     services.round_open(round=round)

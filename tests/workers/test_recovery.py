@@ -28,7 +28,7 @@ def test_a_worker_tells_a_dead_worker_from_a_live_one():
 
 
 @pytest.mark.django_db
-def test_running_explanations_of_a_dead_worker_are_queued_again(django_capture_on_commit_callbacks):
+def test_running_explanations_of_a_dead_worker_are_queued_again(enqueued, django_capture_on_commit_callbacks):
     round = EvaluationRoundFactory(status=EvaluationRound.Status.COMPUTING, methods=["bti", "tfidf-w2v"])
     lost = [
         ExplanationFactory(round=round, method=m, status=RUNNING, payload=None, worker="dead@host 1")
@@ -39,12 +39,9 @@ def test_running_explanations_of_a_dead_worker_are_queued_again(django_capture_o
     done = ExplanationFactory(round=round, worker="dead@host 1")
     closed = EvaluationRoundFactory(status=EvaluationRound.Status.CLOSED)
     other = ExplanationFactory(round=closed, status=RUNNING, payload=None, worker="dead@host 1")
-    with (
-        mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async") as published,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with django_capture_on_commit_callbacks(execute=True):
         recover_lost_work(sender=SimpleNamespace(hostname="new@host"))  # the worker_ready signal's receiver
-    assert sorted(call.kwargs["args"][0] for call in published.call_args_list) == sorted(
+    assert sorted(args[0] for name, args, queue in enqueued if name == "bti_eval.explain_chunk") == sorted(
         [[lost[0].pk, lost[1].pk], [lost[2].pk]]
     )
     for row in lost:
