@@ -91,66 +91,77 @@ def pairs_import_parsed(
     """:func:`pairs_import` of a file read already (``pairs_file_read``): the preview page reads
     the staged file once for its columns and rows, and imports what it read."""
     source = clean_source(source, example="fashion-2024")
-    fmt = parsed.format
-    used = _resolve_mapping(parsed.columns, mapping or {}, fmt=fmt)
-
-    errors = [RowError(row=row, column="", message=message) for row, message in parsed.broken]
-    pairs: list[ParagraphPair] = []
-    preview: list[dict[str, Any]] = []
-    first_row_of_id: dict[str, int] = {}
-    texts: list[tuple[int, str, str]] = []  # (row, text_a, text_b) of the pairs that map, for the warnings
-    for row, values in parsed.records:
-        fields, row_errors = _map_record(row, values, used)
-        errors.extend(row_errors)
-        if "text_a" in fields and "text_b" in fields:
-            texts.append((row, fields["text_a"], fields["text_b"]))
-        external_id = fields.get("external_id", "")
-        if external_id and not row_errors:
-            if external_id in first_row_of_id:
-                errors.append(
-                    RowError(
-                        row,
-                        used["external_id"] or "external_id",
-                        f"duplicate external id {external_id!r} (first at line {first_row_of_id[external_id]})",
-                    )
-                )
-            else:
-                first_row_of_id[external_id] = row
-        if len(preview) < PREVIEW_ROWS:
-            preview.append({"row": row, **fields})
-        pairs.append(ParagraphPair(source=source, created_by=by, **fields))
-    if not parsed.records and not errors:
-        errors.append(RowError(row=1, column="", message="the file has no rows of pairs"))
-    errors.extend(_existing_id_errors(source, first_row_of_id, used.get("external_id") or "external_id"))
-    errors.sort(key=lambda e: e.row)
-
+    used = _resolve_mapping(parsed.columns, mapping or {}, fmt=parsed.format)
+    rows = _mapped_rows(parsed, used, source=source, by=by)
     result = ImportResult(
-        format=fmt,
+        format=parsed.format,
         columns=parsed.columns,
         mapping=used,
         rows=len(parsed.records) + len(parsed.broken),
-        preview=preview,
+        preview=rows.preview,
         created=0,
-        errors=errors,
+        errors=rows.errors,
         dry_run=dry_run,
-        warnings=import_warnings(mapping=used, texts=texts),
+        warnings=import_warnings(mapping=used, texts=rows.texts),
     )
     if dry_run:
         return result
-    if errors:
+    if rows.errors:
+        n = len(rows.errors)
         raise ApplicationError(
-            f"Nothing was imported: {len(errors)} row error{pluralize(len(errors))}. Fix the file and upload it again.",
-            extra={"errors": result.errors_as_dicts(), "error_count": len(errors)},
+            f"Nothing was imported: {n} row error{pluralize(n)}. Fix the file and upload it again.",
+            extra={"errors": result.errors_as_dicts(), "error_count": n},
         )
     try:
         with transaction.atomic():
-            ParagraphPair.objects.bulk_create(pairs, batch_size=1000)
+            ParagraphPair.objects.bulk_create(rows.pairs, batch_size=1000)
     except IntegrityError as exc:  # a concurrent import of the same ids won the race
         raise ApplicationError(
             f"Nothing was imported: some external ids already exist in source {source!r}.", status=409
         ) from exc
-    result.created = len(pairs)
+    result.created = len(rows.pairs)
     return result
+
+
+@dataclass
+class _MappedRows:
+    """A file's rows mapped to pairs (unsaved), with every row error, the first PREVIEW_ROWS rows,
+    and (row, text_a, text_b) of the rows that map, for the warnings."""
+
+    pairs: list[ParagraphPair] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    texts: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def _mapped_rows(
+    parsed: parsing.ParsedFile, used: dict[str, str | None], *, source: str, by: AbstractBaseUser | None
+) -> _MappedRows:
+    """Map every record with ``used`` and check it: field errors, duplicate external ids within the
+    file and against the source's existing pairs, an empty file. Errors come sorted by row."""
+    out = _MappedRows(errors=[RowError(row=row, column="", message=message) for row, message in parsed.broken])
+    id_column = used.get("external_id") or "external_id"
+    first_row_of_id: dict[str, int] = {}
+    for row, values in parsed.records:
+        fields, row_errors = _map_record(row, values, used)
+        out.errors.extend(row_errors)
+        if "text_a" in fields and "text_b" in fields:
+            out.texts.append((row, fields["text_a"], fields["text_b"]))
+        external_id = fields.get("external_id", "")
+        if external_id and not row_errors:
+            if external_id in first_row_of_id:
+                message = f"duplicate external id {external_id!r} (first at line {first_row_of_id[external_id]})"
+                out.errors.append(RowError(row, id_column, message))
+            else:
+                first_row_of_id[external_id] = row
+        if len(out.preview) < PREVIEW_ROWS:
+            out.preview.append({"row": row, **fields})
+        out.pairs.append(ParagraphPair(source=source, created_by=by, **fields))
+    if not parsed.records and not out.errors:
+        out.errors.append(RowError(row=1, column="", message="the file has no rows of pairs"))
+    out.errors.extend(_existing_id_errors(source, first_row_of_id, id_column))
+    out.errors.sort(key=lambda e: e.row)
+    return out
 
 
 def clean_source(source: str | None, *, example: str) -> str:
