@@ -31,7 +31,7 @@ renderer can be measured on the same explanations: ``--renderer-file`` loads ``r
 another copy of ``explainers/render.py`` (e.g. ``git show REV:explainers/render.py``). With
 ``--round``, Django is set up from ``DJANGO_SETTINGS_MODULE`` (default: the embedded settings) and
 each explanation is rendered by ``bti_eval.judging.blind.explanation_judge_html`` with the
-round's row budget; nothing is written.
+round's row budget; nothing is written. Exits 1 when the presentation accuracy misses its target.
 """
 
 from __future__ import annotations
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     for m in methods:
         recall = [results[name][1][m] for name in ("presentation", "content", "all")]
         print(f"  {m:22s} {recall[0]:10.0%} {recall[1]:9.0%} {recall[2]:9.0%}")
-    return 0
+    return 0 if results["presentation"][0] <= TARGET else 1
 
 
 if __name__ == "__main__":

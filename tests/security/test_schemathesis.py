@@ -16,6 +16,7 @@ Nothing reaches the task broker: ``apply_async`` is replaced by a no-op.
 
 from __future__ import annotations
 
+import os
 import zlib
 
 import pytest
@@ -33,7 +34,8 @@ from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import services as round_services
 from tests.security.conftest import make_world
 
-MAX_EXAMPLES = 10
+# Cases per operation and role; SCHEMATHESIS_MAX_EXAMPLES raises it for a longer hunt.
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 REAL_IDS: dict[str, list[object]] = {}
 
 
