@@ -45,7 +45,8 @@ for thread in threads:
     thread.join()
 with connection.cursor() as cursor:
     cursor.execute("SELECT COUNT(*) FROM rated")
-    print(json.dumps({"journal": journal, "busy_ms": busy_ms, "rows": cursor.fetchone()[0], "errors": errors[:3], "failed": len(errors)}))
+    rows = cursor.fetchone()[0]
+print(json.dumps({"journal": journal, "busy_ms": busy_ms, "rows": rows, "errors": errors[:3], "failed": len(errors)}))
 """
 
 
