@@ -196,7 +196,8 @@ def _sanity(round: EvaluationRound, method: str, options: dict[str, Any]) -> dic
     random_run = []
     if picked:
         encoder = encoder_get(model=round.model, random_seed=round.seed)
-        extra = {"corpus": round_corpus(round=round)} if method == "tfidf-w2v" else {}
+        uses_corpus = "corpus" in explainers.get_method(method).options  # tfidf-w2v's fit corpus
+        extra = {"corpus": round_corpus(round=round)} if uses_corpus else {}
         torch.manual_seed(round.seed)  # as the round's chunks did
         pairs = [(e.pair.text_a, e.pair.text_b) for e in picked]
         random_run = explainers.explain_pairs(encoder, pairs, method, top_k=round.top_k, **extra)
