@@ -7,6 +7,9 @@ WWW '22) and the baselines of its Table 1, behind one API::
     [explanation] = explainers.explain_pairs(encoder, [(a, b)], "bti")
     explanation.to_dict()                          # the JSON contract of DESIGN.md
 
+Methods come from one registry (:mod:`explainers.registry`): the built-ins, plus any that installed
+packages add through the entry-point group ``explainers.methods``.
+
 Names that need torch/transformers (``load_encoder``, ``Encoder``, ``explain_pairs``,
 ``sanity_check``) are imported on first access, so importing the package to render stored
 explanations or list methods stays cheap.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import ExplainerError, InputError, ModelLoadError, UnknownMethodError
+from .errors import ExplainerError, InputError, MethodError, ModelLoadError, NonFiniteScoresError, UnknownMethodError
 from .explanation import Explanation, Word, WordPair
 from .registry import available_methods, get_method
 
@@ -41,7 +44,9 @@ __all__ = [
     "ExplainerError",
     "Explanation",
     "InputError",
+    "MethodError",
     "ModelLoadError",
+    "NonFiniteScoresError",
     "UnknownMethodError",
     "Word",
     "WordPair",

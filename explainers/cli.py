@@ -24,7 +24,7 @@ from .argtypes import positive_int
 from .cli_catalog import COMMANDS as CATALOG_COMMANDS
 from .cli_common import Command, check_model, check_output, write_atomic
 from .errors import ExplainerError, InputError
-from .registry import available_methods, get_method
+from .registry import all_methods, available_methods, broken_plugins, get_method
 from .render import DEFAULT_PAIRS_SHOWN
 from .rows import read_rows, read_utf8
 
@@ -142,8 +142,17 @@ def _methods_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _methods_run(args: argparse.Namespace) -> int:
+    """One line per usable method: name, title and source (``built-in`` or ``plugin DIST VERSION``);
+    then the refused plugin methods, each with its distribution and why."""
     del args
-    sys.stdout.write("".join(f"{name}\n" for name in available_methods()))
+    rows = [(m.name, m.title, f"plugin {m.source}" if m.is_plugin else m.source) for m in all_methods().values()]
+    widths = [max(len(row[i]) for row in rows) for i in (0, 1)]
+    lines = [f"{name:<{widths[0]}}  {title:<{widths[1]}}  {source}\n" for name, title, source in rows]
+    broken = broken_plugins()
+    if broken:
+        lines.append("\nnot available (broken plugins):\n")
+        lines += [f"{plugin.name}  plugin {plugin.source}: {plugin.error}\n" for plugin in broken]
+    sys.stdout.write("".join(lines))
     return 0
 
 
@@ -322,7 +331,7 @@ def _sanity_run(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
-        Command("methods", "list the explanation method names", _methods_arguments, _methods_run),
+        Command("methods", "list the explanation methods: built-ins and plugins", _methods_arguments, _methods_run),
         Command("explain", "explain why two paragraphs are similar", _explain_arguments, _explain_run),
         Command("sanity", "parameter-randomization sanity test of a method", _sanity_arguments, _sanity_run),
         *CATALOG_COMMANDS,

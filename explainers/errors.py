@@ -18,3 +18,14 @@ class InputError(ExplainerError):
 
 class UnknownMethodError(ExplainerError):
     """A method name that is not in the registry; the message lists the valid names."""
+
+
+class MethodError(ExplainerError):
+    """A method that cannot be used, or that broke the method contract: a plugin that fails to import
+    or to validate, a function that raises, or scores of the wrong type or shape. The message names
+    the method and where it comes from (built-in, or the plugin's distribution and version)."""
+
+
+class NonFiniteScoresError(ExplainerError):
+    """A method gave NaN or infinite scores for some pairs of a batch (the message names them); the
+    other pairs may be fine, so a caller can explain pair by pair to keep them."""

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .contract import checked_scores, scores_call
 from .encoder import DEFAULT_TOKEN_BUDGET, Encoder, Paragraph
 from .errors import InputError
 from .explanation import Explanation, Word, WordPair
@@ -120,7 +121,10 @@ def explain_pairs(
     / rows × padded tokens per forward pass; ``progress``: a tqdm bar on stderr; ``steps``:
     integrated-gradients steps; ``corpus`` / ``word2vec``: tfidf-w2v's TF-IDF corpus (default: the
     pairs' paragraphs) and word2vec file (default: train one on the corpus).
-    Raises :class:`UnknownMethodError` or :class:`InputError` (naming the pair and side).
+    Raises :class:`UnknownMethodError` or :class:`InputError` (naming the pair and side);
+    :class:`MethodError` when the method cannot be loaded, raises (a plugin's), or returns scores
+    of the wrong type or shape, and :class:`NonFiniteScoresError` naming pairs whose scores are NaN
+    or infinite (``explainers.contract``; every method, every batch).
     """
     spec = get_method(method)
     pairs = list(pairs)
@@ -153,7 +157,9 @@ def explain_pairs(
     with tqdm(total=len(pairs), disable=not progress, file=sys.stderr, unit="pair", desc=spec.name) as bar:
         for batch_pairs in make_batches(lengths, token_budget=budget, batch_size=batch_size):
             rows = [sides[2 * i + s] for i in batch_pairs for s in (0, 1)]
-            scores = score_batch(encoder, encoder.batch([side.paragraph for side in rows]), **options)
+            batch = encoder.batch([side.paragraph for side in rows])
+            scores = scores_call(spec, score_batch, encoder, batch, **options)
+            scores = checked_scores(spec, scores, batch=batch, pair_numbers=batch_pairs)
             if tfidf is None:
                 built = _explain_encoder_words(spec, encoder, rows, scores, top_k)
             else:

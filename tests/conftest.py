@@ -95,3 +95,21 @@ def enqueued(monkeypatch) -> list[tuple[str, list, str]]:
 
     monkeypatch.setattr(Task, "apply_async", publish)
     return sent
+
+
+@pytest.fixture(scope="session")
+def example_plugin_site(tmp_path_factory) -> Path:
+    """tests/plugin_example installed (a path install) into a temporary folder, once per session."""
+    from tests.plugin_install import install_example
+
+    return install_example(tmp_path_factory.mktemp("plugins") / "site")
+
+
+@pytest.fixture
+def example_plugin(example_plugin_site) -> Path:
+    """The example plugin's method ("grad-times-input") registered for this test: its folder on
+    sys.path and PYTHONPATH (for worker subprocesses), and the registry re-read before and after."""
+    from tests.plugin_install import on_path
+
+    with on_path(example_plugin_site):
+        yield example_plugin_site

@@ -32,7 +32,11 @@ def explanations_compute(*, explanation_ids: list[int], worker: str = "") -> dic
     worker starting after this one died can take them back (``explanations_recover_lost``).
 
     Rows already DONE (or FAILED, or gone) are skipped. An explainers error for one pair fails
-    only that row (error message kept, not retried). When the round has nothing left to compute,
+    only that row (error message kept, not retried). A method that cannot run here (not installed
+    on this worker, a plugin that fails to import) or that breaks the method contract
+    (``explainers.MethodError``: a plugin's exception or wrong shapes) fails every row of the chunk
+    with its message, keeping none of them; the round then waits for a retry or a drop, so it
+    never opens with a broken method half computed. When the round has nothing left to compute,
     it opens for rating. Returns ``{"done": n, "failed": n, "skipped": n}``.
     """
     rows = list(
@@ -57,7 +61,7 @@ def _compute_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
     import torch
 
     import explainers
-    from explainers.errors import ExplainerError
+    from explainers.errors import ExplainerError, MethodError, NonFiniteScoresError, UnknownMethodError
 
     round, method = rows[0].round, rows[0].method
     Explanation.objects.filter(
@@ -65,6 +69,13 @@ def _compute_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
     ).update(
         status=Explanation.Status.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), worker=worker[:255]
     )
+    try:  # a method this worker cannot run fails the whole chunk before the model loads
+        spec = explainers.get_method(method)
+        spec.load()
+    except UnknownMethodError:
+        return _store({r.pk: _unknown_method(method, worker) for r in rows})
+    except MethodError as exc:
+        return _store({r.pk: str(exc) for r in rows})
     try:
         encoder = encoder_get(model=round.model)
     except ExplainerError as exc:
@@ -79,6 +90,9 @@ def _compute_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
         results = explainers.explain_pairs(encoder, texts, method, **options)
         seconds = (perf_counter() - start) / len(rows)
         outcomes = {r.pk: (e.to_dict(), seconds) for r, e in zip(rows, results, strict=True)}
+    except MethodError as exc:
+        # The method itself is broken (a plugin's wrong shapes, say): the whole chunk fails, nothing stored.
+        return _store({r.pk: str(exc) for r in rows})
     except ExplainerError:
         # One bad pair fails the batch: explain pair by pair to keep the good ones.
         for row, pair in zip(rows, texts, strict=True):
@@ -86,9 +100,21 @@ def _compute_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
             try:
                 explanation = explainers.explain_pairs(encoder, [pair], method, **options)[0]
                 outcomes[row.pk] = (explanation.to_dict(), perf_counter() - start)
+            except MethodError as exc:
+                return _store({r.pk: str(exc) for r in rows})
+            except NonFiniteScoresError:
+                outcomes[row.pk] = f"{spec.describe()} gave NaN or infinite scores for this pair"
             except ExplainerError as exc:
                 outcomes[row.pk] = str(exc) or type(exc).__name__
     return _store(outcomes)
+
+
+def _unknown_method(method: str, worker: str) -> str:
+    where = f"worker {worker.split()[0]}" if worker.strip() else "this worker"
+    return (
+        f"method {method!r} is not installed on {where}: install the plugin that provides it on every worker "
+        "(and the web server), restart the workers, then retry"
+    )
 
 
 def _store(outcomes: dict[int, tuple[dict, float] | str]) -> tuple[int, int]:

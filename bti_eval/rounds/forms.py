@@ -25,9 +25,13 @@ SERVICE_FIELDS = {"pairs": "source"}
 
 
 def method_choices() -> list[tuple[str, str]]:
-    import explainers
+    """Every usable method of the registry: a built-in by its name, a plugin's with its title and
+    distribution, so that a researcher sees where it comes from."""
+    from explainers.registry import all_methods
 
-    return [(m, m) for m in explainers.available_methods()]
+    return [
+        (m.name, f"{m.name}: {m.title} (plugin {m.source})" if m.is_plugin else m.name) for m in all_methods().values()
+    ]
 
 
 class RoundCreateForm(forms.Form):

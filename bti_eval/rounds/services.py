@@ -62,7 +62,8 @@ def round_create(
     """A draft round over ``pairs`` (ids, pairs or a queryset) explained by ``methods``.
 
     ``methods`` defaults to the paper's seven (``default_methods()``) and must be names from
-    ``explainers.available_methods()``; ``model`` is "" (the default model) or a local model dir.
+    ``explainers.available_methods()`` (built-ins and installed plugins' methods); ``model`` is ""
+    (the default model) or a local model dir.
     ``top_k``: MeanShift clusters of pair scores kept by TopWords (the paper's top_k = 2);
     ``pairs_shown``: rows of matched words a judge sees at most, the same budget for every method
     (the stored explanations keep the full selection).
@@ -106,21 +107,51 @@ def round_create(
 
 
 def _clean_methods(methods: Iterable[str]) -> list[str]:
-    """The round's methods: at least one, each once, each a name from ``explainers.available_methods()``."""
+    """The round's methods: at least one, each once, each a usable method of the registry
+    (``explainers.available_methods()``: built-ins and installed plugins; see ``_check_methods``)."""
     import explainers
+    from explainers.registry import broken_plugins
 
     methods = list(methods)
     if not methods:
         raise ApplicationError("Choose at least one method.", extra={"field": "methods"})
     available = explainers.available_methods()
     unknown = [m for m in methods if m not in available]
+    broken = {plugin.name for plugin in broken_plugins()}
+    _check_methods([m for m in unknown if m in broken])  # a broken plugin's own message
     if unknown:
         raise ApplicationError(
-            f"Unknown method(s) {', '.join(unknown)}. Available: {', '.join(available)}.", extra={"field": "methods"}
+            f"Unknown method(s) {', '.join(map(str, unknown))}. Available: {', '.join(available)}.",
+            extra={"field": "methods"},
         )
     if len(set(methods)) != len(methods):
         raise ApplicationError("Each method may appear once.", extra={"field": "methods"})
+    _check_methods(methods)
     return methods
+
+
+def _check_methods(methods: Iterable[str]) -> None:
+    """ApplicationError (400, field "methods") naming the first method that cannot run here: one no
+    longer installed, a plugin the registry refused, or one whose function's module is missing. It
+    is found without importing that module (``Method.check``), so the web process never loads torch
+    for it. The web server must have every plugin the workers have (it lists them and their titles)."""
+    from explainers.errors import MethodError, UnknownMethodError
+    from explainers.registry import get_method
+
+    for method in methods:
+        try:
+            get_method(method).check()
+        except UnknownMethodError as exc:
+            raise ApplicationError(
+                f"Method {method!r} is not installed on this server (was its plugin removed?). Install it on the "
+                "server and the workers, or create a round without it.",
+                extra={"field": "methods"},
+            ) from exc
+        except MethodError as exc:
+            raise ApplicationError(
+                f"{exc}. Fix or reinstall the plugin on the server and the workers, or choose other methods.",
+                extra={"field": "methods"},
+            ) from exc
 
 
 def _clean_model(model: str) -> str:
@@ -233,10 +264,14 @@ def _clean_options(options: dict, *, n_pairs: int) -> dict:
 
 
 def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) -> EvaluationRound:
-    """draft → computing: one PENDING explanation per (pair, method), chunks enqueued after commit."""
+    """draft → computing: one PENDING explanation per (pair, method), chunks enqueued after commit.
+
+    Refused (400, nothing written) when a method of the round cannot run (``_check_methods``): a
+    plugin uninstalled or broken since the round was created never starts a half-computed round."""
     from bti_eval.rounds.tasks import explain_chunk
 
     _require(round, Status.DRAFT, "launch")
+    _check_methods(round.methods)  # a plugin removed or broken since the round was created
     with transaction.atomic():
         locked = _lock(round)
         _require(locked, Status.DRAFT, "launch")

@@ -98,3 +98,18 @@ def test_export_results_loads_no_model_library_and_reads_a_computed_report_witho
     reading = loaded_after(export.format(formats=["markdown", "csv", "methods-csv"]), embedded)
     assert not (set(MODEL_LIBRARIES) | set(REPORT_LIBRARIES)) & reading
     assert (tmp_path / "out.markdown").read_text() == first
+
+
+def test_offering_and_checking_a_plugin_method_loads_no_model_library(example_plugin_site):
+    """The web process lists a plugin's method (the round form), validates a round with it and checks
+    it before a launch (its function's module found, not run): no torch, no plugin function module."""
+    modules = loaded_after(
+        "import django; django.setup()\n"
+        "from bti_eval.rounds.forms import method_choices\n"
+        "from bti_eval.rounds.services import _check_methods, _clean_methods\n"
+        "assert 'grad-times-input' in dict(method_choices())\n"
+        "_clean_methods(['bti', 'grad-times-input']); _check_methods(['grad-times-input'])",
+        {"PYTHONPATH": f"{example_plugin_site}{os.pathsep}{ROOT}"},
+    )
+    assert "explainers_grad_input" in modules and "explainers_grad_input.scores" not in modules
+    assert not set(MODEL_LIBRARIES) & modules

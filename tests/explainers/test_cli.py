@@ -50,10 +50,12 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 
 
 @pytest.mark.slow  # starts processes
-def test_methods_lists_every_method():
+def test_methods_lists_every_method_with_its_title_and_source():
     result = run_cli("methods")
     assert result.returncode == 0
-    assert result.stdout.split() == available_methods()
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == available_methods()
+    assert lines[0].split() == ["bti", "BTI", "built-in"]
 
 
 @pytest.mark.slow  # starts processes

@@ -114,3 +114,10 @@ def test_control_items_cannot_exceed_the_pairs_or_change_after_opening(round_wit
     with pytest.raises(ApplicationError) as err:
         round_services.round_options_update(round=round_with_controls, control_items=1)
     assert err.value.status == 409
+
+
+def test_no_method_can_take_the_control_items_name():
+    from bti_eval.judging.controls import CONTROL_METHOD
+    from explainers.registry import RESERVED_NAMES
+
+    assert CONTROL_METHOD in RESERVED_NAMES  # a plugin named "control" is refused (tests/explainers/test_plugins.py)
