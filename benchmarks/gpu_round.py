@@ -37,6 +37,7 @@ Exit code 1 when an explanation failed, the worker exited or a round did not ope
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         django.setup()
+        # kombu warns "No hostname was supplied" on every connection: the filesystem broker has none.
+        logging.getLogger("kombu.connection").setLevel(logging.ERROR)
         from django.core.management import call_command
 
         from bti_eval.pairs.models import ParagraphPair
