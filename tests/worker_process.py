@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -15,13 +17,32 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def worker_command(*, queues: str, node: str, pool: str = "solo", module: str = "celery") -> list[str]:
+    """``python -m MODULE -A workers worker``: queues ``QUEUES``, one task at a time (``pool`` solo or
+    prefork, concurrency 1), node name ``NODE@<host>``; no gossip, mingle or heartbeat (events nobody
+    reads here), remote control kept (a starting worker pings the others)."""
+    return [
+        sys.executable, "-m", module, "-A", "workers", "worker", "-Q", queues,
+        f"--pool={pool}", "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-l", "info", "-n", f"{node}@%h",
+    ]  # fmt: skip
+
+
 def start_worker(
-    *, model_dir: Path, log: Path, queues: str, module: str = "celery", extra_env: dict[str, str] | None = None
+    *,
+    model_dir: Path,
+    log: Path,
+    queues: str,
+    module: str = "celery",
+    extra_env: dict[str, str] | None = None,
+    node: str = "",
+    pool: str = "solo",
 ) -> subprocess.Popen:
-    """Start ``python -m MODULE -A workers worker -Q QUEUES`` (solo pool) writing to ``log``.
+    """Start ``python -m MODULE -A workers worker -Q QUEUES`` (``pool``, concurrency 1) writing to ``log``.
 
     The worker uses this test run's database (TEST_DB_NAME_OVERRIDE), its filesystem broker folder
-    when Redis is unreachable, and ``model_dir`` as the default model on the CPU.
+    when Redis is unreachable, and ``model_dir`` as the default model on the CPU. Its node name is
+    ``NODE@<host>`` (default: a random ``test-…``).
     """
     env = {
         **os.environ,
@@ -35,12 +56,25 @@ def start_worker(
     }
     if settings.CELERY_BROKER_URL.startswith("filesystem"):
         env["TEST_BROKER_DIR"] = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
-    command = [
-        sys.executable, "-m", module, "-A", "workers", "worker", "-Q", queues,
-        "--pool=solo", "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "-l", "info", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
-    ]  # fmt: skip
+    command = worker_command(queues=queues, node=node or f"test-{uuid.uuid4().hex[:8]}", pool=pool, module=module)
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def wait_ready(workers: list[tuple[subprocess.Popen, Path, str]], *, timeout: float = 180.0) -> None:
+    """Wait until each ``(process, log, node)`` has logged Celery's ``NODE@<host> ready.``: it is
+    consuming its queues. Raises RuntimeError with the log's tail when one exits or the time is up."""
+    deadline = time.monotonic() + timeout
+    waiting = list(workers)
+    while waiting:
+        process, log, node = waiting[0]
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if re.search(rf"{re.escape(node)}@\S+ ready\.", text):
+            waiting.pop(0)
+            continue
+        if process.poll() is not None or time.monotonic() > deadline:
+            state = f"exited ({process.returncode})" if process.poll() is not None else f"not ready in {timeout:.0f} s"
+            raise RuntimeError(f"worker {node} {state}:\n{text[-4000:]}")
+        time.sleep(0.2)
 
 
 def stop(worker: subprocess.Popen) -> None:
