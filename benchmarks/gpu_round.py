@@ -130,7 +130,7 @@ def bti_against_bare(args: argparse.Namespace, round, worker_bti_seconds: float)
 
     from bti_eval.core.encoders import model_path
     from bti_eval.rounds.models import Explanation
-    from bti_eval.rounds.queueing import chunk_ids
+    from bti_eval.rounds.services import chunk_ids
 
     rows = Explanation.objects.filter(round=round, method="bti").select_related("pair").order_by("pair_id", "id")
     texts = {r.pk: (r.pair.text_a, r.pair.text_b) for r in rows}

@@ -285,7 +285,7 @@ def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) 
         locked.status = Status.COMPUTING
         locked.launched_at = timezone.now()
         locked.save(update_fields=["status", "launched_at"])
-        chunks = _chunks(_ids_by_method(locked, Explanation.objects.filter(round=locked)))
+        chunks = chunk_ids(_ids_by_method(locked, Explanation.objects.filter(round=locked)))
         round_id = locked.pk
         jobs.enqueue(explain_chunk, *([chunk] for chunk in chunks), on_refused=partial(_launch_revert, round_id))
     logger.info("round %s launched by %s: %d chunks", round_id, by, len(chunks))
@@ -321,7 +321,7 @@ def explanations_retry_failed(*, round: EvaluationRound) -> int:
         if not ids:
             raise ApplicationError("There are no failed explanations to retry.", status=409)
         Explanation.objects.filter(pk__in=ids).update(status=Explanation.Status.PENDING, error="")
-        chunks = _chunks(ids_by_method)
+        chunks = chunk_ids(ids_by_method)
         jobs.enqueue(explain_chunk, *([chunk] for chunk in chunks), on_refused=partial(_retry_refused, ids))
     return len(ids)
 
@@ -382,7 +382,7 @@ def explanations_recover_lost(*, is_gone: Callable[[str], bool]) -> int:
         ids: list[int] = []
         for round in EvaluationRound.objects.filter(pk__in=lost.values("round_id")):
             ids_by_method = _ids_by_method(round, lost.filter(round=round))
-            chunks += _chunks(ids_by_method)
+            chunks += chunk_ids(ids_by_method)
             ids += [i for chunk in ids_by_method.values() for i in chunk]
         Explanation.objects.filter(pk__in=ids, status=Explanation.Status.RUNNING).update(
             status=Explanation.Status.PENDING, worker=""
@@ -563,7 +563,7 @@ def _require(round: EvaluationRound, status: str, action: str) -> None:
         )
 
 
-def _chunks(ids_by_method: dict[str, list[int]]) -> list[list[int]]:
+def chunk_ids(ids_by_method: dict[str, list[int]]) -> list[list[int]]:
     """Each method's ids (kept in order) in chunks of settings.BTI_CHUNK_SIZE: a chunk is ONE round
     and ONE method, so that a worker loads the model once and fills its batches."""
     size = max(1, settings.BTI_CHUNK_SIZE)
