@@ -563,10 +563,10 @@ def _require(round: EvaluationRound, status: str, action: str) -> None:
         )
 
 
-def chunk_ids(ids_by_method: dict[str, list[int]]) -> list[list[int]]:
-    """Each method's ids (kept in order) in chunks of settings.BTI_CHUNK_SIZE: a chunk is ONE round
-    and ONE method, so that a worker loads the model once and fills its batches."""
-    size = max(1, settings.BTI_CHUNK_SIZE)
+def chunk_ids(ids_by_method: dict[str, list[int]], *, size: int | None = None) -> list[list[int]]:
+    """Each method's ids (kept in order) in chunks of ``size`` (default settings.BTI_CHUNK_SIZE): a
+    chunk is ONE round and ONE method, so that a worker loads the model once and fills its batches."""
+    size = max(1, size or settings.BTI_CHUNK_SIZE)
     return [ids[i : i + size] for ids in ids_by_method.values() for i in range(0, len(ids), size)]
 
 
