@@ -40,7 +40,7 @@ def attributions(
     rows, length, _ = tokens.shape
     with torch.no_grad():
         hidden = encoder.hidden_states(tokens, batch.attention_mask)
-        pooled = encoder.pool(hidden, batch.content)  # F at the real input (rows, hidden)
+        pooled = encoder.pool(hidden, batch)  # F at the real input (rows, hidden)
     other = pooled.view(-1, 2, pooled.shape[-1]).flip(1).reshape_as(pooled)  # row 2j <-> 2j+1
 
     alphas, weights = gauss_legendre(steps)
@@ -61,7 +61,8 @@ def attributions(
         scaled = (alpha_t[a].view(-1, 1, 1) * tokens[r]).detach()  # α·T  (chunk, length, hidden)
         with torch.enable_grad():
             scaled.requires_grad_(True)
-            out = encoder.pool(encoder.hidden_states(scaled, batch.attention_mask[r]), batch.content[r])
+            chunk_batch = batch.take(r)
+            out = encoder.pool(encoder.hidden_states(scaled, chunk_batch.attention_mask), chunk_batch)
             value = functional.cosine_similarity(other[r], out, dim=-1)  # f(α·T) per chunk row
             (gradient,) = torch.autograd.grad(value.sum(), inputs=[scaled])
         total.index_add_(0, r, gradient * weight_t[a].view(-1, 1, 1))
