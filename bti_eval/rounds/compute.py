@@ -66,7 +66,7 @@ def _compute_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
         status=Explanation.Status.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), worker=worker[:255]
     )
     try:
-        encoder = encoder_get(model=round.model)
+        encoder = encoder_get(model=round.model, dtype=round.dtype, pooling=round.pooling)
     except ExplainerError as exc:
         return _store({r.pk: f"could not load the model: {exc}" for r in rows})
 
