@@ -8,6 +8,12 @@ Gauss-Legendre rule (α_k, w_k = leggauss(steps) mapped to [0, 1]), i.e. exactly
 ``captum.attr.IntegratedGradients(f).attribute(T, baselines=torch.zeros_like(T), n_steps=steps)``.
 It is summed over the hidden dimension; a token's saliency is its absolute value. The α steps of
 all rows are batched within the token budget (rows × padded length).
+
+A family whose embedding LayerNorm sees α·T alone (DeBERTa-v2/v3 without position_biased_input and
+without token types: E = T, nothing added) is scale-invariant along this path: f(α·T) = f(T) for
+every α above LayerNorm's epsilon, and the whole difference f(T) − f(0) sits in a jump at α ≈ 0 that
+no quadrature step sees. The attributions are then near zero and the completeness error, reported
+in the diagnostics, is about |f(T) − f(0)|: a property of the zero baseline on such a model.
 """
 
 from __future__ import annotations
