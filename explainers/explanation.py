@@ -44,12 +44,15 @@ class WordPair:
 class Explanation:
     """Why the encoder finds two paragraphs similar.
 
-    ``similarity`` is always the encoder's cosine of the two mean-pooled paragraphs (Eq. 1), for
-    every method; ``words`` holds both paragraphs' words; ``pairs`` the selected pairs sorted by
-    score, highest first; ``truncated`` is true when either paragraph exceeded the model's limit,
-    and then ``words_read`` holds, per paragraph, how many of its words the model read (the words
-    before the tokenizer's cut; a word is read when any of its tokens is). The cut depends only on
-    the text and the tokenizer, so every method of a pair has the same ``words_read``.
+    ``similarity`` is always the encoder's cosine of the two paragraph vectors F (Eq. 1, or the
+    model's own pooling), for every method; ``model`` names the model and ``model_info`` (when the
+    pipeline computed the explanation) says how it ran: ``{"family", "format", "pooling",
+    "pooled_tokens", "normalize", "max_length", "dtype"}`` (``Encoder.model_info``); ``words``
+    holds both paragraphs' words; ``pairs`` the selected pairs sorted by score, highest first;
+    ``truncated`` is true when either paragraph exceeded the model's limit, and then ``words_read``
+    holds, per paragraph, how many of its words the model read (the words before the tokenizer's
+    cut; a word is read when any of its tokens is). The cut depends only on the text and the
+    tokenizer, so every method of a pair has the same ``words_read``.
     """
 
     method: str
@@ -60,13 +63,15 @@ class Explanation:
     pairs: list[WordPair]
     diagnostics: dict[str, Any] = field(default_factory=dict)
     words_read: tuple[int, int] | None = None
+    model_info: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-safe dict of the contract (plain Python floats, ints, bools, strings);
-        ``words_read`` only when set (a truncated explanation)."""
+        ``words_read`` only when set (a truncated explanation), ``model_info`` only when known."""
         out: dict[str, Any] = {
             "method": self.method,
             "model": self.model,
+            **({"model_info": dict(self.model_info)} if self.model_info else {}),
             "similarity": float(self.similarity),
             "truncated": bool(self.truncated),
             **({"words_read": [int(n) for n in self.words_read]} if self.words_read is not None else {}),
@@ -98,4 +103,5 @@ class Explanation:
             ],
             diagnostics=dict(data.get("diagnostics") or {}),
             words_read=tuple(int(n) for n in data["words_read"]) if data.get("words_read") else None,
+            model_info=dict(data["model_info"]) if isinstance(data.get("model_info"), Mapping) else None,
         )

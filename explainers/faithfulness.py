@@ -3,7 +3,7 @@ to a pair of paragraphs).
 
 The k most salient words of *each* paragraph are ranked by the explanation's word saliency
 (ties: words in a selected pair first, then text order). With s = cos(F(a), F(b)) the encoder's
-similarity (Eq. 1 pooling):
+similarity (the encoder's pooling: Eq. 1, or the model's own):
 
 - comprehensiveness(k) = s − cos(F(a without its top-k words), F(b without its top-k words)):
   a faithful explanation names words whose removal lowers the similarity (higher is better);

@@ -8,6 +8,12 @@ Gauss-Legendre rule (α_k, w_k = leggauss(steps) mapped to [0, 1]), i.e. exactly
 ``captum.attr.IntegratedGradients(f).attribute(T, baselines=torch.zeros_like(T), n_steps=steps)``.
 It is summed over the hidden dimension; a token's saliency is its absolute value. The α steps of
 all rows are batched within the token budget (rows × padded length).
+
+A family whose embedding LayerNorm sees α·T alone (DeBERTa-v2/v3 without position_biased_input and
+without token types: E = T, nothing added) is scale-invariant along this path: f(α·T) = f(T) for
+every α above LayerNorm's epsilon, and the whole difference f(T) − f(0) sits in a jump at α ≈ 0 that
+no quadrature step sees. The attributions are then near zero and the completeness error, reported
+in the diagnostics, is about |f(T) − f(0)|: a property of the zero baseline on such a model.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ def attributions(
     rows, length, _ = tokens.shape
     with torch.no_grad():
         hidden = encoder.hidden_states(tokens, batch.attention_mask)
-        pooled = encoder.pool(hidden, batch.content)  # F at the real input (rows, hidden)
+        pooled = encoder.pool(hidden, batch)  # F at the real input (rows, hidden)
     other = pooled.view(-1, 2, pooled.shape[-1]).flip(1).reshape_as(pooled)  # row 2j <-> 2j+1
 
     alphas, weights = gauss_legendre(steps)
@@ -61,7 +67,8 @@ def attributions(
         scaled = (alpha_t[a].view(-1, 1, 1) * tokens[r]).detach()  # α·T  (chunk, length, hidden)
         with torch.enable_grad():
             scaled.requires_grad_(True)
-            out = encoder.pool(encoder.hidden_states(scaled, batch.attention_mask[r]), batch.content[r])
+            chunk_batch = batch.take(r)
+            out = encoder.pool(encoder.hidden_states(scaled, chunk_batch.attention_mask), chunk_batch)
             value = functional.cosine_similarity(other[r], out, dim=-1)  # f(α·T) per chunk row
             (gradient,) = torch.autograd.grad(value.sum(), inputs=[scaled])
         total.index_add_(0, r, gradient * weight_t[a].view(-1, 1, 1))

@@ -242,6 +242,7 @@ def _explain_encoder_words(spec: Method, encoder: Encoder, rows: list[_Side], sc
             Explanation(
                 method=spec.name,
                 model=encoder.name,
+                model_info=encoder.model_info(),
                 similarity=float(scores.similarity[k]),
                 truncated=side_a.paragraph.truncated or side_b.paragraph.truncated,
                 words=(_words(side_a, full_a), _words(side_b, full_b)),
@@ -275,6 +276,7 @@ def _explain_tfidf(spec, encoder, rows, row_weights, similarity, tfidf, top_k) -
             Explanation(
                 method=spec.name,
                 model=encoder.name,
+                model_info=encoder.model_info(),
                 similarity=float(similarity[k]),
                 truncated=sides[0].paragraph.truncated or sides[1].paragraph.truncated,
                 words=(_words(sides[0], saliencies[0]), _words(sides[1], saliencies[1])),

@@ -38,8 +38,9 @@ import torch
 import torch.nn.functional as F
 
 from .catalog import CatalogItem
-from .encoder import Encoder, load_encoder, model_dir
+from .encoder import load_encoder, model_dir
 from .errors import InputError, ModelLoadError
+from .pooling import mean_pool
 from .retrieval import DEFAULT_BATCH_TOKENS, embed_texts
 
 
@@ -125,11 +126,11 @@ class _Objective:
         masked, labels = mask_tokens(
             ids, content, self.tokenizer, probability=self.mlm_probability, generator=self.generator
         )
-        t = Encoder.pool(
+        t = mean_pool(
             self.body(input_ids=titles["input_ids"], attention_mask=titles["attention_mask"])[0], titles["content"]
         )  # (B, hidden)
         hidden = self.body(input_ids=masked, attention_mask=texts["attention_mask"])[0]  # (B, length, hidden)
-        d = Encoder.pool(hidden, texts["content"])  # (B, hidden)
+        d = mean_pool(hidden, texts["content"])  # (B, hidden)
         logits = F.normalize(t, dim=1) @ F.normalize(d, dim=1).T / self.temperature  # (B, B)
         target = torch.arange(len(batch), device=self.device)
         cosine = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2

@@ -1,5 +1,6 @@
 """Item-to-item retrieval over a catalog (paper §4): embed every item, then for each seed item find
-its most similar other items by cosine of the mean-pooled vectors (Eq. 1).
+its most similar other items by cosine of the encoder's paragraph vectors F (Eq. 1, or the model's
+own pooling).
 
 Embedding sorts texts by length and fills batches up to a token budget (rows × padded length), so
 little compute goes to padding. Search is exact brute force in chunks of seeds × items, so memory
@@ -48,9 +49,10 @@ def embed_texts(
     batch_tokens: int = DEFAULT_BATCH_TOKENS,
     progress: bool = False,
 ) -> torch.Tensor:
-    """Mean-pooled vectors F (Eq. 1) of ``texts`` -> (n, hidden) float32 on the encoder's device, in
-    input order. Pooling averages the last layer over content tokens only ([CLS], [SEP] and padding
-    excluded); texts over the model's limit are truncated (with a warning)."""
+    """Paragraph vectors F of ``texts`` -> (n, hidden) float32 on the encoder's device, in input
+    order, pooled the encoder's way (``encoder.pool``: Eq. 1's mean over content tokens for a plain
+    transformers dir, the model's own pooling for a sentence-transformers dir); texts over the
+    model's limit are truncated (with a warning)."""
     hidden_size = encoder.model.config.hidden_size
     if not texts:
         return torch.zeros(0, hidden_size, device=encoder.device)
@@ -66,8 +68,8 @@ def embed_texts(
         with torch.inference_mode():
             for rows in batches:
                 batch = encoder.batch([paragraphs[i] for i in rows])
-                hidden = encoder.model(input_ids=batch.ids, attention_mask=batch.attention_mask).last_hidden_state
-                out[torch.as_tensor(rows, device=encoder.device)] = encoder.pool(hidden, batch.content).float()
+                hidden = encoder.hidden_states(encoder.token_embeddings(batch.ids), batch.attention_mask)
+                out[torch.as_tensor(rows, device=encoder.device)] = encoder.pool(hidden, batch)
                 if bar is not None:
                     bar.update(len(rows))
     finally:

@@ -1,14 +1,18 @@
 """Token saliency of BTI (Eq. 2-4) and its Table 1 ablations, for one padded batch of pairs.
 
 A batch holds both paragraphs of k pairs as rows 2j (paragraph a) and 2j+1 (paragraph b), padded
-with an attention mask. One forward pass gives F for every row by mean pooling (Eq. 1); the loss
+with an attention mask. One forward pass gives F for every row by the encoder's pooling (Eq. 1's
+mean over content tokens for a plain transformers dir, the model's own pooling for a
+sentence-transformers dir: ``encoder.pool(hidden, batch)``); the loss
 Σ_pairs C(F_a.detach(), F_b) + C(F_a, F_b.detach()) has, per row, the gradient of the cosine with
 the other paragraph's F held constant (Eq. 3), so ONE ``torch.autograd.grad`` call serves all rows.
 
 The model is fed ``inputs_embeds = T`` (word-piece embeddings, a fresh leaf we own), so it adds
 positions and segments as usual. E = T + P (Eq. 2, no segment embedding, before LayerNorm), hence
-dC/dE = dC/dT. Gradients are taken w.r.t. that leaf only (``autograd.grad(inputs=[T])``): no
-parameter gradient is computed and no ``requires_grad`` flag of the caller or model is changed.
+dC/dE = dC/dT; P comes from the encoder family's own position embeddings (zero for a family without
+absolute positions, such as DeBERTa-v2/v3: E = T; see :mod:`explainers.families`). Gradients are
+taken w.r.t. that leaf only (``autograd.grad(inputs=[T])``): no parameter gradient is computed and
+no ``requires_grad`` flag of the caller or model is changed.
 Methods that need no gradient run under ``torch.inference_mode``.
 """
 
@@ -70,7 +74,7 @@ def embedding_gradients(
         tokens = encoder.token_embeddings(batch.ids).clone()  # (rows, length, hidden), our own leaf
         tokens.requires_grad_(True)
         hidden = encoder.hidden_states(tokens, batch.attention_mask)
-        pooled = encoder.pool(hidden, batch.content)
+        pooled = encoder.pool(hidden, batch)
         (gradient,) = torch.autograd.grad(objective(pooled), inputs=[tokens])
     return pair_cosine(pooled).detach(), hidden.detach(), tokens.detach(), gradient
 
@@ -114,7 +118,7 @@ def bti_activations(encoder: Encoder, batch: Batch, **_: Any) -> BatchScores:
     with torch.inference_mode():
         tokens = encoder.token_embeddings(batch.ids)
         hidden = encoder.hidden_states(tokens, batch.attention_mask)
-        similarity = pair_cosine(encoder.pool(hidden, batch.content))
+        similarity = pair_cosine(encoder.pool(hidden, batch))
         activation = tokens + encoder.position_embeddings(tokens.shape[1])
         return _scores(similarity, hidden, torch.relu(activation).sum(-1))
 
@@ -130,7 +134,7 @@ def bti_last_layer(encoder: Encoder, batch: Batch, **_: Any) -> BatchScores:
         hidden = hidden.detach().clone()
     with torch.inference_mode(False), torch.enable_grad():
         hidden.requires_grad_(True)
-        pooled = encoder.pool(hidden, batch.content)
+        pooled = encoder.pool(hidden, batch)
         (gradient,) = torch.autograd.grad(objective(pooled), inputs=[hidden])
     hidden = hidden.detach()
     return _scores(pair_cosine(pooled).detach(), hidden, torch.relu(hidden * gradient).sum(-1))
@@ -140,5 +144,5 @@ def forward_only(encoder: Encoder, batch: Batch, **_: Any) -> BatchScores:
     """The encoder's similarity only (for methods that score words without the model: tfidf-w2v)."""
     with torch.inference_mode():
         hidden = encoder.hidden_states(encoder.token_embeddings(batch.ids), batch.attention_mask)
-        similarity = pair_cosine(encoder.pool(hidden, batch.content))
+        similarity = pair_cosine(encoder.pool(hidden, batch))
         return _scores(similarity, None, None)

@@ -68,25 +68,28 @@ def sanity_check(
     seed: int = 0,
     top_k: int = 2,
     batch_size: int | None = None,
+    pooling: str | None = None,
+    dtype: str = "fp32",
     **opts: Any,
 ) -> dict[str, Any]:
     """Explain ``pairs`` with ``method`` using the trained ``model`` (None: the default model) and
     the same architecture with random weights (``load_encoder(random_init=True, seed=seed)``).
 
-    ``opts`` go to ``explain_pairs`` (e.g. ``steps``). Returns a JSON-safe dict: ``method``,
-    ``model``, ``seed``, ``pairs`` (count), ``spearman_mean`` (None if undefined for every pair),
-    ``spearman_undefined``, ``jaccard_mean``, and ``per_pair``: one dict per pair with ``index``,
-    ``spearman``, ``jaccard``, ``similarity_trained``, ``similarity_random`` and ``truncated``.
+    ``pooling`` / ``dtype`` go to both ``load_encoder`` calls; ``opts`` go to ``explain_pairs`` (e.g.
+    ``steps``). Returns a JSON-safe dict: ``method``, ``model``, ``seed``, ``pairs`` (count),
+    ``spearman_mean`` (None if undefined for every pair), ``spearman_undefined``, ``jaccard_mean``,
+    and ``per_pair``: one dict per pair with ``index``, ``spearman``, ``jaccard``,
+    ``similarity_trained``, ``similarity_random`` and ``truncated``.
     """
     from .encoder import load_encoder
     from .pipeline import explain_pairs
 
     pairs = list(pairs)
-    encoder = load_encoder(model, device=device)
+    encoder = load_encoder(model, device=device, pooling=pooling, dtype=dtype)
     model_name = encoder.name
     trained_run = explain_pairs(encoder, pairs, method, top_k=top_k, batch_size=batch_size, **opts)
     del encoder  # free the trained model before the random one loads
-    encoder = load_encoder(model, device=device, random_init=True, seed=seed)
+    encoder = load_encoder(model, device=device, random_init=True, seed=seed, pooling=pooling, dtype=dtype)
     random_run = explain_pairs(encoder, pairs, method, top_k=top_k, batch_size=batch_size, **opts)
     return sanity_compare(trained_run, random_run, method=method, model=model_name, seed=seed)
 

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 MAX_CACHED_ENCODERS = 2
 
-_encoders: OrderedDict[tuple[str | None, str | None, int | None], Any] = OrderedDict()
+_encoders: OrderedDict[tuple[str | None, str | None, int | None, str, str], Any] = OrderedDict()
 _encoders_lock = threading.Lock()
 
 
@@ -33,29 +33,31 @@ def explain_device() -> str | None:
     return settings.BTI_EXPLAIN_DEVICE or None
 
 
-def encoder_get(*, model: str = "", random_seed: int | None = None) -> Any:
+def encoder_get(*, model: str = "", random_seed: int | None = None, dtype: str = "fp32", pooling: str = "") -> Any:
     """The explainers Encoder for ``model`` ("" = settings.BTI_DEFAULT_MODEL, then the packaged one);
     with ``random_seed``, the same architecture with random weights from that seed (the sanity test).
+    ``dtype`` (fp32, bf16, fp16) is the forward's precision and ``pooling`` ("" = the model's own,
+    else mean, cls, max or mean-sqrt-len) how F is pooled: a round's options.
 
     Loaded once per worker process and kept (the last MAX_CACHED_ENCODERS, keyed by (model path,
-    device, random seed)); the device is settings.BTI_EXPLAIN_DEVICE, or CUDA when available, else CPU.
+    device, random seed, dtype, pooling)); the device is settings.BTI_EXPLAIN_DEVICE, or CUDA when
+    available, else CPU.
     """
     import explainers
 
     path, device = model_path(model), explain_device()
-    key = (path, device, random_seed)
+    key = (path, device, random_seed, dtype, pooling)
     with _encoders_lock:
         if key in _encoders:
             _encoders.move_to_end(key)
             return _encoders[key]
+        options = {"device": device, "dtype": dtype, "pooling": pooling or None}
         if random_seed is None:
-            encoder = explainers.load_encoder(path, device=device)
+            encoder = explainers.load_encoder(path, **options)
         else:
-            encoder = explainers.load_encoder(path, device=device, random_init=True, seed=random_seed)
+            encoder = explainers.load_encoder(path, random_init=True, seed=random_seed, **options)
         _encoders[key] = encoder
         while len(_encoders) > MAX_CACHED_ENCODERS:
             _encoders.popitem(last=False)
-        logger.info(
-            "loaded encoder %s on %s%s", encoder.name, encoder.device, "" if random_seed is None else " (random)"
-        )
+        logger.info("loaded encoder %r on %s%s", encoder, encoder.device, "" if random_seed is None else " (random)")
         return encoder

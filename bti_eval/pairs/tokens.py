@@ -2,9 +2,11 @@
 
 The web process must not import torch or transformers, so this reads the model directory's
 ``tokenizer.json`` with the ``tokenizers`` package (what transformers' fast tokenizers run on)
-and the token limit from ``config.json`` / ``tokenizer_config.json``, the way
-``explainers.encoder.load_encoder`` derives ``Encoder.max_length``. The model is the one a round
-gets when it names none: settings.BTI_DEFAULT_MODEL, else the packaged all-MiniLM-L6-v2.
+and the token limit from ``config.json`` / ``tokenizer_config.json`` and, for a sentence-transformers
+directory, its ``max_seq_length`` (``explainers.modeldir.read_layout``, which also finds the
+Transformer module's folder), the way ``explainers.encoder.load_encoder`` derives
+``Encoder.max_length``: the packaged all-MiniLM-L6-v2 reads 256 tokens, not its 512 positions. The
+model is the one a round gets when it names none: settings.BTI_DEFAULT_MODEL, else the packaged one.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ class ModelTokenizer:
     tokenizer: object  # a tokenizers.Tokenizer without truncation or padding
     n_special: int  # special tokens added to every paragraph ([CLS] and [SEP]: 2)
     wordpiece: bool  # every WordPiece token covers at least one character (see over_limit)
+    lower_case: bool = False  # a sentence-transformers do_lower_case: texts are lower-cased first
 
     def token_counts(self, texts: Iterable[str]) -> dict[str, int]:
         """Tokens of each distinct text, the special tokens ([CLS], [SEP]) included."""
         distinct = list(dict.fromkeys(texts))
-        encoded = self.tokenizer.encode_batch_fast(distinct, add_special_tokens=True)
+        inputs = [text.lower() for text in distinct] if self.lower_case else distinct
+        encoded = self.tokenizer.encode_batch_fast(inputs, add_special_tokens=True)
         return {text: len(e.ids) for text, e in zip(distinct, encoded, strict=True)}
 
     def over_limit(self, texts: Iterable[str]) -> set[str]:
@@ -95,28 +99,33 @@ def default_model_tokenizer() -> ModelTokenizer | None:
 def _load(path: str, name: str) -> ModelTokenizer | None:
     from tokenizers import Tokenizer
 
-    directory = Path(path)
+    from explainers.modeldir import read_layout
+
     try:
+        layout = read_layout(path)
+        directory = layout.transformer
         tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         config = _read_json(directory / "config.json")
-    except Exception as exc:  # OSError, bad JSON, or the tokenizers library's own error type
+    except Exception as exc:  # ModelLoadError, OSError, bad JSON, or the tokenizers library's own error type
         logger.warning("no token limit check: cannot read the tokenizer of %s (%s)", path, exc)
         return None
     tokenizer.no_truncation()  # tokenizer.json may carry a training-time truncation / padding
     tokenizer.no_padding()
-    limit = _token_limit(config, _read_json(directory / "tokenizer_config.json"))
+    limit = _token_limit(config, _read_json(directory / "tokenizer_config.json"), layout.max_seq_length)
     return ModelTokenizer(
         name=name,
         limit=limit,
         tokenizer=tokenizer,
         n_special=len(tokenizer.encode("", add_special_tokens=True).ids),
         wordpiece=type(tokenizer.model).__name__ == "WordPiece",
+        lower_case=layout.lower_case,
     )
 
 
-def _token_limit(config: dict, tokenizer_config: dict) -> int:
-    """min(the tokenizer's model_max_length, the usable position embeddings); 512 when neither says."""
-    limits = []
+def _token_limit(config: dict, tokenizer_config: dict, max_seq_length: int | None = None) -> int:
+    """min(the tokenizer's model_max_length, the usable position embeddings, a sentence-transformers
+    max_seq_length); 512 when none says."""
+    limits = [max_seq_length] if max_seq_length else []
     positions = config.get("max_position_embeddings")
     if isinstance(positions, int) and positions > 0:
         if config.get("model_type") in _PADDING_OFFSET_TYPES:

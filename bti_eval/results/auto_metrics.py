@@ -176,7 +176,7 @@ def _faithfulness(round: EvaluationRound, method: str, options: dict[str, Any], 
     if encoder is None:
         from bti_eval.core.encoders import encoder_get
 
-        encoder = encoder_get(model=round.model)
+        encoder = encoder_get(model=round.model, dtype=round.dtype, pooling=round.pooling)
     chosen = set(_sample(_round_pair_ids(round), int(options["faithfulness_pairs"]), round.seed))
     picked = [e for e in _explanations(round, method)[method] if e.pair_id in chosen]
     scores = faithfulness(encoder, [(e.pair.text_a, e.pair.text_b, e.payload) for e in picked], ks=options["ks"])
@@ -195,7 +195,7 @@ def _sanity(round: EvaluationRound, method: str, options: dict[str, Any]) -> dic
     picked = [e for e in _explanations(round, method)[method] if e.pair_id in chosen]
     random_run = []
     if picked:
-        encoder = encoder_get(model=round.model, random_seed=round.seed)
+        encoder = encoder_get(model=round.model, random_seed=round.seed, dtype=round.dtype, pooling=round.pooling)
         options = round_explain_options(round=round, method=method)
         torch.manual_seed(round.seed)  # as the round's chunks did
         pairs = [(e.pair.text_a, e.pair.text_b) for e in picked]

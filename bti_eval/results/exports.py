@@ -339,6 +339,8 @@ def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report
             "name": round.name,
             "status": round.status,
             "model": round.model,
+            "dtype": round.dtype,
+            "pooling": round.pooling,
             "methods": round.methods,
             "top_k": round.top_k,
             "top_k_means": "MeanShift clusters of pair scores kept by TopWords (the paper's top_k)",

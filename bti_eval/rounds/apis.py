@@ -16,6 +16,7 @@ from bti_eval.pairs.selectors import pair_ids_select
 from bti_eval.rounds import services
 from bti_eval.rounds.models import DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound
 from bti_eval.rounds.selectors import round_list, round_progress
+from explainers.modeldir import DTYPES, POOLING_MODES
 
 
 class RoundOutputSerializer(serializers.ModelSerializer):
@@ -30,6 +31,8 @@ class RoundOutputSerializer(serializers.ModelSerializer):
             "name",
             "status",
             "model",
+            "dtype",
+            "pooling",
             "methods",
             "top_k",
             "pairs_shown",
@@ -102,6 +105,26 @@ class RoundListCreateApi(APIView):
             child=serializers.CharField(), required=False, help_text="Default: the paper's seven methods."
         )
         model = serializers.CharField(required=False, allow_blank=True, default="")
+        dtype = serializers.ChoiceField(
+            choices=DTYPES,
+            required=False,
+            default="fp32",
+            help_text="Precision of the model's forward pass: fp32, or bf16 / fp16 autocast (pooling, cosine and "
+            "saliency stay float32).",
+            error_messages={"invalid_choice": f'"{{input}}" is not a dtype: use {", ".join(DTYPES)}.'},
+        )
+        pooling = serializers.ChoiceField(
+            choices=["", *POOLING_MODES],
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="How a paragraph's vector is pooled: empty = the model's own (a sentence-transformers "
+            "directory's Pooling module, else the mean over content tokens, Eq. 1), or "
+            f"{', '.join(POOLING_MODES)}.",
+            error_messages={
+                "invalid_choice": f'"{{input}}" is not a pooling: use {", ".join(POOLING_MODES)}, or leave it empty.'
+            },
+        )
         top_k = CountField(
             required=False,
             default=2,
@@ -184,6 +207,8 @@ class RoundListCreateApi(APIView):
             pairs=pair_ids,
             methods=data.get("methods"),
             model=data["model"],
+            dtype=data["dtype"],
+            pooling=data["pooling"],
             top_k=data["top_k"],
             pairs_shown=data["pairs_shown"],
             seed=data["seed"],

@@ -77,7 +77,7 @@ def _compute_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
     except MethodError as exc:
         return _store({r.pk: str(exc) for r in rows})
     try:
-        encoder = encoder_get(model=round.model)
+        encoder = encoder_get(model=round.model, dtype=round.dtype, pooling=round.pooling)
     except ExplainerError as exc:
         return _store({r.pk: f"could not load the model: {exc}" for r in rows})
 

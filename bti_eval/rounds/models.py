@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from explainers import registry
+from explainers.modeldir import DTYPES, POOLING_MODES
 from explainers.render import DEFAULT_PAIRS_SHOWN
 
 # Rows of matched words a judge sees at most per explanation; the default (3) is the middle of the
@@ -23,6 +24,10 @@ class EvaluationRound(models.Model):
     ``control_items`` degraded explanations are added when the round opens and go to every judge.
     A closed round can be archived (``archived_at``) and restored; only a draft can be deleted.
 
+    ``dtype`` is the precision of the encoder's forward pass (fp32, or bf16 / fp16 autocast) and
+    ``pooling`` how a paragraph's vector F is pooled ("" = the model's own: a sentence-transformers
+    dir's Pooling module, else Eq. 1's mean over content tokens); both go to ``load_encoder``.
+
     ``top_k`` is TopWords' number of MeanShift clusters of pair scores kept (the paper's top_k = 2),
     not a number of pairs. ``pairs_shown`` is the row budget of the judges' matched-words table,
     applied the same way to every method when the explanation is shown (same-word pairs merged
@@ -41,6 +46,10 @@ class EvaluationRound(models.Model):
 
     name = models.CharField(max_length=200)
     model = models.CharField(max_length=500, blank=True, default="")  # "" = the packaged default
+    dtype = models.CharField(max_length=8, choices=[(d, d) for d in DTYPES], default="fp32")
+    pooling = models.CharField(  # "" = the model's own
+        max_length=16, blank=True, default="", choices=[("", "the model's own"), *((m, m) for m in POOLING_MODES)]
+    )
     methods = models.JSONField(default=default_methods)
     top_k = models.PositiveSmallIntegerField(default=2)  # MeanShift clusters kept (TopWords)
     pairs_shown = models.PositiveSmallIntegerField(default=DEFAULT_PAIRS_SHOWN)  # judges' table rows at most

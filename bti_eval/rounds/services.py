@@ -36,6 +36,7 @@ from bti_eval.rounds.models import (
     Explanation,
     default_methods,
 )
+from explainers.modeldir import DTYPES, POOLING_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ def round_create(
     pairs: Iterable[int | ParagraphPair],
     methods: list[str] | None = None,
     model: str = "",
+    dtype: str = "fp32",
+    pooling: str = "",
     top_k: int = 2,
     pairs_shown: int = DEFAULT_PAIRS_SHOWN,
     seed: int = 0,
@@ -63,7 +66,9 @@ def round_create(
 
     ``methods`` defaults to the paper's seven (``default_methods()``) and must be names from
     ``explainers.available_methods()`` (built-ins and installed plugins' methods); ``model`` is ""
-    (the default model) or a local model dir.
+    (the default model) or a local model dir; ``dtype`` (fp32, bf16, fp16) the precision of its
+    forward pass and ``pooling`` ("" = the model's own, else mean, cls, max or mean-sqrt-len) how its
+    paragraph vectors are pooled.
     ``top_k``: MeanShift clusters of pair scores kept by TopWords (the paper's top_k = 2);
     ``pairs_shown``: rows of matched words a judge sees at most, the same budget for every method
     (the stored explanations keep the full selection).
@@ -78,6 +83,7 @@ def round_create(
         raise ApplicationError("Give the round a name.", extra={"field": "name"})
     methods = _clean_methods(default_methods() if methods is None else methods)
     model = _clean_model(model)
+    _check_encoder_options(dtype=dtype, pooling=pooling)
     _check_display(top_k=top_k, pairs_shown=pairs_shown)
     pair_ids = _clean_pair_ids(pairs)
     options = _clean_options(
@@ -95,6 +101,8 @@ def round_create(
         round = EvaluationRound.objects.create(
             name=name,
             model=model,
+            dtype=dtype,
+            pooling=pooling or "",
             methods=methods,
             top_k=int(top_k),
             pairs_shown=int(pairs_shown),
@@ -168,6 +176,20 @@ def _clean_model(model: str) -> str:
             f"{model!r} is not a Hugging Face model directory (no config.json in it).", extra={"field": "model"}
         )
     return model
+
+
+def _check_encoder_options(*, dtype: str, pooling: str) -> None:
+    """dtype and pooling among the encoder's options (``explainers.modeldir``, no torch)."""
+    if dtype not in DTYPES:
+        raise ApplicationError(
+            f"Unknown dtype {dtype!r}: use {', '.join(DTYPES)} (the precision of the model's forward pass).",
+            extra={"field": "dtype"},
+        )
+    if pooling and pooling not in POOLING_MODES:
+        raise ApplicationError(
+            f"Unknown pooling {pooling!r}: use {', '.join(POOLING_MODES)}, or leave it empty for the model's own.",
+            extra={"field": "pooling"},
+        )
 
 
 def _check_display(*, top_k: int, pairs_shown: int) -> None:

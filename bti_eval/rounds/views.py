@@ -40,6 +40,8 @@ def round_create_view(request: HttpRequest) -> HttpResponse:
                 pairs=pair_ids,
                 methods=data["methods"],
                 model=data["model"],
+                dtype=data["dtype"] or "fp32",
+                pooling=data["pooling"],
                 top_k=data["top_k"],
                 pairs_shown=data["pairs_shown"] or DEFAULT_PAIRS_SHOWN,
                 seed=data["seed"],

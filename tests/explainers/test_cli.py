@@ -110,6 +110,42 @@ def test_explain_jsonl_round_trip_with_ids_methods_and_truncation(tiny_model_dir
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "pairs.jsonl"]  # no temp file left
 
 
+@pytest.mark.slow  # starts a process
+def test_explain_on_a_distilbert_dir_with_pooling_and_dtype(family_dir):
+    """DistilBERT's forward takes no position_ids: the CLI explains it (it used to crash)."""
+    result = run_cli(
+        "explain",
+        "--model",
+        family_dir("distilbert"),
+        "--device",
+        "cpu",
+        "--pooling",
+        "cls",
+        "--dtype",
+        "bf16",
+        PARAGRAPH_A,
+        PARAGRAPH_B,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["model_info"] == {
+        "family": "distilbert",
+        "format": "transformers",
+        "pooling": "cls",
+        "pooled_tokens": "first",
+        "normalize": False,
+        "max_length": 128,
+        "dtype": "bf16",
+    }
+    assert data["words"][0][0]["text"] == "Warm" and data["pairs"]
+
+
+def test_an_unsupported_architecture_exits_2_naming_it(family_dir, capsys):
+    assert main(["explain", "--model", str(family_dir("albert")), "--device", "cpu", "a b", "c d"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "'albert'" in error and "DistilBERT (distilbert)" in error
+
+
 @pytest.mark.slow  # starts processes
 def test_explain_html_escapes_the_text(tiny_model_dir):
     result = run_cli(

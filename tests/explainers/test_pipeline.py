@@ -52,9 +52,26 @@ def test_explanation_contract(tiny_encoder, method):
     similarities = tiny_encoder.embed([t for pair in PAIRS for t in pair])
     for (a, b), explanation in zip(PAIRS, explanations, strict=True):
         data = json.loads(json.dumps(explanation.to_dict()))
-        assert set(data) - {"diagnostics"} == {"method", "model", "similarity", "truncated", "words", "pairs"}
+        assert set(data) - {"diagnostics"} == {
+            "method",
+            "model",
+            "model_info",
+            "similarity",
+            "truncated",
+            "words",
+            "pairs",
+        }
         assert ("diagnostics" in data) == (method == "integrated-gradients")
         assert data["method"] == method and data["model"] == tiny_encoder.name and data["truncated"] is False
+        assert data["model_info"] == {
+            "family": "bert",
+            "format": "transformers",
+            "pooling": "mean",
+            "pooled_tokens": "content",
+            "normalize": False,
+            "max_length": 512,
+            "dtype": "fp32",
+        }
         for text, words in zip((a, b), data["words"], strict=True):
             assert [text[w["start"] : w["end"]] for w in words] == [w["text"] for w in words]
             saliencies = [w["saliency"] for w in words]

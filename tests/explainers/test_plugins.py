@@ -121,7 +121,7 @@ def test_the_plugins_scores_sum_to_the_derivative_of_the_cosine_along_the_embedd
         with torch.inference_mode():
             tokens = encoder.token_embeddings(batch.ids)  # (2, length, hidden), float64
             tokens[0] *= 1 + eps  # paragraph a only; b as it is
-            return float(pair_cosine(encoder.pool(encoder.hidden_states(tokens, batch.attention_mask), batch.content)))
+            return float(pair_cosine(encoder.pool(encoder.hidden_states(tokens, batch.attention_mask), batch)))
 
     eps = 1e-5
     derivative = (cosine(eps) - cosine(-eps)) / (2 * eps)

@@ -44,6 +44,26 @@ def test_create_and_read_the_row_budget_shown_to_judges(researcher_api_client):
     assert fields["pairs_shown"]["maximum"] == 50 and "same for every method" in fields["pairs_shown"]["description"]
 
 
+def test_create_and_read_the_encoder_options(researcher_api_client):
+    pair = ParagraphPairFactory()
+    body = researcher_api_client.post("/api/rounds/", {"name": "r", "pairs": [pair.pk]}, format="json").json()
+    assert (body["dtype"], body["pooling"]) == ("fp32", "")
+    data = {"name": "r2", "pairs": [pair.pk], "dtype": "bf16", "pooling": "mean-sqrt-len"}
+    body = researcher_api_client.post("/api/rounds/", data, format="json").json()
+    detail = researcher_api_client.get(f"/api/rounds/{body['id']}/").json()
+    assert (detail["dtype"], detail["pooling"]) == ("bf16", "mean-sqrt-len")
+    for field, bad, message in (
+        ("dtype", "int8", '"int8" is not a dtype: use fp32, bf16, fp16.'),
+        ("pooling", "weighted", '"weighted" is not a pooling: use mean, cls, max, mean-sqrt-len, or leave it empty.'),
+    ):
+        response = researcher_api_client.post("/api/rounds/", {**data, field: bad}, format="json")
+        assert response.status_code == 400
+        assert response.json()["extra"]["fields"][field] == [message]
+    schema = researcher_api_client.get("/api/schema/?format=json").json()
+    fields = schema["components"]["schemas"]["RoundListCreateApiInputRequest"]["properties"]
+    assert "the model's own" in fields["pooling"]["description"] and "bf16" in fields["dtype"]["description"]
+
+
 def test_create_needs_exactly_one_pair_selection(researcher_api_client):
     response = researcher_api_client.post("/api/rounds/", {"name": "r"}, format="json")
     assert response.status_code == 400 and "exactly one of" in str(response.json()["extra"])

@@ -146,10 +146,32 @@ def test_a_missing_model_fails_the_chunk_with_its_message(
 
 def test_gpu_workers_ask_for_cuda_and_cache_per_device(settings):
     settings.BTI_EXPLAIN_DEVICE = "cuda"
-    loaded = lambda model, device: mock.Mock(name=f"encoder on {device}", device=device)  # noqa: E731
+    loaded = lambda model, device, **options: mock.Mock(name=f"encoder on {device}", device=device)  # noqa: E731
     with mock.patch.object(explainers, "load_encoder", side_effect=loaded) as load:
         gpu = encoders.encoder_get(model="/models/x")
         settings.BTI_EXPLAIN_DEVICE = "cpu"
         cpu = encoders.encoder_get(model="/models/x")
     assert [c.kwargs["device"] for c in load.call_args_list] == ["cuda", "cpu"]
-    assert gpu is not cpu and set(encoders._encoders) == {("/models/x", "cuda", None), ("/models/x", "cpu", None)}
+    assert gpu is not cpu
+    assert set(encoders._encoders) == {("/models/x", "cuda", None, "fp32", ""), ("/models/x", "cpu", None, "fp32", "")}
+
+
+def test_a_rounds_dtype_and_pooling_reach_the_encoder_and_the_payload(
+    tiny_model_dir, settings, django_capture_on_commit_callbacks
+):
+    settings.BTI_EXPLAIN_DEVICE = "cpu"
+    settings.BTI_CHUNK_SIZE = 5
+    options = {"pairs": good_pairs(1), "methods": ["bti"], "model": str(tiny_model_dir)}
+    round = services.round_create(name="bf16", dtype="bf16", pooling="cls", **options)
+    with (
+        mock.patch("bti_eval.rounds.tasks.explain_chunk.apply_async") as published,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.round_launch(round=round)
+    with mock.patch.object(explainers, "load_encoder", wraps=explainers.load_encoder) as load:
+        assert compute.explanations_compute(explanation_ids=published.call_args.kwargs["args"][0])["done"] == 1
+        encoders.encoder_get(model=str(tiny_model_dir), dtype="bf16", pooling="cls")  # cached
+        encoders.encoder_get(model=str(tiny_model_dir))  # another key: fp32, the model's own pooling
+    assert [(c.kwargs["dtype"], c.kwargs["pooling"]) for c in load.call_args_list] == [("bf16", "cls"), ("fp32", None)]
+    info = Explanation.objects.get(round=round).payload["model_info"]
+    assert (info["dtype"], info["pooling"], info["pooled_tokens"]) == ("bf16", "cls", "first")

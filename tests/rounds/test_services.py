@@ -51,6 +51,8 @@ def test_create_defaults_to_the_papers_seven_methods(researcher):
         ({"name": "  "}, "Give the round a name"),
         ({"pairs": []}, "at least one pair"),
         ({"pairs": [999999]}, "Unknown pair id"),
+        ({"dtype": "int8"}, "Unknown dtype 'int8': use fp32, bf16, fp16"),
+        ({"pooling": "weighted"}, "Unknown pooling 'weighted': use mean, cls, max, mean-sqrt-len"),
     ],
 )
 def test_create_rejects_bad_input_clearly(researcher, kwargs, message):
@@ -269,3 +271,15 @@ def test_progress_counts_per_method_and_lists_failures():
 def test_progress_of_a_draft_is_empty(draft):
     progress = round_progress(round=draft)
     assert progress["total"] == 0 and progress["per_method"]["bti"]["total"] == 0
+
+
+def test_create_keeps_the_encoder_options(researcher):
+    pairs = ParagraphPairFactory.create_batch(1)
+    default = services.round_create(name="r", pairs=pairs, by=researcher)
+    assert (default.dtype, default.pooling) == ("fp32", "")  # fp32, the model's own pooling
+    round = services.round_create(name="r2", pairs=pairs, by=researcher, dtype="bf16", pooling="cls")
+    round.refresh_from_db()
+    assert (round.dtype, round.pooling) == ("bf16", "cls")
+    with pytest.raises(ApplicationError) as error:
+        services.round_create(name="r3", pairs=pairs, dtype="fp8")
+    assert error.value.extra == {"field": "dtype"}

@@ -60,6 +60,23 @@ def test_create_form_names_top_k_as_clusters_and_sets_the_pairs_shown(researcher
     assert response.status_code == 400 and not EvaluationRound.objects.filter(name="b2").exists()
 
 
+def test_create_form_sets_the_pooling_and_precision_shown_on_the_round_page(researcher_client):
+    ParagraphPairFactory.create_batch(2)
+    html = researcher_client.get(reverse("rounds:new")).content.decode()
+    assert "the model&#x27;s own" in _field_block(html, "pooling") and "bf16" in _field_block(html, "dtype")
+    data = {"name": "p", "source": "", "methods": ["bti"], "model": "", "top_k": 2, "seed": 0}
+    response = researcher_client.post(reverse("rounds:new"), {**data, "pooling": "max", "dtype": "bf16"})
+    round = EvaluationRound.objects.get(name="p")
+    assert response.status_code == 302 and (round.pooling, round.dtype) == ("max", "bf16")
+    page = researcher_client.get(reverse("rounds:detail", args=[round.pk])).content.decode()
+    assert '<dd id="round-pooling">max</dd>' in page and '<dd id="round-dtype">bf16</dd>' in page
+    researcher_client.post(reverse("rounds:new"), {**data, "name": "q"})
+    plain = EvaluationRound.objects.get(name="q")
+    assert (plain.pooling, plain.dtype) == ("", "fp32")
+    page = researcher_client.get(reverse("rounds:detail", args=[plain.pk])).content.decode()
+    assert '<dd id="round-pooling">the model\'s own</dd>' in page and '<dd id="round-dtype">fp32</dd>' in page
+
+
 def test_round_page_counts_the_truncated_explanations(researcher_client):
     round = EvaluationRoundFactory(status=Status.COMPUTING, methods=["bti", "tfidf-w2v"])
     long_pair, short_pair = ParagraphPairFactory(), ParagraphPairFactory()
@@ -173,6 +190,7 @@ def _top_of_form(html: str) -> str:
         ({"too_fast_seconds": 7200}, "too_fast_seconds", "less than or equal to 3600"),
         ({"model": "/no/such/dir"}, "model", "does not exist on the server"),
         ({"methods": []}, "methods", "This field is required"),
+        ({"dtype": "int8"}, "dtype", "Select a valid choice. int8 is not one of the available choices."),
     ],
 )
 def test_create_form_errors_sit_beside_their_field_in_words(researcher_client, data, field, message):
