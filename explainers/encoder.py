@@ -22,7 +22,7 @@ import torch
 from .errors import InputError, ModelLoadError
 from .families import FAMILIES, Family, family_of
 from .modeldir import check_dtype, check_pooling, read_layout
-from .pooling import Pooling
+from .pooling import Pooling, at_least_float32
 from .retrieval import embed_texts
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -206,15 +206,15 @@ class Encoder:
 
         With ``dtype`` bf16 or fp16 the forward runs under ``torch.autocast`` on the encoder's device
         type: the weights stay float32 and T stays a float32 leaf, the matrix products run in the lower
-        precision, and the output is cast back to float32, so pooling, the cosine, gradients w.r.t.
-        T and the saliency aggregation are float32.
+        precision, and the output is cast back to float32 (a float64 model stays float64), so pooling,
+        the cosine, gradients w.r.t. T and the saliency aggregation are at least float32.
         """
         options: dict[str, Any] = {"inputs_embeds": inputs_embeds, "attention_mask": attention_mask}
         if self.family.takes_position_ids:
             options["position_ids"] = self.position_ids(inputs_embeds.shape[1])
         with _autocast(self.device, self.dtype):
             out = self.model(**options)
-        return out.last_hidden_state.float()
+        return at_least_float32(out.last_hidden_state)
 
     def pool(self, hidden: torch.Tensor, batch: Batch) -> torch.Tensor:
         """F of each row: ``hidden`` (rows, length, hidden) pooled the encoder's way over

@@ -12,8 +12,8 @@ included), so that the similarity explained is the model's own. The modes:
 - ``cls``: the first token's vector (the pooled tokens are that one).
 
 With ``normalize`` (a Normalize module) F is divided by its L2 norm; the cosine, hence every
-saliency, is the same, but F then equals the model's sentence embedding. Pooling always runs in
-float32, whatever precision the encoder's forward uses.
+saliency, is the same, but F then equals the model's sentence embedding. Pooling runs in float32
+at least, whatever precision the encoder's forward uses (a float64 model pools in float64).
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as functional
+
+
+def at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` in float32, or in its own precision when that is higher (float64)."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -55,8 +60,9 @@ class Pooling:
         return content.clone() if self.tokens == "content" else attention_mask.bool()
 
     def __call__(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """F of ``hidden`` (rows, length, hidden) over ``mask`` (rows, length) -> (rows, hidden) float32."""
-        hidden = hidden.float()
+        """F of ``hidden`` (rows, length, hidden) over ``mask`` (rows, length) -> (rows, hidden), float32
+        at least."""
+        hidden = at_least_float32(hidden)
         if self.mode == "cls":
             pooled = hidden[:, 0]
         elif self.mode == "max":
