@@ -1,10 +1,13 @@
 """Speed and memory of the explainers on real paragraphs (fashion + wine), with the default model.
 
-Prints, in one run: pairs/s of every method (batched), peak memory, and three ratios:
+Prints, in one run: pairs/s of every method (batched), peak memory, and four ratios:
 (a) BTI end to end vs a bare forward+backward of the same batches with the same loss (target <= 1.3x),
-(b) BTI batched vs one pair at a time, (c) BTI vs integrated-gradients.
+(b) BTI batched vs one pair at a time, (c) BTI vs integrated-gradients, (d) the cost of
+integrated-jacobians relative to BTI and to integrated-gradients, all three on the first --ij-pairs
+pairs (its JVP per token per step makes it the slowest method by far; on CPU keep that subset small).
 
     python benchmarks/explainers_bench.py [--pairs 64] [--repeat 3] [--device cpu] [--data ../shared/data]
+        [--ig-pairs 4] [--ij-pairs 1] [--steps 50]
 
 Times are the best of --repeat runs after a warm-up; the runs compared in a ratio are interleaved.
 Peak memory: the process's RSS above its level when a measurement starts, sampled from /proc
@@ -36,7 +39,7 @@ import explainers  # noqa: E402
 from explainers.pipeline import DEFAULT_TOKEN_BUDGET, explain_pairs, make_batches  # noqa: E402
 from explainers.saliency import objective  # noqa: E402
 
-IG_AND_BTI = ("bti", "integrated-gradients")
+SUBSET_METHODS = ("bti", "integrated-gradients", "integrated-jacobians")  # measured on their own subsets
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 SOURCES = (("fashion/hm_articles_sample.csv", "detail_desc"), ("wine/winemag_sample.csv", "description"))
 
@@ -178,13 +181,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, help="pairs per batch (default: token budget only)")
     parser.add_argument("--single-pairs", type=int, default=16, help="pairs for the one-at-a-time measurement")
     parser.add_argument("--ig-pairs", type=int, default=4, help="pairs for the integrated-gradients measurement")
-    parser.add_argument("--steps", type=int, default=50, help="integrated-gradients steps (default 50)")
+    parser.add_argument("--ij-pairs", type=int, default=1, help="pairs for the integrated-jacobians measurement")
+    parser.add_argument("--steps", type=int, default=50, help="integrated gradients / Jacobians steps (default 50)")
     args = parser.parse_args(argv)
+    if min(args.pairs, args.single_pairs, args.ig_pairs, args.ij_pairs, args.repeat, args.steps) < 1:
+        parser.error("--pairs, --single-pairs, --ig-pairs, --ij-pairs, --repeat and --steps must be >= 1")
 
     if not (args.data / SOURCES[0][0]).is_file():
         parser.error(f"no data under {args.data}; pass --data DIR holding fashion/ and wine/")
     pairs = load_pairs(args.data, args.pairs)
-    single, ig_pairs = pairs[: args.single_pairs], pairs[: args.ig_pairs]
+    single, ig_pairs, ij_pairs = pairs[: args.single_pairs], pairs[: args.ig_pairs], pairs[: args.ij_pairs]
     rss_start = maxrss_mib()
     encoder = explainers.load_encoder(device=args.device)
     device = encoder.device
@@ -199,8 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"process RSS after loading the model: {maxrss_mib():.0f} MiB (+{maxrss_mib() - rss_start:.0f} MiB)\n")
 
+    last: dict[str, list[explainers.Explanation]] = {}  # each method's latest explanations
+
     def job(method: str, subset: Sequence[tuple[str, str]]) -> Callable[[], object]:
-        return lambda: explain_pairs(encoder, subset, method, batch_size=args.batch_size, steps=args.steps)
+        def run() -> None:
+            last[method] = explain_pairs(encoder, subset, method, batch_size=args.batch_size, steps=args.steps)
+
+        return run
 
     # Warm-up: every code path once, and BTI on every batch shape.
     for method in explainers.available_methods():
@@ -214,12 +225,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             explain_pairs(encoder, [pair], "bti")
 
     measure = Measure(device, args.repeat)
-    n, n_single, n_ig = len(pairs), len(single), len(ig_pairs)
+    n, n_single, n_ig, n_ij = len(pairs), len(single), len(ig_pairs), len(ij_pairs)
     bare, bti = measure(
         ("bare forward+backward (same batches)", n, bare_run),
         ("bti", n, job("bti", pairs)),
     )
-    others = [*measure(*((m, n, job(m, pairs)) for m in explainers.available_methods() if m not in IG_AND_BTI))]
+    others = [*measure(*((m, n, job(m, pairs)) for m in explainers.available_methods() if m not in SUBSET_METHODS))]
     bti_batched, bti_single = measure(
         (f"bti, batched, first {n_single} pairs", n_single, job("bti", single)),
         (f"bti, one pair at a time, first {n_single}", n_single, one_at_a_time),
@@ -228,13 +239,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         (f"bti, batched, first {n_ig} pairs", n_ig, job("bti", ig_pairs)),
         (f"integrated-gradients ({args.steps} steps), first {n_ig}", n_ig, job("integrated-gradients", ig_pairs)),
     )
+    bti_ij, ig_ij, ij = measure(
+        (f"bti, batched, first {n_ij} pairs", n_ij, job("bti", ij_pairs)),
+        (f"integrated-gradients ({args.steps} steps), first {n_ij}", n_ij, job("integrated-gradients", ij_pairs)),
+        (f"integrated-jacobians ({args.steps} steps), first {n_ij}", n_ij, job("integrated-jacobians", ij_pairs)),
+    )
+    completeness = max(e.diagnostics["completeness_error_relative"] for e in last["integrated-jacobians"])
 
     cuda = device.type == "cuda"
     header = f"{'measurement':<46} {'pairs':>5} {'wall s':>7} {'pairs/s':>7} {'CPU s':>7} {'RSS peak +MiB':>13}"
     header += f" {'CUDA peak MiB':>13}" if cuda else ""
     print(header + "\n" + "-" * len(header))
-    for r in (bare, bti, *others, bti_batched, bti_single, bti_small, ig):
-        line = f"{r.label:<46} {r.pairs:>5} {r.seconds:>7.2f} {r.pairs / r.seconds:>7.2f} {r.cpu_seconds:>7.2f}"
+    for r in (bare, bti, *others, bti_batched, bti_single, bti_small, ig, bti_ij, ig_ij, ij):
+        line = f"{r.label:<46} {r.pairs:>5} {r.seconds:>7.2f} {r.pairs / r.seconds:>7.3g} {r.cpu_seconds:>7.2f}"
         print(line + f" {r.rss_mib:>13.0f}" + (f" {r.cuda_mib:>13.0f}" if cuda else ""))
     print(f"\nprocess peak RSS (ru_maxrss): {maxrss_mib():.0f} MiB; load average now: {os.getloadavg()[0]:.1f}")
     print("\nratios")
@@ -242,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     speed_up = ratio(bti_single, bti_batched, cuda=cuda)
     print(f"(b) batched speed-up over one pair at a time, bti, {n_single} pairs: {speed_up}")
     print(f"(c) bti speed-up over integrated-gradients, {n_ig} pairs: {ratio(ig, bti_small, cuda=cuda)}")
+    print(
+        f"(d) integrated-jacobians cost, {n_ij} pairs: against bti {ratio(ij, bti_ij, cuda=cuda)}; against "
+        f"integrated-gradients {ratio(ij, ig_ij, cuda=cuda)}; completeness error <= {completeness:.1e} of |s|"
+    )
     return 0
 
 

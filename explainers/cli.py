@@ -198,7 +198,12 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
         help="MeanShift clusters of pair scores kept by TopWords (the paper's top_k; default 2): "
         "the selection keeps every pair of the K best clusters, so it is not a number of pairs",
     )
-    parser.add_argument("--steps", type=positive_int, default=50, help="integrated-gradients path steps")
+    parser.add_argument(
+        "--steps",
+        type=positive_int,
+        default=50,
+        help="integrated-gradients / integrated-jacobians path steps (default 50)",
+    )
     parser.add_argument("--batch-size", type=positive_int, help="pairs per forward/backward batch")
 
 

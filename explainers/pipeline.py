@@ -13,6 +13,11 @@ word saliencies are then min-max normalised per paragraph (Eq. 4), which equals 
 tokens first and taking the max. Words with no token (past a truncation cut) get saliency 0 and
 are not matched; a truncated explanation records in ``words_read`` how many words of each
 paragraph come before the cut (from the tokenizer alone, so the same for every method).
+
+Pairs: a method that returns token × token ``pair_scores`` (integrated Jacobians) scores a word pair
+by the sum over its two words' tokens and takes MatchWords' candidates from that word matrix; every
+other encoder method scores U (Eq. 6) on MatchWords of the word-vector cosines. Either way a pair's
+``word_similarity`` is the cosine of the two words' last-layer vectors, and TopWords selects.
 """
 
 from __future__ import annotations
@@ -224,8 +229,20 @@ def _select(a_index, b_index, i, j, similarity, score, top_k) -> list[WordPair]:
     ]
 
 
+def _word_pair_scores(matrix: np.ndarray, side_a: _Side, side_b: _Side) -> np.ndarray:
+    """A token × token matrix (content tokens of a, of b) summed over each word pair's tokens ->
+    (words of a, words of b); words with no token get 0."""
+    incidence = []
+    for side, n_tokens in zip((side_a, side_b), matrix.shape, strict=True):
+        m = np.zeros((len(side.words), n_tokens))
+        m[side.word, side.token] = 1.0
+        incidence.append(m)
+    return incidence[0] @ matrix @ incidence[1].T
+
+
 def _explain_encoder_words(spec: Method, encoder: Encoder, rows: list[_Side], scores, top_k: int) -> list[Explanation]:
-    """MatchWords (Eq. 5) on last-layer word vectors, U = c · s1 · s2 (Eq. 6), TopWords."""
+    """MatchWords (Eq. 5) on last-layer word vectors, U = c · s1 · s2 (Eq. 6), TopWords; or, for a
+    method with ``pair_scores``, MatchWords and TopWords on its word-pair scores (module docstring)."""
     per_row = _aggregate(rows, encoder.n_prefix, scores.token_scores, scores.hidden)
     built = []
     for k in range(len(rows) // 2):
@@ -233,9 +250,15 @@ def _explain_encoder_words(spec: Method, encoder: Encoder, rows: list[_Side], sc
         (ia, sa, va), (ib, sb, vb) = per_row[2 * k], per_row[2 * k + 1]
         sa, sb = minmax(sa), minmax(sb)
         similarity = (va @ vb.T).astype(np.float64)  # (words a, words b) cosines
-        i, j = match_words(similarity)
-        c = similarity[i, j]
-        pairs = _select(ia, ib, i, j, c, c * sa[i] * sb[j], top_k)
+        if scores.pair_scores is None:
+            i, j = match_words(similarity)
+            c = similarity[i, j]
+            pair_score = c * sa[i] * sb[j]
+        else:
+            attribution = _word_pair_scores(scores.pair_scores[k], side_a, side_b)[np.ix_(ia, ib)]
+            i, j = match_words(attribution)
+            c, pair_score = similarity[i, j], attribution[i, j]
+        pairs = _select(ia, ib, i, j, c, pair_score, top_k)
         full_a, full_b = np.zeros(len(side_a.words)), np.zeros(len(side_b.words))
         full_a[ia], full_b[ib] = sa, sb
         built.append(

@@ -140,6 +140,13 @@ METHODS: dict[str, Method] = {
             words="tfidf-w2v",
             options=frozenset({"corpus", "word2vec"}),
         ),
+        Method(
+            "integrated-jacobians",
+            "Integrated Jacobians",
+            "explainers.integrated_jacobians:integrated_jacobians",
+            options=frozenset({"steps"}),
+            default=False,
+        ),
     )
 }
 

@@ -34,13 +34,16 @@ class BatchScores:
 
     ``similarity`` (k,): encoder cosine C(F_a, F_b) of each pair; ``hidden`` (2k, length, hidden):
     last-layer token vectors for word vectors (None when not needed); ``token_scores`` (2k, length): raw token saliency
-    (None when the method scores words another way); ``diagnostics``: one dict per pair.
+    (None when the method scores words another way); ``diagnostics``: one dict per pair; ``pair_scores``: None, or
+    per pair a token × token score matrix (content tokens of a, content tokens of b), from which the pipeline
+    scores word pairs (summed over the two words' tokens) instead of U (Eq. 6).
     """
 
     similarity: np.ndarray
     hidden: np.ndarray | None
     token_scores: np.ndarray | None
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    pair_scores: list[np.ndarray] | None = None
 
 
 def pair_cosine(pooled: torch.Tensor) -> torch.Tensor:
@@ -84,13 +87,16 @@ def _scores(
     hidden: torch.Tensor | None,
     token_scores: torch.Tensor | None,
     diagnostics: list[dict[str, Any]] | None = None,
+    pair_scores: list[np.ndarray] | None = None,
 ) -> BatchScores:
-    """:class:`BatchScores` of the method's tensors, as numpy (similarity float64, the rest float32)."""
+    """:class:`BatchScores` of the method's tensors, as numpy (similarity float64, the rest float32;
+    ``pair_scores`` as given)."""
     return BatchScores(
         similarity=_numpy(similarity).astype(np.float64),
         hidden=None if hidden is None else _numpy(hidden),
         token_scores=None if token_scores is None else _numpy(token_scores),
         diagnostics=diagnostics or [],
+        pair_scores=pair_scores,
     )
 
 

@@ -50,6 +50,7 @@ def test_public_api():
         "vanilla-gradients",
         "integrated-gradients",
         "tfidf-w2v",
+        "integrated-jacobians",
     ]
     assert explainers.get_method("bti").title == "BTI"
     assert method_title("bti-gradients") == "BTI (gradients only)" and method_title("control") == "control"

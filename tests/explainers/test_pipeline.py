@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -26,7 +27,7 @@ PAIRS = [
 
 @pytest.mark.parametrize("method", explainers.available_methods())
 def test_batched_equals_one_pair_at_a_time(tiny_encoder, method):
-    options = {"steps": 8} if method == "integrated-gradients" else {}
+    options = {"integrated-gradients": {"steps": 8}, "integrated-jacobians": {"steps": 1}}.get(method, {})
     if method == "tfidf-w2v":  # its default corpus is the pairs given; fix it to compare
         options = {"corpus": [text for pair in PAIRS for text in pair]}
     batched = explainers.explain_pairs(tiny_encoder, PAIRS, method, **options)
@@ -61,7 +62,7 @@ def test_explanation_contract(tiny_encoder, method):
             "words",
             "pairs",
         }
-        assert ("diagnostics" in data) == (method == "integrated-gradients")
+        assert ("diagnostics" in data) == (method in {"integrated-gradients", "integrated-jacobians"})
         assert data["method"] == method and data["model"] == tiny_encoder.name and data["truncated"] is False
         assert data["model_info"] == {
             "family": "bert",
@@ -133,12 +134,15 @@ def test_truncation_of_a_long_paragraph(tiny_encoder):
 
 
 def test_words_read_is_the_same_for_every_method_and_absent_when_nothing_is_cut(tiny_encoder):
+    # A 64-token limit keeps the cut cheap for integrated-jacobians, which costs a JVP per token.
+    encoder = copy.copy(tiny_encoder)
+    encoder.max_length = 64
     long_text = "Soft gloves, " + " ".join(f"wool{i % 30} knit" for i in range(300))
     pairs = [("Warm wool gloves.", long_text), ("Warm wool gloves.", "Winter gloves.")]
     read = {}
     for method in explainers.available_methods():
         with pytest.warns(UserWarning, match="truncated"):
-            cut, whole = explainers.explain_pairs(tiny_encoder, pairs, method)
+            cut, whole = explainers.explain_pairs(encoder, pairs, method, steps=1)
         read[method] = cut.to_dict()["words_read"]
         assert whole.words_read is None and "words_read" not in whole.to_dict()
         assert explainers.Explanation.from_dict(cut.to_dict()).words_read == cut.words_read
