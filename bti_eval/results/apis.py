@@ -148,13 +148,15 @@ class RoundExportApi(APIView):
         parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS), required=True), EXCLUDE_FLAGGED],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="Ratings, methods or judges as CSV."),
-            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="Round, report, ratings."),
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="Round, report, ratings; or (heds) the HEDS 3.0 datasheet."
+            ),
             (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="The report's tables."),
             (200, "application/x-latex"): OpenApiResponse(OpenApiTypes.STR, description="The tables."),
             (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.STR, description="Means with 95% CI bars."),
             **error_responses(400, 404),
         },
-        summary="Export a round's results: csv | json | markdown | latex | svg | methods-csv | judges-csv",
+        summary="Export a round's results: csv | json | markdown | latex | svg | methods-csv | judges-csv | heds",
     )
     def get(self, request: Request, round_id: int) -> HttpResponse:
         round = get_object_or_404(EvaluationRound, pk=round_id)

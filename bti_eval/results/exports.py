@@ -11,7 +11,9 @@
   positions); numbers only, nothing binary;
 - ``markdown`` / ``latex``: the paper's table with CIs and letters, then agreement, the paired
   tests, the judges and the automatic metrics (``bti_eval.results.tables``);
-- ``svg``: the means plot with CI error bars.
+- ``svg``: the means plot with CI error bars;
+- ``heds``: the HEDS 3.0 datasheet as JSON, filled from what the round knows
+  (``bti_eval.results.heds``; its schema ships beside it).
 
 ``exclude_flagged`` recomputes everything without the flagged judges; every format records it
 (a column, a field, a line, or the file name).
@@ -37,7 +39,7 @@ from bti_eval.results.selectors import round_ratings
 from bti_eval.rounds.models import EvaluationRound
 from bti_eval.rounds.selectors import round_truncation
 
-FORMATS = ("csv", "json", "markdown", "latex", "svg", "methods-csv", "judges-csv")
+FORMATS = ("csv", "json", "markdown", "latex", "svg", "methods-csv", "judges-csv", "heds")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
@@ -46,9 +48,15 @@ CONTENT_TYPES = {
     "svg": "image/svg+xml",
     "methods-csv": "text/csv; charset=utf-8",
     "judges-csv": "text/csv; charset=utf-8",
+    "heds": "application/json",
 }
 EXTENSIONS = {"csv": "csv", "json": "json", "markdown": "md", "latex": "tex", "svg": "svg"}
-NAMES = {"methods-csv": ("methods", "csv"), "judges-csv": ("judges", "csv"), "svg": ("means", "svg")}
+NAMES = {
+    "methods-csv": ("methods", "csv"),
+    "judges-csv": ("judges", "csv"),
+    "svg": ("means", "svg"),
+    "heds": ("heds", "json"),
+}
 CSV_COLUMNS = [
     "round",
     "judge_id",
@@ -125,6 +133,10 @@ def export(round: EvaluationRound, fmt: str, *, decimals: int = 2, exclude_flagg
         return iter([tables.latex(round, report, decimals=decimals)])
     if fmt == "svg":
         return iter([means_plot_svg(report)])
+    if fmt == "heds":
+        from bti_eval.results.heds import heds_json
+
+        return iter([heds_json(round, report=report, exclude_flagged=exclude_flagged)])
     if fmt == "methods-csv":
         truncated = round_truncation(round=round)["per_method"]
         return _csv_lines(METHOD_COLUMNS, method_rows(report, truncated=truncated))

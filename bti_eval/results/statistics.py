@@ -8,7 +8,8 @@
   where alpha is undefined are left out and counted), vectorised over resamples through the
   coincidence matrix (``alpha_of_coincidences``, checked against ``krippendorff.alpha``).
 - ``paired_wilcoxon``: Wilcoxon signed-rank test (scipy) of two methods' per-pair mean scores,
-  with the matched-pairs rank-biserial correlation as effect size (Kerby 2014).
+  with the matched-pairs rank-biserial correlation as effect size (Kerby 2014); ``wilcoxon_tests``
+  runs it on many rows at once (the study plan's simulations).
 - ``holm``: Holm's step-down adjusted p-values; ``compact_letters``: the compact letter display
   (Piepho 2004, insert-and-absorb) of which methods do not differ significantly.
 - ``control_test``: one-sided Mann-Whitney U (scipy) that a judge rates real items above controls.
@@ -228,10 +229,90 @@ def paired_wilcoxon(x: Sequence[float], y: Sequence[float]) -> dict[str, Any]:
         return {"n": 0, "statistic": None, "p": None, "effect": None}
     if not np.any(d != 0):
         return {"n": n, "statistic": 0.0, "p": 1.0, "effect": 0.0}
+    statistic, p = wilcoxon_tests(d[None, :])
+    return {"n": n, "statistic": _finite(statistic[0]), "p": _finite(p[0]), "effect": rank_biserial(d)}
+
+
+_EXACT_MAX_N = 50  # scipy's method="auto": exact null distribution up to this many differences
+_PERMUTATION_MAX_N = 13  # ... and, with ties or zeros, every sign flip enumerated (2**13 ≤ 9999 resamples)
+
+
+def wilcoxon_tests(differences: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided Wilcoxon signed-rank tests of many rows at once, as ``scipy.stats.wilcoxon`` tests
+    each row alone: (rows, n) finite paired differences x − y → (statistic, p), each (rows,).
+
+    scipy's ``method="auto"`` decides once per call (a tie anywhere in a stack sends every row to
+    the normal approximation), so the rows are split here by the choice scipy makes for each row
+    alone: more than 50 differences → asymptotic; no ties and no zero → exact; otherwise up to 13
+    → the exact permutation distribution (all 2ⁿ sign flips, scipy's ``PermutationMethod`` at that
+    size), else asymptotic. scipy tests the exact and asymptotic rows; the permutation rows are
+    enumerated here as one matrix product of the ranks with every sign pattern (scipy's
+    ``permutation_test`` took seconds per test, which made the results of a round of 13 pairs or
+    fewer, the demo's, take most of a minute). A row with no non-zero difference gets statistic 0
+    and p = 1, as ``paired_wilcoxon`` says. The tests hold every row to ``scipy.stats.wilcoxon``.
+    Used by ``paired_wilcoxon`` and by the study plan (``results.planning``).
+    """
+    d = np.asarray(differences, dtype=float)
+    if d.ndim != 2 or not np.all(np.isfinite(d)):
+        raise ValueError("differences must be a finite (rows, n) array")
+    rows, n = d.shape
+    statistic, p = np.zeros(rows), np.ones(rows)
+    if rows == 0 or n == 0:
+        return statistic, p
     from scipy import stats
 
-    result = stats.wilcoxon(x_arr[both], y_arr[both])
-    return {"n": n, "statistic": _finite(result.statistic), "p": _finite(result.pvalue), "effect": rank_biserial(d)}
+    nonzero = d != 0
+    magnitude = np.sort(np.where(nonzero, np.abs(d), np.nan), axis=1)  # NaN (the zeros) sort last
+    ties = np.any(magnitude[:, 1:] == magnitude[:, :-1], axis=1)
+    tested = np.any(nonzero, axis=1)
+    if n > _EXACT_MAX_N:
+        groups = {"asymptotic": tested}
+    else:
+        plain = ~ties & np.all(nonzero, axis=1)
+        small = n <= _PERMUTATION_MAX_N
+        groups = {
+            "exact": tested & plain,
+            "permutation": tested & ~plain & small,
+            "asymptotic": tested & ~plain & (not small),
+        }
+    for method, rows_of in groups.items():
+        if not rows_of.any():
+            continue
+        if method == "permutation":
+            statistic[rows_of], p[rows_of] = _sign_flip_tests(d[rows_of])
+        else:
+            result = stats.wilcoxon(d[rows_of], axis=-1, method=method)
+            statistic[rows_of], p[rows_of] = result.statistic, result.pvalue
+    return statistic, p
+
+
+def wilcoxon_pvalues(differences: np.ndarray) -> np.ndarray:
+    """The p-values of ``wilcoxon_tests``: (rows, n) differences → (rows,)."""
+    return wilcoxon_tests(differences)[1]
+
+
+def _sign_flip_tests(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Wilcoxon's min(R⁺, R⁻) and its two-sided exact p under all 2ⁿ sign flips, for (rows, n ≤ 13)
+    differences (R⁺: the sum of the ranks of |d| over the positive differences, zeros dropped):
+    scipy's ``permutation_test`` of R⁺ when it enumerates every flip (no +1 adjustment, the same
+    relative tolerance, p = 2·min(P(T ≤ t), P(T ≥ t)) capped at 1)."""
+    from scipy import stats
+
+    rows, n = d.shape
+    ranks = np.nan_to_num(stats.rankdata(np.where(d == 0, np.nan, np.abs(d)), axis=1, nan_policy="omit"))
+    observed = (ranks * (d > 0)).sum(axis=1)  # R⁺ (rows,); a zero's rank is 0, in no sign pattern
+    patterns = ((np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1).astype(float)  # (2ⁿ, n)
+    tolerance = np.abs(observed) * np.finfo(float).eps * 100
+    p = np.empty(rows)
+    step = max(1, 2_000_000 // 2**n)  # rows per product: (step, 2ⁿ) floats at a time
+    for start in range(0, rows, step):
+        part = slice(start, start + step)
+        null = ranks[part] @ patterns.T  # (step, 2ⁿ): R⁺ of every sign flip
+        t, gamma = observed[part, None], tolerance[part, None]
+        less = np.count_nonzero(null <= t + gamma, axis=1)
+        greater = np.count_nonzero(null >= t - gamma, axis=1)
+        p[part] = np.minimum(1.0, 2 * np.minimum(less, greater) / 2**n)
+    return np.minimum(observed, ranks.sum(axis=1) - observed), p
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_POST
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import researcher_required
 from bti_eval.core.views import error_page
-from bti_eval.results import services
+from bti_eval.results import planning, services
 from bti_eval.results.exports import FORMATS
+from bti_eval.results.forms import PlanForm
 from bti_eval.results.plots import inline_svg, means_plot_svg
 from bti_eval.results.report import parse_exclude_flagged, round_report
 from bti_eval.results.selectors import round_item_remarks
@@ -41,9 +42,29 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
         "auto": report["auto"] or {},
         "flagged": [j for j in report["judges"] if j["flagged"]],
         "remarks": round_item_remarks(round=round),
+        "plan_form": PlanForm(),  # the plan itself is computed only on its own page, when asked
         **report_rows(report),
     }
     return render(request, "results/round_results.html", context)
+
+
+@researcher_required
+def round_plan_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The study plan from this round as a pilot (``results.planning``), computed when the form is
+    sent (a GET with its fields) and cached until a rating changes; the empty page shows the form."""
+    round = get_object_or_404(EvaluationRound, pk=round_id)
+    form = PlanForm(request.GET or None)
+    plan, status = None, 200
+    if form.is_bound:
+        if form.is_valid():
+            try:
+                plan = planning.round_plan(round=round, **form.settings())
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+        else:
+            status = 400
+    return render(request, "results/round_plan.html", {"round": round, "form": form, "plan": plan}, status=status)
 
 
 @researcher_required

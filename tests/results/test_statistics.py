@@ -144,6 +144,33 @@ def test_paired_wilcoxon_is_scipys_and_rank_biserial_by_hand():
     assert S.rank_biserial(np.array([1.0, -2.0, 3.0, 4.0, 0.0])) == pytest.approx(0.6)
 
 
+def _difference_rows(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Rows of each kind scipy's method="auto" treats apart: continuous, tied, tied with zeros, mostly zero."""
+    rows = [rng.normal(0.3, 1, n), np.round(rng.normal(0.3, 1, n) * 2) / 2, rng.integers(-2, 3, n) / 3]
+    sparse = np.zeros(n)
+    sparse[: max(1, n // 4)] = rng.normal(0, 1, max(1, n // 4))
+    return np.array([*rows, sparse, np.zeros(n)])
+
+
+@pytest.mark.parametrize("n", [1, 3, 8, 13, 14, 30, 50, 51, 90])
+def test_wilcoxon_tests_on_a_stack_equal_scipy_on_each_row(n):
+    rng = np.random.default_rng(n)
+    repeats = 1 if n == 13 else 4  # scipy's own permutation test of 13 differences takes seconds per row
+    d = np.concatenate([_difference_rows(n, rng) for _ in range(repeats)])  # kinds mixed in one stack
+    statistic, p = S.wilcoxon_tests(d)
+    assert statistic.shape == p.shape == (5 * repeats,)
+    for row, got_statistic, got_p in zip(d, statistic, p, strict=True):
+        if not row.any():
+            assert (got_statistic, got_p) == (0.0, 1.0)
+            continue
+        want = stats.wilcoxon(row)  # alone: scipy's own choice of exact, permutation or normal approximation
+        assert got_p == pytest.approx(want.pvalue, rel=1e-12, abs=1e-15)
+        assert got_statistic == want.statistic
+    assert np.array_equal(S.wilcoxon_pvalues(d), p)
+    with pytest.raises(ValueError, match="finite"):
+        S.wilcoxon_tests(np.array([[1.0, NAN]]))
+
+
 def test_paired_wilcoxon_ties_and_empty():
     assert S.paired_wilcoxon([3, 4], [3, 4]) == {"n": 2, "statistic": 0.0, "p": 1.0, "effect": 0.0}
     assert S.paired_wilcoxon([NAN], [3])["p"] is None

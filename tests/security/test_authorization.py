@@ -59,6 +59,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("rounds:detail", "GET"): RESEARCHER_PAGE,
     ("results:round", "GET"): RESEARCHER_PAGE,
     ("results:auto-metrics", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("results:plan", "GET"): RESEARCHER_PAGE,  # the empty form: nothing is computed
     ("judging:round-judges", "GET"): RESEARCHER_PAGE,
     ("judging:round-judges", "POST"): (302, 403, 403, 302),
     ("catalogs:list", "GET"): RESEARCHER_PAGE,
