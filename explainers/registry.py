@@ -71,7 +71,9 @@ class Method:
     ``title`` is the paper's name (or the plugin's), for researchers' pages only (never shown to
     judges). ``default``: in a new round's methods unless the researcher chooses (the paper's
     seven); ``source``: where the method comes from, ``"built-in"`` or, for a plugin's method, its
-    distribution's name and version (set by the registry).
+    distribution's name and version (set by the registry). ``pairs_per_chunk``: the most pairs one
+    worker task of a round explains with this method (None: the platform's chunk size); a costly
+    method gets small chunks, so that a chunk ends well within a task's time limit on a CPU worker.
     """
 
     name: str
@@ -81,6 +83,7 @@ class Method:
     options: frozenset[str] = frozenset()
     default: bool = True
     source: str = BUILT_IN
+    pairs_per_chunk: int | None = None
 
     @property
     def is_plugin(self) -> bool:
@@ -146,6 +149,7 @@ METHODS: dict[str, Method] = {
             "explainers.integrated_jacobians:integrated_jacobians",
             options=frozenset({"steps"}),
             default=False,
+            pairs_per_chunk=4,  # minutes per pair on a CPU (one JVP per token and path step)
         ),
     )
 }
@@ -203,6 +207,9 @@ def _plugin_method(entry_point: importlib.metadata.EntryPoint, *, source: str, t
     unknown = sorted(map(repr, set(method.options) - PIPELINE_OPTIONS))
     if unknown:
         raise MethodError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(PIPELINE_OPTIONS))}")
+    chunk = method.pairs_per_chunk
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise MethodError(f"pairs_per_chunk must be None or an integer >= 1, got {chunk!r}")
     return replace(method, title=title.strip(), options=frozenset(method.options), default=False, source=source)
 
 

@@ -586,10 +586,20 @@ def _require(round: EvaluationRound, status: str, action: str) -> None:
 
 
 def chunk_ids(ids_by_method: dict[str, list[int]], *, size: int | None = None) -> list[list[int]]:
-    """Each method's ids (kept in order) in chunks of ``size`` (default settings.BTI_CHUNK_SIZE): a
-    chunk is ONE round and ONE method, so that a worker loads the model once and fills its batches."""
+    """Each method's ids (kept in order) in chunks of ``size`` (default settings.BTI_CHUNK_SIZE), or
+    of the method's own ``pairs_per_chunk`` when the registry gives a smaller one (integrated
+    Jacobians: minutes per pair on a CPU). A chunk is ONE round and ONE method, so that a worker
+    loads the model once and fills its batches."""
+    from explainers.registry import all_methods
+
+    methods = all_methods()
     size = max(1, size or settings.BTI_CHUNK_SIZE)
-    return [ids[i : i + size] for ids in ids_by_method.values() for i in range(0, len(ids), size)]
+    chunks = []
+    for method, ids in ids_by_method.items():
+        spec = methods.get(method)
+        n = min(size, spec.pairs_per_chunk or size) if spec is not None else size
+        chunks += [ids[i : i + n] for i in range(0, len(ids), n)]
+    return chunks
 
 
 def _ids_by_method(round: EvaluationRound, rows) -> dict[str, list[int]]:

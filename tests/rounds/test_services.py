@@ -94,6 +94,23 @@ def test_launch_creates_pending_rows_and_enqueues_one_method_chunks_on_commit(
     assert rows.get(pk=chunks[0][0]).method == "bti"  # the round's method order
 
 
+def test_a_costly_method_is_launched_in_its_own_smaller_chunks(published, settings, django_capture_on_commit_callbacks):
+    """integrated-jacobians takes minutes per pair on a CPU: its chunks hold at most its registry
+    pairs_per_chunk (4) pairs, so that a chunk ends within the task's time limit; other methods keep
+    the platform's chunk size."""
+    from explainers import get_method
+
+    settings.BTI_CHUNK_SIZE = 16
+    pairs = ParagraphPairFactory.create_batch(10)
+    round = services.round_create(name="ij", pairs=pairs, methods=["bti", "integrated-jacobians"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.round_launch(round=round)
+    rows = Explanation.objects.filter(round=round)
+    sizes = {m: [len(c) for c in published.chunks() if rows.get(pk=c[0]).method == m] for m in round.methods}
+    assert get_method("integrated-jacobians").pairs_per_chunk == 4
+    assert sizes == {"bti": [10], "integrated-jacobians": [4, 4, 2]}
+
+
 def test_launch_twice_is_a_409(draft, published, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.round_launch(round=draft)
