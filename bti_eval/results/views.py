@@ -19,6 +19,7 @@ from bti_eval.results.plots import inline_svg, means_plot_svg
 from bti_eval.results.report import parse_exclude_flagged, round_report
 from bti_eval.results.selectors import round_item_remarks
 from bti_eval.results.tables import report_rows
+from bti_eval.rounds.imported import imported_names
 from bti_eval.rounds.models import EvaluationRound
 
 
@@ -41,6 +42,7 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
         "auto": report["auto"] or {},
         "flagged": [j for j in report["judges"] if j["flagged"]],
         "remarks": round_item_remarks(round=round),
+        "imported_names": imported_names(round=round),
         **report_rows(report),
     }
     return render(request, "results/round_results.html", context)

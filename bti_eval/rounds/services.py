@@ -29,6 +29,7 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import queueing
 from bti_eval.rounds.constants import STALE_RUNNING_AFTER
+from bti_eval.rounds.imported import imported_launch_rows
 from bti_eval.rounds.models import (
     DEFAULT_PAIRS_SHOWN,
     MAX_PAIRS_SHOWN,
@@ -233,7 +234,12 @@ def _clean_options(options: dict, *, n_pairs: int) -> dict:
 
 
 def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) -> EvaluationRound:
-    """draft → computing: one PENDING explanation per (pair, method), chunks enqueued after commit."""
+    """draft → computing: one PENDING explanation per (pair, method), chunks enqueued after commit.
+
+    An imported method's rows carry their uploaded explanations (``rounds.imported``): its chunks
+    only complete them from the round's model. The computed methods' rows are created first, so
+    that the similarity shown for a pair (its first done explanation's, ``judging.blind``) is the
+    round model's own whenever the round computes a method."""
     from bti_eval.rounds.tasks import explain_chunk
 
     _require(round, Status.DRAFT, "launch")
@@ -243,8 +249,11 @@ def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) 
         pair_ids = list(locked.pairs.order_by("id").values_list("id", flat=True))
         if not pair_ids:
             raise ApplicationError("The round has no pairs to explain.")
+        imported = imported_launch_rows(round=locked, pair_ids=pair_ids)
+        imported_methods = {row.method for row in imported}
+        computed = [m for m in locked.methods if m not in imported_methods]
         Explanation.objects.bulk_create(
-            [Explanation(round=locked, pair_id=p, method=m) for m in locked.methods for p in pair_ids],
+            [Explanation(round=locked, pair_id=p, method=m) for m in computed for p in pair_ids] + imported,
             batch_size=2000,
         )
         locked.status = Status.COMPUTING

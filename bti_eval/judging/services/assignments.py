@@ -24,10 +24,21 @@ from explainers.registry import available_methods
 PUBLIC_ID_AVOID = frozenset(word.removesuffix("s") for name in available_methods() for word in name.split("-"))
 
 
-def _blind_public_id() -> str:
+def public_id_avoid(methods: Collection[str] = ()) -> frozenset[str]:
+    """The words a public id may not contain: ``PUBLIC_ID_AVOID`` plus, for a round's ``methods``,
+    each name and its words (split at '-' and '_', in the singular) of two characters or more.
+    The round's methods include its imported ones, whose names the researcher chose; a one-letter
+    word would only make ids rarer, not blinder."""
+    words = {method.lower() for method in methods}
+    for method in methods:
+        words.update(word.removesuffix("s") for word in method.lower().replace("_", "-").split("-"))
+    return PUBLIC_ID_AVOID | {word for word in words if len(word) >= 2}
+
+
+def _blind_public_id(avoid: frozenset[str] = PUBLIC_ID_AVOID) -> str:
     while True:
         public_id = new_public_id()
-        if not any(word in public_id.lower() for word in PUBLIC_ID_AVOID):
+        if not any(word in public_id.lower() for word in avoid):
             return public_id
 
 
@@ -112,8 +123,11 @@ def assignments_build(
         missing, [pair_id for _, pair_id in missing], previous=existing[-1][1] if existing else None
     )
     start = len(existing)
+    avoid = public_id_avoid(judge.round.methods or ())
     Assignment.objects.bulk_create(
-        Assignment(judge=judge, explanation_id=explanation_id, position=start + offset, public_id=_blind_public_id())
+        Assignment(
+            judge=judge, explanation_id=explanation_id, position=start + offset, public_id=_blind_public_id(avoid)
+        )
         for offset, (explanation_id, _) in enumerate(ordered)
     )
     return len(ordered)
