@@ -72,7 +72,10 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError(f"cannot read {what}: {exc.strerror}") from None
     texts = read_pair_texts(args.pairs) if args.pairs is not None else None
     explanations = read_file(data, what=what, texts=texts, pairs_name=f"pairs file {args.pairs!r}")
-    checked = "structure" if texts is None else f"structure, offsets and coverage of all {len(texts)} pairs"
+    n = len(texts or ())
+    checked = (
+        "structure" if texts is None else f"structure, offsets and coverage of the {n} pair{'s' if n != 1 else ''}"
+    )
     given = sum(e.similarity is not None for e in explanations)
     sys.stdout.write(
         f"{args.file}: {len(explanations)} explanation{'s' if len(explanations) != 1 else ''} valid ({checked}); "

@@ -304,7 +304,7 @@ def test_validate_accepts_a_good_file_and_checks_it_against_the_pairs(tmp_path, 
     assert main(["validate", str(good)]) == 0
     assert "2 explanations valid (structure); 1 with their own similarity" in capsys.readouterr().out
     assert main(["validate", str(good), "--pairs", str(pairs), "--name", "shap"]) == 0
-    assert "valid (structure, offsets and coverage of all 2 pairs)" in capsys.readouterr().out
+    assert "valid (structure, offsets and coverage of the 2 pairs)" in capsys.readouterr().out
 
 
 def test_validate_exits_2_with_every_error_by_line_and_no_traceback(tmp_path, capsys):

@@ -190,6 +190,10 @@ def test_a_draft_can_remove_an_imported_method(draft, pairs):
     upload(draft, jsonl(*pair_lines(pairs)))
     assert imported_method_remove(round=draft, name="shap") == "shap"
     assert nothing_written(draft)
+    upload(draft, jsonl(*pair_lines(pairs)))
+    services.round_delete(round=draft)  # the draft goes with its imports; the pairs stay
+    assert not ImportedMethod.objects.exists() and not ImportedExplanation.objects.exists()
+    assert all(type(p).objects.filter(pk=p.pk).exists() for p in pairs)
 
 
 def test_deleting_a_pair_of_the_draft_takes_its_imported_explanation_with_it(draft, pairs, published):
