@@ -69,9 +69,11 @@ MAX_MODEL_CHARS = 500
 SIMILARITY_TOLERANCE = 1e-6
 
 NAME_MAX_CHARS = 64  # the platform's method column
-NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
+# JSON-safe like the registry's names ("integrated-gradients"); words joined by "-" only, so that
+# the judges' public ids avoid each word of it as they avoid the registry's (judging.services.assignments).
+NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 NAME_RULE = (
-    "lower-case letters and digits, words joined by single '-' or '_', starting with a letter, "
+    "lower-case letters and digits, words joined by single hyphens, starting with a letter, "
     f"2 to {NAME_MAX_CHARS} characters (e.g. 'shap-partition')"
 )
 

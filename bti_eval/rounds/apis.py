@@ -356,7 +356,7 @@ class RoundImportedMethodsApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(
             max_length=64,
-            help_text="The method's name in the round: lower-case letters and digits, words joined by - or _, "
+            help_text="The method's name in the round: lower-case letters and digits, words joined by hyphens, "
             "not a built-in or plugin method's name, not 'control'. Judges never see it.",
         )
         file = serializers.FileField(

@@ -139,7 +139,7 @@ class ImportedMethodForm(forms.Form):
     name = forms.CharField(
         max_length=64,
         label="Method name",
-        help_text="Lower-case letters and digits, words joined by - or _ (e.g. shap-partition); not a built-in "
+        help_text="Lower-case letters and digits, words joined by hyphens (e.g. shap-partition); not a built-in "
         "method's name. Judges never see it.",
     )
     file = forms.FileField(

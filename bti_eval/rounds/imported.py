@@ -116,6 +116,11 @@ def imported_launch_rows(*, round: EvaluationRound, pair_ids: list[int]) -> list
     return rows
 
 
+def is_imported(*, round_id: int, method: str) -> bool:
+    """Whether ``method`` is an imported method of the round ``round_id`` (not a registry method)."""
+    return ImportedMethod.objects.filter(round_id=round_id, name=method).exists()
+
+
 def imported_names(*, round: EvaluationRound) -> list[str]:
     """The round's imported methods' names, in upload order."""
     return list(ImportedMethod.objects.filter(round=round).values_list("name", flat=True))

@@ -234,12 +234,7 @@ def _clean_options(options: dict, *, n_pairs: int) -> dict:
 
 
 def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) -> EvaluationRound:
-    """draft → computing: one PENDING explanation per (pair, method), chunks enqueued after commit.
-
-    An imported method's rows carry their uploaded explanations (``rounds.imported``): its chunks
-    only complete them from the round's model. The computed methods' rows are created first, so
-    that the similarity shown for a pair (its first done explanation's, ``judging.blind``) is the
-    round model's own whenever the round computes a method."""
+    """draft → computing: one PENDING explanation per (pair, method), chunks enqueued after commit."""
     from bti_eval.rounds.tasks import explain_chunk
 
     _require(round, Status.DRAFT, "launch")
@@ -249,6 +244,9 @@ def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) 
         pair_ids = list(locked.pairs.order_by("id").values_list("id", flat=True))
         if not pair_ids:
             raise ApplicationError("The round has no pairs to explain.")
+        # An imported method's rows carry their uploads (rounds.imported); its chunks only complete them
+        # from the round's model. Computed rows first: a pair shows its first done explanation's
+        # similarity (judging.blind), so the round model's own whenever the round computes a method.
         imported = imported_launch_rows(round=locked, pair_ids=pair_ids)
         imported_methods = {row.method for row in imported}
         computed = [m for m in locked.methods if m not in imported_methods]

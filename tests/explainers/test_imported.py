@@ -250,6 +250,7 @@ def test_every_pair_exactly_once_unknown_ids_and_missing_pairs():
         ("my shap", "is not allowed"),
         ("-shap", "is not allowed"),
         ("shap--x", "is not allowed"),
+        ("shap_x", "is not allowed"),
         ("2shap", "is not allowed"),
         ("s", "is not allowed"),
         ("x" * 65, "is not allowed"),
@@ -265,7 +266,7 @@ def test_method_names_are_safe_and_never_a_computed_methods(name, fragment):
 
 
 def test_a_good_name_passes():
-    assert check_name(" shap-partition_v2 ", taken=available_methods()) == "shap-partition_v2"
+    assert check_name(" shap-partition-v2 ", taken=available_methods()) == "shap-partition-v2"
 
 
 def test_the_models_reading_equals_what_every_computed_method_reports(tiny_encoder):

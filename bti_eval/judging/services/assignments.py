@@ -18,24 +18,19 @@ from bti_eval.judging.ordering import spread_by_pair
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from explainers.registry import available_methods
 
-# A public id is random; one that happens to spell a word of a method's name ("bti", "vanilla",
-# "gradient", "w2v", ...) would only look like a leak, so it is drawn again (keeps judge pages free
-# of every method name, even by chance). The words come from the registry's names, in the singular.
-PUBLIC_ID_AVOID = frozenset(word.removesuffix("s") for name in available_methods() for word in name.split("-"))
-
 
 def public_id_avoid(methods: Collection[str] = ()) -> frozenset[str]:
-    """The words a public id may not contain: ``PUBLIC_ID_AVOID`` plus, for a round's ``methods``,
-    each name and its words (split at '-' and '_', in the singular) of two characters or more.
-    The round's methods include its imported ones, whose names the researcher chose; a one-letter
-    word would only make ids rarer, not blinder."""
-    words = {method.lower() for method in methods}
-    for method in methods:
-        words.update(word.removesuffix("s") for word in method.lower().replace("_", "-").split("-"))
-    return PUBLIC_ID_AVOID | {word for word in words if len(word) >= 2}
+    """Words a public id must not contain. A public id is random; one that happens to spell a word
+    of a method's name ("bti", "vanilla", "gradient", "w2v", a plugin's "grad", ...) would only look
+    like a leak, so it is drawn again (keeps judge pages free of every method name, even by chance).
+    The words come from the registry's names (built-ins and installed plugins) and ``methods`` (a
+    round's own, which may name a plugin no longer installed), in the singular; read at each call,
+    since a plugin's names are known only once the registry has read its entry points."""
+    names = {*available_methods(), *methods}
+    return frozenset(word.removesuffix("s") for name in names for word in name.split("-"))
 
 
-def _blind_public_id(avoid: frozenset[str] = PUBLIC_ID_AVOID) -> str:
+def _blind_public_id(avoid: frozenset[str]) -> str:
     while True:
         public_id = new_public_id()
         if not any(word in public_id.lower() for word in avoid):
@@ -122,8 +117,7 @@ def assignments_build(
     ordered = spread_by_pair(
         missing, [pair_id for _, pair_id in missing], previous=existing[-1][1] if existing else None
     )
-    start = len(existing)
-    avoid = public_id_avoid(judge.round.methods or ())
+    start, avoid = len(existing), public_id_avoid(judge.round.methods)
     Assignment.objects.bulk_create(
         Assignment(
             judge=judge, explanation_id=explanation_id, position=start + offset, public_id=_blind_public_id(avoid)
