@@ -14,7 +14,7 @@ CLI's ``validate`` command and the platform's upload both call it.
   two lists, paragraph a's words then paragraph b's; ``pairs`` index them (``a`` into words[0],
   ``b`` into words[1]).
 - ``similarity`` (optional, a cosine in [-1, 1]): when missing, the round's model computes it.
-- ``model``, ``diagnostics`` (optional) are kept as provenance; ``method``, ``truncated`` and
+- ``model``, ``model_info`` and ``diagnostics`` (optional) are kept as provenance; ``method``, ``truncated`` and
   ``words_read`` are accepted and ignored (the upload names the method; the round's model decides
   where a long paragraph is cut), so that ``python -m explainers explain --input`` output imports
   as it is. Any other key is an error.
@@ -53,7 +53,7 @@ from .words import WORD_RE
 
 ID_KEY = "id"
 REQUIRED_KEYS = (ID_KEY, "words", "pairs")
-KEPT_KEYS = ("similarity", "model", "diagnostics")
+KEPT_KEYS = ("similarity", "model", "model_info", "diagnostics")
 IGNORED_KEYS = ("method", "truncated", "words_read")
 WORD_KEYS = ("text", "start", "end", "saliency")
 PAIR_KEYS = ("a", "b", "word_similarity", "score")
@@ -107,7 +107,7 @@ class ImportFileError(InputError):
 class ImportedExplanation:
     """One valid line: its ``line`` number, the pair ``id`` (as text), ``words`` and ``pairs`` in the
     contract's form (numbers as floats and ints), ``similarity`` (None: not given), and the kept
-    provenance (``model``, ``diagnostics``)."""
+    provenance (``model``, ``model_info``, ``diagnostics``)."""
 
     line: int
     id: str
@@ -115,6 +115,7 @@ class ImportedExplanation:
     pairs: list[dict[str, Any]]
     similarity: float | None = None
     model: str | None = None
+    model_info: dict[str, Any] = field(default_factory=dict)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
     def payload(self, method: str) -> dict[str, Any]:
@@ -124,6 +125,8 @@ class ImportedExplanation:
         out: dict[str, Any] = {"method": method}
         if self.model is not None:
             out["model"] = self.model
+        if self.model_info:
+            out["model_info"] = self.model_info
         if self.similarity is not None:
             out["similarity"] = self.similarity
         out["words"] = [[dict(w) for w in side] for side in self.words]
@@ -253,9 +256,9 @@ def _explanation(line: int, record: dict[str, Any]) -> ImportedExplanation:
     model = record.get("model")
     if model is not None and (not isinstance(model, str) or len(model) > MAX_MODEL_CHARS):
         raise _Bad(f"'model' must be text of at most {MAX_MODEL_CHARS} characters")
-    diagnostics = record.get("diagnostics")
-    if diagnostics is not None and not isinstance(diagnostics, dict):
-        raise _Bad("'diagnostics' must be a JSON object")
+    for key in ("model_info", "diagnostics"):
+        if record.get(key) is not None and not isinstance(record[key], dict):
+            raise _Bad(f"{key!r} must be a JSON object")
     for key, kind, name in (
         ("method", str, "text"),
         ("truncated", bool, "true or false"),
@@ -270,7 +273,8 @@ def _explanation(line: int, record: dict[str, Any]) -> ImportedExplanation:
         pairs=pairs,
         similarity=similarity,
         model=model,
-        diagnostics=diagnostics or {},
+        model_info=record.get("model_info") or {},
+        diagnostics=record.get("diagnostics") or {},
     )
 
 

@@ -150,24 +150,28 @@ def _complete_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
         readings = pair_readings(encoder, texts)
         seconds = (perf_counter() - start) / len(rows)
         for row, reading in zip(rows, readings, strict=True):
-            outcomes[row.pk] = (_completed(row.payload or {}, reading, encoder.name), seconds)
+            outcomes[row.pk] = (_completed(row.payload or {}, reading, encoder), seconds)
     except ExplainerError:
         for row, pair in zip(rows, texts, strict=True):
             start = perf_counter()
             try:
                 [reading] = pair_readings(encoder, [pair])
-                outcomes[row.pk] = (_completed(row.payload or {}, reading, encoder.name), perf_counter() - start)
+                outcomes[row.pk] = (_completed(row.payload or {}, reading, encoder), perf_counter() - start)
             except ExplainerError as exc:
                 outcomes[row.pk] = str(exc) or type(exc).__name__
     return _store(outcomes)
 
 
-def _completed(payload: dict, reading, model: str) -> dict:
-    """The uploaded ``payload`` with the model's reading, in the contract's key order."""
+def _completed(payload: dict, reading, encoder) -> dict:
+    """The uploaded ``payload`` with the model's reading, in the contract's key order. ``model`` and
+    ``model_info`` are the line's when it gave them, else the round model's (``model_info`` where
+    the encoder describes itself)."""
     similarity = payload["similarity"] if payload.get("similarity") is not None else reading.similarity
+    model_info = payload.get("model_info") or getattr(encoder, "model_info", None)
     out = {
         "method": payload.get("method", ""),
-        "model": payload.get("model") or model,
+        "model": payload.get("model") or encoder.name,
+        **({"model_info": dict(model_info)} if model_info else {}),
         "similarity": float(similarity),
         "truncated": bool(reading.truncated),
         **({"words_read": list(reading.words_read)} if reading.words_read is not None else {}),

@@ -56,7 +56,14 @@ def refused(data: bytes | str) -> list[tuple[int | None, str]]:
 
 
 def test_a_valid_file_gives_the_contracts_payloads_without_what_the_model_decides():
-    good = line(similarity=0.7, model="xsbert", diagnostics={"steps": 10}, method="x", truncated=False)
+    good = line(
+        similarity=0.7,
+        model="xsbert",
+        model_info={"pooling": "cls"},
+        diagnostics={"steps": 10},
+        method="x",
+        truncated=False,
+    )
     [first, second] = read_file(jsonl(good, "", line("p2", TEXTS["p2"], id=7)))
     assert (first.line, first.id, first.similarity, second.line, second.id, second.similarity) == (
         1,
@@ -69,6 +76,7 @@ def test_a_valid_file_gives_the_contracts_payloads_without_what_the_model_decide
     payload = first.payload("shap")
     assert payload["method"] == "shap" and payload["model"] == "xsbert" and payload["similarity"] == 0.7
     assert payload["words"] == good["words"] and payload["pairs"] == good["pairs"]
+    assert payload["model_info"] == {"pooling": "cls"} and "model_info" not in second.payload("shap")
     assert payload["diagnostics"] == {"steps": 10} and "truncated" not in payload and "words_read" not in payload
     assert "similarity" not in second.payload("shap") and "model" not in second.payload("shap")
 
@@ -115,6 +123,7 @@ def test_a_valid_file_gives_the_contracts_payloads_without_what_the_model_decide
         (line(similarity="0.5"), "'similarity' must be a number"),
         (line(model=3), "'model' must be text"),
         (line(diagnostics=[1]), "'diagnostics' must be a JSON object"),
+        (line(model_info="cls"), "'model_info' must be a JSON object"),
         (line(truncated="no"), "'truncated' must be true or false"),
         (line(diagnostics={"x": "a\u0000b"}), "NUL character"),
         (line(model="\ud800"), "lone surrogate"),
