@@ -163,11 +163,10 @@ def _complete_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
 
 
 def _completed(payload: dict, reading, encoder) -> dict:
-    """The uploaded ``payload`` with the model's reading, in the contract's key order. ``model`` and
-    ``model_info`` are the line's when it gave them, else the round model's (``model_info`` where
-    the encoder describes itself)."""
+    """The uploaded ``payload`` with the model's reading, in the contract's key order. ``model`` is
+    the line's when it named one, else the round's model; ``model_info`` only the line's."""
     similarity = payload["similarity"] if payload.get("similarity") is not None else reading.similarity
-    model_info = payload.get("model_info") or getattr(encoder, "model_info", None)
+    model_info = payload.get("model_info")
     out = {
         "method": payload.get("method", ""),
         "model": payload.get("model") or encoder.name,
