@@ -14,7 +14,7 @@ from bti_eval.judging import queries
 from bti_eval.judging.models import Assignment, Invite, Rating, RatingChange
 from bti_eval.judging.ordering import adjacent_same_pair
 from bti_eval.judging.selectors import judge_progress
-from bti_eval.judging.services.assignments import PUBLIC_ID_AVOID, assignments_build, assignments_build_for_round
+from bti_eval.judging.services.assignments import assignments_build, assignments_build_for_round, public_id_avoid
 from bti_eval.judging.services.invites import invite_accept, invite_revoke, judge_invite
 from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.rounds.models import EvaluationRound, Explanation
@@ -191,7 +191,7 @@ def test_build_for_round_skips_revoked_judges(rating_round):
 def test_public_ids_are_random_and_unique(judge):
     ids = list(judge.assignments.values_list("public_id", flat=True))
     assert len(set(ids)) == len(ids) and all(len(public_id) >= 20 for public_id in ids)
-    assert not any(word in public_id.lower() for public_id in ids for word in PUBLIC_ID_AVOID)
+    assert not any(word in public_id.lower() for public_id in ids for word in public_id_avoid())
 
 
 # --- ratings ---------------------------------------------------------------------------------
