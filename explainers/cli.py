@@ -1,4 +1,4 @@
-"""Command line: ``python -m explainers methods | explain | sanity | neighbours | train-recobert``.
+"""Command line: ``python -m explainers methods | explain | sanity | validate | neighbours | train-recobert``.
 
 Each subcommand is a :class:`~explainers.cli_common.Command` in ``COMMANDS`` (its arguments and a
 ``run(args) -> exit code``); the catalog commands come from :mod:`explainers.cli_catalog`. Errors a
@@ -23,6 +23,7 @@ from typing import Any
 from .argtypes import positive_int
 from .cli_catalog import COMMANDS as CATALOG_COMMANDS
 from .cli_common import Command, check_model, check_output, write_atomic
+from .cli_imported import COMMANDS as IMPORTED_COMMANDS
 from .errors import ExplainerError, InputError
 from .modeldir import DTYPES, POOLING_MODES
 from .registry import all_methods, available_methods, broken_plugins, get_method
@@ -364,6 +365,7 @@ COMMANDS: dict[str, Command] = {
         Command("methods", "list the explanation methods: built-ins and plugins", _methods_arguments, _methods_run),
         Command("explain", "explain why two paragraphs are similar", _explain_arguments, _explain_run),
         Command("sanity", "parameter-randomization sanity test of a method", _sanity_arguments, _sanity_run),
+        *IMPORTED_COMMANDS,
         *CATALOG_COMMANDS,
     )
 }

@@ -121,9 +121,12 @@ def read_rows(path: str | os.PathLike, *, what: str, fmt: str | None = None) -> 
     return parse_rows(read_utf8(path, what), fmt=fmt, what=f"{what} {str(path)!r}")
 
 
-def parse_rows(text: str, *, fmt: str, what: str = "the file") -> Rows:
-    """The rows of decoded ``text`` (``fmt`` "csv" or "jsonl"); ``what`` names the file in errors."""
-    return (_csv_rows if fmt == "csv" else _jsonl_rows)(text, what)
+def parse_rows(text: str, *, fmt: str, what: str = "the file", max_depth: int = safejson.MAX_DEPTH) -> Rows:
+    """The rows of decoded ``text`` (``fmt`` "csv" or "jsonl"); ``what`` names the file in errors.
+    ``max_depth``: JSONL only, how deeply a line may nest arrays and objects (deeper: a broken row)."""
+    if fmt == "csv":
+        return _csv_rows(text, what)
+    return _jsonl_rows(text, what, max_depth)
 
 
 def _nul_error(column: str | None) -> str:
@@ -172,22 +175,22 @@ def _csv_header(header: list[str], what: str, line: int) -> list[str]:
     return columns
 
 
-def _jsonl_rows(text: str, what: str) -> Rows:
+def _jsonl_rows(text: str, what: str, max_depth: int = safejson.MAX_DEPTH) -> Rows:
     columns: dict[str, None] = {}
     rows: list[Row] = []
     # Lines end at "\n" only: str.splitlines() would also split at U+2028 and other separators,
     # which JSON allows raw inside strings, and then the line numbers would not be the file's.
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
-            row = _jsonl_row(number, line)
+            row = _jsonl_row(number, line, max_depth)
             columns.update(dict.fromkeys(row.values))
             rows.append(row)
     return Rows(format="jsonl", columns=list(columns), rows=rows, what=what)
 
 
-def _jsonl_row(number: int, line: str) -> Row:
+def _jsonl_row(number: int, line: str, max_depth: int) -> Row:
     try:
-        record = safejson.loads(line)
+        record = safejson.loads(line, max_depth=max_depth)
     except json.JSONDecodeError as e:
         return Row(number, {}, error=f"not valid JSON ({e.msg} at column {e.colno})")
     except safejson.JSONLimitError as e:

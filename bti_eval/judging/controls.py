@@ -12,7 +12,9 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-CONTROL_METHOD = "control"
+from bti_eval.rounds.constants import CONTROL_METHOD
+
+__all__ = ["CONTROL_METHOD", "degrade"]
 
 
 def _random_saliency(n: int, rng: random.Random) -> list[float]:

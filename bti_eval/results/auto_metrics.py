@@ -31,6 +31,7 @@ from typing import Any
 
 from bti_eval.results import statistics
 from bti_eval.results.models import AutoEvaluation
+from bti_eval.rounds.imported import imported_names
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 METRICS = ("plausibility", "faithfulness", "sanity")
@@ -167,6 +168,10 @@ def _plausibility(round: EvaluationRound) -> dict[str, Any]:
     }
 
 
+SANITY_IMPORTED = (
+    "imported methods have no sanity score: the platform cannot recompute explanations made elsewhere with "
+    "random weights (run the parameter-randomization test where they were computed)"
+)
 NO_GOLD = "no pair of this round has a gold alignment (import pairs with import_ists)"
 
 
@@ -191,6 +196,8 @@ def _sanity(round: EvaluationRound, method: str, options: dict[str, Any]) -> dic
     from bti_eval.rounds.selectors import round_explain_options
     from explainers.sanity import sanity_compare
 
+    if method in imported_names(round=round):
+        return {"methods": {}, "notes": {"sanity": SANITY_IMPORTED}}
     chosen = set(_sample(_round_pair_ids(round), int(options["sanity_pairs"]), round.seed))
     picked = [e for e in _explanations(round, method)[method] if e.pair_id in chosen]
     random_run = []

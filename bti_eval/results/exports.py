@@ -37,7 +37,7 @@ from bti_eval.results.plots import means_plot_svg
 from bti_eval.results.report import flagged_judges, round_report
 from bti_eval.results.selectors import round_ratings
 from bti_eval.rounds.models import EvaluationRound
-from bti_eval.rounds.selectors import round_truncation
+from bti_eval.rounds.selectors import round_imported_methods, round_truncation
 
 FORMATS = ("csv", "json", "markdown", "latex", "svg", "methods-csv", "judges-csv", "heds")
 CONTENT_TYPES = {
@@ -89,6 +89,12 @@ METHOD_COLUMNS = [
     "alpha_interval",
     "truncated",
     "exclude_flagged",
+    # The provenance of an imported method (empty for computed methods): rounds.ImportedMethod.
+    "imported_file",
+    "imported_sha256",
+    "imported_lines",
+    "imported_at",
+    "imported_by",
 ]
 JUDGE_COLUMNS = [
     "id",
@@ -139,7 +145,8 @@ def export(round: EvaluationRound, fmt: str, *, decimals: int = 2, exclude_flagg
         return iter([heds_json(round, report=report, exclude_flagged=exclude_flagged)])
     if fmt == "methods-csv":
         truncated = round_truncation(round=round)["per_method"]
-        return _csv_lines(METHOD_COLUMNS, method_rows(report, truncated=truncated))
+        imported = round_imported_methods(round=round)
+        return _csv_lines(METHOD_COLUMNS, method_rows(report, truncated=truncated, imported=imported))
     return _csv_lines(JUDGE_COLUMNS, judge_rows(report))
 
 
@@ -301,9 +308,14 @@ def _copy_csv(round: EvaluationRound, *, flagged: Collection[int], drop_flagged:
     return queries.copy_csv(rows, header=next(_csv_pieces(CSV_COLUMNS, [])), lines_per_piece=CSV_CHUNK_ROWS)
 
 
-def method_rows(report: dict[str, Any], *, truncated: dict[str, int] | None = None) -> list[dict[str, Any]]:
+def method_rows(
+    report: dict[str, Any], *, truncated: dict[str, int] | None = None, imported: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """The per-method table with alpha and automatic metrics, flattened for CSV; ``truncated``:
-    the number of each method's truncated explanations (``rounds.selectors.round_truncation``)."""
+    the number of each method's truncated explanations (``rounds.selectors.round_truncation``);
+    ``imported``: the provenance of the round's imported methods
+    (``rounds.selectors.round_imported_methods``), in the ``imported_*`` columns."""
+    provenance = {row["method"]: _provenance_cells(row) for row in imported or []}
     alpha = {row["method"]: row for row in report["agreement"]["per_method"]}
     auto = {row["method"]: row for row in (report.get("auto") or {}).get("methods", [])}
     rows = []
@@ -316,10 +328,31 @@ def method_rows(report: dict[str, Any], *, truncated: dict[str, int] | None = No
                 "alpha_interval": alpha.get(row["method"], {}).get("interval", {}).get("alpha"),
                 "truncated": (truncated or {}).get(row["method"], 0),
                 "exclude_flagged": int(report["options"]["exclude_flagged"]),
+                **provenance.get(row["method"], {}),
                 **extra,
             }
         )
     return rows
+
+
+def _provenance_cells(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "imported_file": row["file_name"],
+        "imported_sha256": row["sha256"],
+        "imported_lines": row["lines"],
+        "imported_at": row["uploaded_at"].astimezone(UTC).isoformat(),
+        "imported_by": row["uploaded_by"] or "",
+    }
+
+
+def imported_provenance(round: EvaluationRound) -> list[dict[str, Any]]:
+    """The JSON export's record of the round's imported methods: ``{"method", "file_name",
+    "sha256", "size_bytes", "lines", "similarities_given", "uploaded_by", "uploaded_at"}`` each,
+    ``uploaded_at`` in ISO 8601 UTC."""
+    return [
+        {**row, "uploaded_at": row["uploaded_at"].astimezone(UTC).isoformat()}
+        for row in round_imported_methods(round=round)
+    ]
 
 
 def judge_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -361,6 +394,9 @@ def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report
             "method: pairs of the same two words (case-folded) merged into one row, best rows first, scores "
             "shown relative to the explanation's best pair; stored explanations keep the full selection",
             "truncated": round_truncation(round=round),
+            "imported_methods": imported_provenance(round),
+            "imported_methods_means": "methods whose explanations were computed elsewhere and uploaded (file, "
+            "SHA-256 of its bytes, explanations, uploader, time); judges saw them blind like every method",
             "seed": round.seed,
             "pairs": round.pairs.count(),
             "design": round.design,

@@ -20,6 +20,7 @@ from bti_eval.results.plots import inline_svg, means_plot_svg
 from bti_eval.results.report import parse_exclude_flagged, round_report
 from bti_eval.results.selectors import round_item_remarks
 from bti_eval.results.tables import report_rows
+from bti_eval.rounds.imported import imported_names
 from bti_eval.rounds.models import EvaluationRound
 
 
@@ -43,6 +44,7 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
         "flagged": [j for j in report["judges"] if j["flagged"]],
         "remarks": round_item_remarks(round=round),
         "plan_form": PlanForm(),  # the plan itself is computed only on its own page, when asked
+        "imported_names": imported_names(round=round),
         **report_rows(report),
     }
     return render(request, "results/round_results.html", context)

@@ -13,4 +13,14 @@ urlpatterns = [
     path("rounds/<int:round_id>/close/", apis.RoundCloseApi.as_view(), name="api-round-close"),
     path("rounds/<int:round_id>/archive/", apis.RoundArchiveApi.as_view(), name="api-round-archive"),
     path("rounds/<int:round_id>/restore/", apis.RoundRestoreApi.as_view(), name="api-round-restore"),
+    path(
+        "rounds/<int:round_id>/imported-methods/",
+        apis.RoundImportedMethodsApi.as_view(),
+        name="api-round-imported-methods",
+    ),
+    path(
+        "rounds/<int:round_id>/imported-methods/<slug:name>/",
+        apis.RoundImportedMethodApi.as_view(),
+        name="api-round-imported-method",
+    ),
 ]

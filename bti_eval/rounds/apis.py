@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,8 +14,10 @@ from bti_eval.core.fields import CountField, IdField, SeedField
 from bti_eval.core.pagination import LimitOffsetPagination
 from bti_eval.core.serializers import error_responses
 from bti_eval.pairs.selectors import pair_ids_select
+from bti_eval.pairs.services import check_upload_size
 from bti_eval.rounds import services
-from bti_eval.rounds.models import DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound
+from bti_eval.rounds.imported import imported_method_create, imported_method_remove
+from bti_eval.rounds.models import DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound, ImportedMethod
 from bti_eval.rounds.selectors import round_list, round_progress
 from explainers.modeldir import DTYPES, POOLING_MODES
 
@@ -346,3 +349,93 @@ class RoundCloseApi(APIView):
     def post(self, request: Request, round_id: int) -> Response:
         round = services.round_close(round=get_object_or_404(EvaluationRound, pk=round_id))
         return Response(RoundOutputSerializer(round).data)
+
+
+class ImportedMethodOutputSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ImportedMethod
+        fields = [
+            "name",
+            "file_name",
+            "sha256",
+            "size_bytes",
+            "lines",
+            "similarities_given",
+            "uploaded_by",
+            "uploaded_at",
+        ]
+        extra_kwargs = {
+            "sha256": {"help_text": "SHA-256 of the uploaded file's bytes (hex)."},
+            "lines": {"help_text": "Explanations in the file (its non-blank lines): one per pair of the round."},
+            "similarities_given": {
+                "help_text": "Lines that gave their own similarity (the others get the round model's)."
+            },
+        }
+
+
+class RoundImportedMethodsApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(
+            max_length=64,
+            help_text="The method's name in the round: lower-case letters and digits, words joined by hyphens, "
+            "not a built-in or plugin method's name, not 'control'. Judges never see it.",
+        )
+        file = serializers.FileField(
+            help_text='JSON Lines, one explanation per pair of the round: {"id": pair external id, "words": '
+            '[[{"text", "start", "end", "saliency"}, ...], [...]], "pairs": [{"a", "b", "word_similarity", '
+            '"score"}, ...]}, "similarity" optional. Each paragraph\'s words are all its words '
+            "(explainers.words.split_words) with character offsets into its text."
+        )
+
+    @extend_schema(
+        responses={200: ImportedMethodOutputSerializer(many=True), **error_responses(404)},
+        summary="The round's imported methods, with their provenance",
+    )
+    def get(self, request: Request, round_id: int) -> Response:
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        methods = ImportedMethod.objects.filter(round=round).select_related("uploaded_by").order_by("id")
+        return Response(ImportedMethodOutputSerializer(methods, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: ImportedMethodOutputSerializer,
+            **error_responses(
+                404,
+                413,
+                described={
+                    400: "A bad name or file: nothing was imported; extra.errors lists {line, message} for every "
+                    "line at fault (line null: the file as a whole), extra.more_errors how many more there are.",
+                    409: "The round is not a draft, or already has a method of that name.",
+                },
+            ),
+        },
+        summary="Import explanations computed elsewhere into a draft round, as a method (atomic)",
+    )
+    def post(self, request: Request, round_id: int) -> Response:
+        round = get_object_or_404(EvaluationRound, pk=round_id)
+        upload = request.FILES.get("file")
+        if upload is not None:
+            check_upload_size(upload.size)  # before reading it into memory
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        method = imported_method_create(
+            round=round, name=data["name"], content=data["file"].read(), file_name=data["file"].name, by=request.user
+        )
+        return Response(ImportedMethodOutputSerializer(method).data, status=status.HTTP_201_CREATED)
+
+
+class RoundImportedMethodApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None, **error_responses(404, described={409: "Only a draft round can remove a method."})},
+        summary="Remove an imported method and its explanations from a draft round",
+    )
+    def delete(self, request: Request, round_id: int, name: str) -> Response:
+        imported_method_remove(round=get_object_or_404(EvaluationRound, pk=round_id), name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -3,6 +3,9 @@
 Idempotent by construction: only PENDING/RUNNING rows are computed, results are written by
 primary key onto the (round, pair, method) row and never over a DONE one, so a redelivered
 chunk (e.g. after a worker was killed mid-task) recomputes what is missing and duplicates nothing.
+
+An imported method's rows (``rounds.imported``) are not explained here: they carry the uploaded
+explanation, which one forward pass of the round's model completes (``_complete_group``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django.utils import timezone
 
 from bti_eval.core import jobs
 from bti_eval.core.encoders import encoder_get
+from bti_eval.rounds.imported import is_imported
 from bti_eval.rounds.models import Explanation
 from bti_eval.rounds.selectors import round_explain_options
 from bti_eval.rounds.services import round_open_if_complete
@@ -47,8 +51,10 @@ def explanations_compute(*, explanation_ids: list[int], worker: str = "") -> dic
         .order_by("round_id", "method", "pair_id")
     )
     counts = {"done": 0, "failed": 0, "skipped": len(set(explanation_ids)) - len(rows)}
-    for _, group in groupby(rows, key=lambda r: (r.round_id, r.method)):
-        done, failed = _compute_group(list(group), worker=worker)
+    for (round_id, method), group in groupby(rows, key=lambda r: (r.round_id, r.method)):
+        # An imported method is not in the registry: its rows carry their explanations, completed here.
+        imported = is_imported(round_id=round_id, method=method)
+        done, failed = (_complete_group if imported else _compute_group)(list(group), worker=worker)
         counts["done"] += done
         counts["failed"] += failed
     round_ids = set(Explanation.objects.filter(pk__in=explanation_ids).values_list("round_id", flat=True))
@@ -142,3 +148,61 @@ def _is_finite_json(payload: dict) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _complete_group(rows: list[Explanation], *, worker: str) -> tuple[int, int]:
+    """An imported method's rows completed from the round's model: one forward pass per batch
+    (``explainers.similarity.pair_readings``) gives each pair's similarity, used where the uploaded
+    line had none, and the tokenizer's cut (``truncated``, ``words_read``), always the model's, so
+    that a judge sees the same cut on every method of a pair. ``model`` is the line's when it named
+    one, else the round's model. An explainers error for one pair fails only that row."""
+    from explainers.errors import ExplainerError
+    from explainers.similarity import pair_readings
+
+    Explanation.objects.filter(
+        pk__in=[r.pk for r in rows], status__in=[Explanation.Status.PENDING, Explanation.Status.RUNNING]
+    ).update(
+        status=Explanation.Status.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), worker=worker[:255]
+    )
+    try:
+        round = rows[0].round
+        encoder = encoder_get(model=round.model, dtype=round.dtype, pooling=round.pooling)
+    except ExplainerError as exc:
+        return _store({r.pk: f"could not load the model: {exc}" for r in rows})
+    texts = [(r.pair.text_a, r.pair.text_b) for r in rows]
+    outcomes: dict[int, tuple[dict, float] | str] = {}
+    start = perf_counter()
+    try:
+        readings = pair_readings(encoder, texts)
+        seconds = (perf_counter() - start) / len(rows)
+        for row, reading in zip(rows, readings, strict=True):
+            outcomes[row.pk] = (_completed(row.payload or {}, reading, encoder), seconds)
+    except ExplainerError:
+        for row, pair in zip(rows, texts, strict=True):
+            start = perf_counter()
+            try:
+                [reading] = pair_readings(encoder, [pair])
+                outcomes[row.pk] = (_completed(row.payload or {}, reading, encoder), perf_counter() - start)
+            except ExplainerError as exc:
+                outcomes[row.pk] = str(exc) or type(exc).__name__
+    return _store(outcomes)
+
+
+def _completed(payload: dict, reading, encoder) -> dict:
+    """The uploaded ``payload`` with the model's reading, in the contract's key order. ``model`` is
+    the line's when it named one, else the round's model; ``model_info`` only the line's."""
+    similarity = payload["similarity"] if payload.get("similarity") is not None else reading.similarity
+    model_info = payload.get("model_info")
+    out = {
+        "method": payload.get("method", ""),
+        "model": payload.get("model") or encoder.name,
+        **({"model_info": dict(model_info)} if model_info else {}),
+        "similarity": float(similarity),
+        "truncated": bool(reading.truncated),
+        **({"words_read": list(reading.words_read)} if reading.words_read is not None else {}),
+        "words": payload.get("words") or [[], []],
+        "pairs": payload.get("pairs") or [],
+    }
+    if payload.get("diagnostics"):
+        out["diagnostics"] = payload["diagnostics"]
+    return out

@@ -150,3 +150,28 @@ class RoundCreateForm(forms.Form):
         """Show a service's error beside the field it names (``extra["field"]``), else at the top."""
         field = SERVICE_FIELDS.get(exc.extra.get("field"), exc.extra.get("field"))
         self.add_error(field if field in self.fields else None, exc.message)
+
+
+class ImportedMethodForm(forms.Form):
+    """Upload explanations computed elsewhere into a draft round (``rounds.imported``)."""
+
+    name = forms.CharField(
+        max_length=64,
+        label="Method name",
+        help_text="Lower-case letters and digits, words joined by hyphens (e.g. shap-partition); not a built-in "
+        "method's name. Judges never see it.",
+    )
+    file = forms.FileField(
+        label="Explanations (JSON Lines)",
+        help_text='One explanation a line: {"id": pair id, "words": [[...], [...]], "pairs": [...]}, '
+        "optionally with its similarity. Check it first with: python -m explainers validate FILE --pairs PAIRS.jsonl",
+    )
+
+    def add_service_error(self, exc: ApplicationError) -> None:
+        """A service's error beside the field it names (``extra["field"]``), else at the top."""
+        field = exc.extra.get("field")
+        if exc.extra.get("errors"):
+            message = exc.message.splitlines()[0]  # the lines' errors are listed beside the form
+        else:
+            message = exc.message
+        self.add_error(field if field in self.fields else None, message)

@@ -118,3 +118,55 @@ class Explanation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}/{self.pair_id}/{self.method}"
+
+
+class ImportedMethod(models.Model):
+    """A method of a round whose explanations were computed elsewhere and uploaded as a file
+    (``explainers.imported``), with its provenance: the file's name, SHA-256, size and number of
+    explanations (``lines``), how many of them gave their own similarity, who uploaded it and when.
+
+    ``name`` is one of the round's ``methods``: from launch on it is rendered, blinded, shuffled,
+    analysed and exported like any computed method. The explanations as uploaded are kept in
+    :class:`ImportedExplanation`; launching copies them into the round's :class:`Explanation` rows,
+    and a worker completes them from the round's model (similarity when missing, truncation cut).
+    """
+
+    round = models.ForeignKey(EvaluationRound, on_delete=models.CASCADE, related_name="imported_methods")
+    name = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    lines = models.PositiveIntegerField()  # explanations in the file (its non-blank lines)
+    similarities_given = models.PositiveIntegerField(default=0)  # lines with their own similarity
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["round", "name"], name="imported_method_unique_per_round")]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.name} ({self.file_name})"
+
+
+class ImportedExplanation(models.Model):
+    """One line of an imported method's file: the explanation of ``pair`` as uploaded (the
+    contract's dict; ``similarity`` only when the line gave it) and the file's ``line`` number.
+    Deleting a pair (which takes it out of a draft round) deletes its imported explanations, so an
+    import keeps covering exactly the round's pairs."""
+
+    method = models.ForeignKey(ImportedMethod, on_delete=models.CASCADE, related_name="explanations")
+    pair = models.ForeignKey("pairs.ParagraphPair", on_delete=models.CASCADE, related_name="+")
+    line = models.PositiveIntegerField()
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["method", "pair"], name="imported_explanation_unique_per_method_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method_id}/{self.pair_id}"

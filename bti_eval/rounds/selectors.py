@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +11,7 @@ from django.db.models import Count, IntegerField, Min, OuterRef, QuerySet, Subqu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from bti_eval.rounds.models import EvaluationRound, Explanation
+from bti_eval.rounds.models import EvaluationRound, Explanation, ImportedMethod
 
 STATUSES = [s.value for s in Explanation.Status]
 MAX_LISTED_FAILURES = 100
@@ -112,6 +114,44 @@ def round_truncation(*, round: EvaluationRound) -> dict[str, Any]:
         per_method[method] = per_method.get(method, 0) + 1
         pairs.add(pair_id)
     return {"explanations": sum(per_method.values()), "pairs": len(pairs), "per_method": per_method}
+
+
+def round_imported_methods(*, round: EvaluationRound) -> list[dict[str, Any]]:
+    """The provenance of the round's imported methods, in upload order: ``{"method", "file_name",
+    "sha256", "size_bytes", "lines", "similarities_given", "uploaded_by", "uploaded_at"}``
+    (``uploaded_by``: the uploader's username, None when unknown; ``uploaded_at``: a datetime)."""
+    rows = ImportedMethod.objects.filter(round=round).order_by("id")
+    return [
+        {
+            "method": name,
+            "file_name": file_name,
+            "sha256": sha256,
+            "size_bytes": size_bytes,
+            "lines": lines,
+            "similarities_given": given,
+            "uploaded_by": username,
+            "uploaded_at": uploaded_at,
+        }
+        for name, file_name, sha256, size_bytes, lines, given, username, uploaded_at in rows.values_list(
+            "name",
+            "file_name",
+            "sha256",
+            "size_bytes",
+            "lines",
+            "similarities_given",
+            "uploaded_by__username",
+            "uploaded_at",
+        )
+    ]
+
+
+def round_pairs_jsonl(*, round: EvaluationRound) -> Iterator[str]:
+    """The round's pairs as JSON Lines ``{"id", "a", "b"}`` by pair id: the CLI's explain input,
+    ``python -m explainers validate --pairs``'s, and the ids an imported file names (the external
+    id, else the platform's id, as exports name pairs)."""
+    rows = round.pairs.order_by("id").values_list("id", "external_id", "text_a", "text_b")
+    for pk, external_id, text_a, text_b in rows.iterator(chunk_size=2000):
+        yield json.dumps({"id": external_id or str(pk), "a": text_a, "b": text_b}, ensure_ascii=False) + "\n"
 
 
 def estimate_seconds_left(

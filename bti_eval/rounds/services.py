@@ -29,6 +29,7 @@ from bti_eval.core import jobs
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.constants import STALE_RUNNING_AFTER
+from bti_eval.rounds.imported import imported_launch_rows, imported_names
 from bti_eval.rounds.models import (
     DEFAULT_PAIRS_SHOWN,
     MAX_PAIRS_SHOWN,
@@ -293,15 +294,22 @@ def round_launch(*, round: EvaluationRound, by: AbstractBaseUser | None = None) 
     from bti_eval.rounds.tasks import explain_chunk
 
     _require(round, Status.DRAFT, "launch")
-    _check_methods(round.methods)  # a plugin removed or broken since the round was created
+    imported = imported_names(round=round)
+    _check_methods([m for m in round.methods if m not in imported])  # a plugin removed or broken since creation
     with transaction.atomic():
         locked = _lock(round)
         _require(locked, Status.DRAFT, "launch")
         pair_ids = list(locked.pairs.order_by("id").values_list("id", flat=True))
         if not pair_ids:
             raise ApplicationError("The round has no pairs to explain.")
+        # An imported method's rows carry their uploads (rounds.imported); its chunks only complete them
+        # from the round's model. Computed rows first: a pair shows its first done explanation's
+        # similarity (judging.blind), so the round model's own whenever the round computes a method.
+        imported = imported_launch_rows(round=locked, pair_ids=pair_ids)
+        imported_methods = {row.method for row in imported}
+        computed = [m for m in locked.methods if m not in imported_methods]
         Explanation.objects.bulk_create(
-            [Explanation(round=locked, pair_id=p, method=m) for m in locked.methods for p in pair_ids],
+            [Explanation(round=locked, pair_id=p, method=m) for m in computed for p in pair_ids] + imported,
             batch_size=2000,
         )
         locked.status = Status.COMPUTING

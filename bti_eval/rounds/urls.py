@@ -16,4 +16,9 @@ urlpatterns = [
     path("rounds/<int:round_id>/delete/", views.round_delete_view, name="delete"),
     path("rounds/<int:round_id>/archive/", views.round_archive_view, name="archive"),
     path("rounds/<int:round_id>/restore/", views.round_restore_view, name="restore"),
+    path("rounds/<int:round_id>/pairs.jsonl", views.round_pairs_download_view, name="pairs-download"),
+    path("rounds/<int:round_id>/imported/", views.round_import_view, name="import"),
+    path(
+        "rounds/<int:round_id>/imported/<slug:name>/remove/", views.round_imported_remove_view, name="imported-remove"
+    ),
 ]

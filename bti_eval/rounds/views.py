@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -14,10 +14,18 @@ from django.views.decorators.http import require_POST
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import researcher_required
 from bti_eval.pairs.selectors import pair_ids_select
+from bti_eval.pairs.services import check_upload_size
 from bti_eval.rounds import services
-from bti_eval.rounds.forms import RoundCreateForm
+from bti_eval.rounds.forms import ImportedMethodForm, RoundCreateForm
+from bti_eval.rounds.imported import imported_method_create, imported_method_remove
 from bti_eval.rounds.models import DEFAULT_PAIRS_SHOWN, EvaluationRound
-from bti_eval.rounds.selectors import round_list, round_progress, round_truncation
+from bti_eval.rounds.selectors import (
+    round_imported_methods,
+    round_list,
+    round_pairs_jsonl,
+    round_progress,
+    round_truncation,
+)
 
 
 @researcher_required
@@ -63,14 +71,80 @@ def round_create_view(request: HttpRequest) -> HttpResponse:
 
 @researcher_required
 def round_detail_view(request: HttpRequest, round_id: int) -> HttpResponse:
-    round = get_object_or_404(EvaluationRound, pk=round_id)
+    return _detail(request, get_object_or_404(EvaluationRound, pk=round_id))
+
+
+def _detail(
+    request: HttpRequest,
+    round: EvaluationRound,
+    *,
+    import_form: ImportedMethodForm | None = None,
+    import_errors: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The round page; after a refused upload, with its form, the file's errors by line, and ``status``."""
+    imported = round_imported_methods(round=round)
     context = {
         "round": round,
         "progress": round_progress(round=round),
         "pair_count": round.pairs.count(),
         "truncation": round_truncation(round=round),
+        "imported": imported,
+        "imported_names": [row["method"] for row in imported],
+        "import_form": import_form or ImportedMethodForm(),
+        "import_errors": import_errors or {},
     }
-    return render(request, "rounds/detail.html", context)
+    return render(request, "rounds/detail.html", context, status=status)
+
+
+@researcher_required
+@require_POST
+def round_import_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Upload explanations computed elsewhere as a method of the draft round; back to the round page,
+    or the page again with every error of the file by line (nothing was imported)."""
+    round = get_object_or_404(EvaluationRound, pk=round_id)
+    form = ImportedMethodForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _detail(request, round, import_form=form, status=400)
+    upload = form.cleaned_data["file"]
+    try:
+        check_upload_size(upload.size)  # before reading it into memory
+        method = imported_method_create(
+            round=round, name=form.cleaned_data["name"], content=upload.read(), file_name=upload.name, by=request.user
+        )
+    except ApplicationError as exc:
+        form.add_service_error(exc)
+        return _detail(request, round, import_form=form, import_errors=exc.extra, status=exc.status)
+    messages.success(
+        request,
+        f"Imported {method.lines} explanation{pluralize(method.lines)} from “{method.file_name}” as method "
+        f"“{method.name}”. Launching completes them with the round's model.",
+    )
+    return redirect(reverse("rounds:detail", args=[round.pk]))
+
+
+@researcher_required
+@require_POST
+def round_imported_remove_view(request: HttpRequest, round_id: int, name: str) -> HttpResponse:
+    """Take an imported method out of a draft round; back to the round page with what happened."""
+    round = get_object_or_404(EvaluationRound, pk=round_id)
+    try:
+        imported_method_remove(round=round, name=name)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The imported method “{name}” and its explanations were removed from the round.")
+    return redirect(reverse("rounds:detail", args=[round.pk]))
+
+
+@researcher_required
+def round_pairs_download_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The round's pairs as JSON Lines ``{"id", "a", "b"}``: the input to explain them elsewhere and
+    to check an import file with ``python -m explainers validate FILE --pairs``."""
+    round = get_object_or_404(EvaluationRound, pk=round_id)
+    response = StreamingHttpResponse(round_pairs_jsonl(round=round), content_type="application/x-ndjson; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="round-{round.pk}-pairs.jsonl"'
+    return response
 
 
 def _action(service: Callable[[EvaluationRound, HttpRequest], str]):

@@ -57,6 +57,11 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("rounds:new", "GET"): RESEARCHER_PAGE,
     ("rounds:new", "POST"): (302, 403, 403, 200),
     ("rounds:detail", "GET"): RESEARCHER_PAGE,
+    ("rounds:pairs-download", "GET"): RESEARCHER_PAGE,
+    ("rounds:import", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("rounds:import", "POST"): (302, 403, 403, 400),  # no file: the round page again, with the form's errors
+    ("rounds:imported-remove", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("rounds:imported-remove", "POST"): RESEARCHER_ACTION,  # no such method: back with a message
     ("results:round", "GET"): RESEARCHER_PAGE,
     ("results:auto-metrics", "GET"): RESEARCHER_GET_ON_POST_ONLY,
     ("results:plan", "GET"): RESEARCHER_PAGE,  # the empty form: nothing is computed
@@ -101,6 +106,10 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("api-round-archive", "POST"): API[409],  # only a closed round can be archived
     ("api-round-archive", "GET"): API[405],
     ("api-round-restore", "POST"): API[409],  # not archived
+    ("api-round-imported-methods", "GET"): API[200],
+    ("api-round-imported-methods", "POST"): API[400],  # no file
+    ("api-round-imported-method", "DELETE"): API[404],  # the round has no imported method of that name
+    ("api-round-imported-method", "GET"): API[405],
     ("api-pairs-delete", "POST"): API[400],  # neither ids nor a source
     ("api-pair", "DELETE"): API[409],  # the open round uses the pair
     ("api-pair", "GET"): API[405],
@@ -190,6 +199,7 @@ def _kwargs(world: World, params: list[str]) -> dict:
         "pair_id": world.round.explanations.first().pair_id,
         "catalog_id": NO_SUCH_ID,
         "job_id": NO_SUCH_ID,
+        "name": "no-such-method",
     }
     missing = [p for p in params if p not in values]
     assert not missing, f"no test value for URL parameter(s) {missing}: add one to _kwargs"
