@@ -16,7 +16,7 @@ from bti_eval.judging.views import SCORES
 from bti_eval.results import exports
 from bti_eval.results.heds import SCHEMA_PATH, form, heds_schema, instrument
 from bti_eval.results.report import round_report
-from bti_eval.rounds.models import EvaluationRound
+from bti_eval.rounds.models import EvaluationRound, ImportedMethod
 from tests.factories import EvaluationRoundFactory
 from tests.results.test_simulation import open_round
 
@@ -154,15 +154,28 @@ def test_k_per_item_design_imported_methods_and_flagged_judges_are_recorded(simu
     assert q["5.3"]["design"] == "k-per-item" and q["5.3"]["judges_per_item"] == 2
     assert "2 distinct judges" in q["5.3"]["description"]
 
-    foreign = EvaluationRoundFactory(methods=["bti", "someone-elses-method"], explained_pairs=3, judges=2)
+    foreign = EvaluationRoundFactory(
+        methods=["bti", "someone-elses-method", "uninstalled-plugin"], explained_pairs=3, judges=2
+    )
+    upload = ImportedMethod.objects.create(
+        round=foreign, name="someone-elses-method", file_name="xsbert.jsonl", sha256="ab" * 32, size_bytes=10, lines=3
+    )
     document = heds(foreign)
     validate(document)
     systems = questions(document)["2.1"]["answer"]["systems"]
+    assert systems[0]["source"] == "built-in"
     assert systems[1] == {
         "name": "someone-elses-method",
         "title": "someone-elses-method",
-        "source": "not in this installation's method registry (imported)",
+        "source": "imported (explanations computed elsewhere, uploaded to this round)",
+        "provenance": {
+            "file_name": "xsbert.jsonl",
+            "sha256": "ab" * 32,
+            "uploaded_at": upload.uploaded_at.isoformat(),
+            "explanations": 3,
+        },
     }
+    assert systems[2]["source"] == "not in this installation's method registry"
 
     without = heds(simulated, exclude_flagged=True)
     validate(without)

@@ -30,7 +30,7 @@ from django.utils.html import strip_tags
 
 from bti_eval.judging.models import Assignment, Judge, Rating
 from bti_eval.pairs.models import ParagraphPair
-from bti_eval.rounds.models import EvaluationRound, Explanation
+from bti_eval.rounds.models import EvaluationRound, Explanation, ImportedMethod
 from bti_eval.rounds.selectors import round_truncation
 from explainers import registry
 
@@ -208,11 +208,26 @@ def _text(html: str) -> str:
 
 
 def _systems(round: EvaluationRound) -> dict[str, Any]:
+    """The methods (systems): a registry method with its source (built-in, or the plugin's
+    distribution), an imported one with its file's provenance."""
+    methods = registry.all_methods()
+    imported = {m.name: m for m in ImportedMethod.objects.filter(round=round)}
     systems = []
     for name in round.methods:
-        known = registry.METHODS.get(name)
-        source = known.source if known is not None else "not in this installation's method registry (imported)"
-        systems.append({"name": name, "title": registry.method_title(name), "source": source})
+        system = {"name": name, "title": registry.method_title(name)}
+        if name in imported:
+            upload = imported[name]
+            system["source"] = "imported (explanations computed elsewhere, uploaded to this round)"
+            system["provenance"] = {
+                "file_name": upload.file_name,
+                "sha256": upload.sha256,
+                "uploaded_at": upload.uploaded_at.isoformat(),
+                "explanations": upload.lines,
+            }
+        else:
+            known = methods.get(name)
+            system["source"] = known.source if known is not None else "not in this installation's method registry"
+        systems.append(system)
     payload_model = (
         Explanation.objects.filter(round=round, status=Explanation.Status.DONE, is_control=False)
         .values_list("payload__model", flat=True)
