@@ -373,3 +373,16 @@ def test_the_time_limit_stops_rating_and_ends_in_a_time_out_without_a_code(ratin
     participation = participant_finish(judge=judge)
     assert (participation.outcome, participation.code) == (Outcome.TIMED_OUT, "")
     assert judge.ratings.count() == 1
+
+
+def test_revoking_a_participant_gives_the_others_nothing_more_and_frees_the_items_for_arrivals(k_round):
+    link = study_link_create(round=k_round, platform="prolific", items_per_participant=5)
+    participant = arrive(link, 1).judge
+    revoked = arrive(link, 2).judge
+    assert invite_revoke(judge=revoked).reassigned == 0  # a participant was promised 5 items, not more
+    assert participant.assignments.count() == 5
+    # The revoked judge holds nothing: their unrated items go to the next arrivals.
+    others = Assignment.objects.filter(judge__round=k_round).exclude(judge=revoked)
+    assert explanations_held(round_id=k_round.pk) == dict(Counter(others.values_list("explanation_id", flat=True)))
+    assert invite_revoke(judge=participant).reassigned == 0
+    assert explanations_held(round_id=k_round.pk) == {}  # nobody holds anything: all 21 are free again

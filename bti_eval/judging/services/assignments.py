@@ -38,7 +38,8 @@ def assignments_reassign(*, judge: Judge) -> int:
     keeping the spread rule). Returns how many assignments were added; 0 for other designs and
     for rounds not open for rating. The revoked judge's own assignments and ratings stay. A judge
     gets two explanations of one pair here only when no other judge can take the second, so the
-    appended items keep the spread rule wherever the judges' orders allow it."""
+    appended items keep the spread rule wherever the judges' orders allow it. Crowd participants get
+    none of them (their study has a fixed number of items)."""
     round = judge.round
     if round.design != EvaluationRound.Design.K_PER_ITEM or round.status != EvaluationRound.Status.RATING:
         return 0
@@ -51,7 +52,9 @@ def assignments_reassign(*, judge: Judge) -> int:
     left = list(pair_of)
     if not left:
         return 0
-    active = Judge.objects.filter(round=round, user__is_active=True).exclude(pk=judge.pk)
+    # Invited judges only: a crowd participant was promised their number of items (later arrivals
+    # take the unrated ones instead: a revoked judge holds nothing, services.studies).
+    active = Judge.objects.filter(round=round, user__is_active=True, platform="").exclude(pk=judge.pk)
     loads = dict(active.annotate(n=Count("assignments")).order_by("id").values_list("id", "n"))
     holders: dict[int, set[int]] = {}
     for explanation_id, judge_id in Assignment.objects.filter(
