@@ -90,6 +90,8 @@ def judge_assignments(*, judge: Judge) -> QuerySet[Assignment]:
 def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
     """One of the judge's own assignments by public id, with its neighbours, the judge's score and
     progress, and the stored explanation HTML (one query); None when absent or another judge's."""
+    if "\x00" in public_id:  # no public id holds one, and PostgreSQL cannot compare it: absent
+        return None
     row = queries.judge_item_row(judge_id=judge.pk, public_id=public_id, html_version=JUDGE_HTML_VERSION)
     if row is None:
         return None

@@ -358,3 +358,9 @@ def test_a_participant_who_lost_their_browser_goes_on_through_a_new_link_from_th
     assert elsewhere.get(reverse("judging:rate")).wsgi_request.user == judge.user
     assert elsewhere.get(reverse("judging:rate-next"))["Location"] != reverse("judging:rate-done")  # goes on
     assert first.get(reverse("judging:rate")).status_code == 403  # the old browser is signed out
+
+
+@pytest.mark.parametrize("token", ["%00", "abc%00def", "%FF%FE", "%C3%A9" * 10, "x" * 65, "%E2%80%AE"])
+def test_a_hostile_token_is_a_404_page(rating_round, token):
+    response = Client().get(f"/s/{token}/", prolific(1))
+    assert response.status_code == 404 and "This study link does not work" in response.content.decode()

@@ -135,6 +135,8 @@ def rating_submit(
     seconds = _clean_seconds(seconds)
     comment = _clean_comment(comment)
     flagged = _clean_flagged(flagged)
+    if "\x00" in public_id:  # no public id holds one, and PostgreSQL cannot compare it
+        raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)
     round_status, assignment_id, position, rating_id = queries.rating_target_row(judge=judge, public_id=public_id)
     if assignment_id is None or not judge.user.is_active:  # a revoked judge
         raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)

@@ -228,7 +228,8 @@ class Arrival:
 
 def study_link_get(*, token: str) -> StudyLink:
     """The link behind ``token`` with its round, or 404."""
-    link = StudyLink.objects.select_related("round").filter(token=token).first() if len(token) <= 64 else None
+    plausible = len(token) <= 64 and "\x00" not in token  # PostgreSQL cannot even compare a NUL
+    link = StudyLink.objects.select_related("round").filter(token=token).first() if plausible else None
     if link is None:
         raise ApplicationError(LINK_UNKNOWN, status=404)
     return link
