@@ -3,15 +3,38 @@
 from django.contrib import admin
 
 from bti_eval.accounts.admin import ResearcherViewMixin
-from bti_eval.judging.models import Assignment, Invite, Judge, Rating, RatingChange
+from bti_eval.judging.models import Assignment, Invite, Judge, Participation, Rating, RatingChange, StudyLink
 
 
 @admin.register(Judge)
 class JudgeAdmin(ResearcherViewMixin, admin.ModelAdmin):
-    list_display = ("id", "name", "round", "user", "created_at")
-    list_filter = ("round",)
-    search_fields = ("name",)
-    readonly_fields = ("round", "user", "seed", "created_at")
+    list_display = ("id", "name", "round", "platform", "participant_id", "created_at", "finished_at")
+    list_filter = ("round", "platform")
+    search_fields = ("name", "participant_id")
+    readonly_fields = (
+        "round",
+        "user",
+        "seed",
+        "created_at",
+        "platform",
+        "participant_id",
+        "deadline_at",
+        "finished_at",
+    )
+
+
+@admin.register(StudyLink)
+class StudyLinkAdmin(ResearcherViewMixin, admin.ModelAdmin):
+    list_display = ("id", "round", "platform", "label", "quota", "created_at", "closed_at")
+    list_filter = ("platform",)
+    readonly_fields = ("round", "platform", "token", "created_by", "created_at")
+
+
+@admin.register(Participation)
+class ParticipationAdmin(ResearcherViewMixin, admin.ModelAdmin):
+    list_display = ("judge", "study_link", "study_session", "outcome", "code")
+    list_filter = ("outcome", "study_link__round")
+    readonly_fields = ("judge", "study_link", "study_session", "study_ref", "submit_to", "outcome", "code")
 
 
 @admin.register(Invite)

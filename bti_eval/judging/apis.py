@@ -90,6 +90,9 @@ class RoundJudgesApi(APIView):
         id = serializers.IntegerField()
         name = serializers.CharField()
         invite = serializers.CharField(help_text="pending, used, expired, revoked or none")
+        platform = serializers.CharField(help_text="A crowd participant's platform (prolific, mturk, generic); ''.")
+        participant_id = serializers.CharField(help_text="The participant's id on that platform ('' invited).")
+        outcome = serializers.CharField(help_text="A crowd participant's end: completed, screened-out, timed-out; ''.")
         rated = serializers.IntegerField()
         total = serializers.IntegerField()
         last_activity = serializers.DateTimeField(allow_null=True)
@@ -104,6 +107,9 @@ class RoundJudgesApi(APIView):
                 "id": judge.id,
                 "name": judge.name,
                 "invite": selectors.judge_invite_status(judge=judge),
+                "platform": judge.platform,
+                "participant_id": judge.participant_id,
+                "outcome": judge.participation.outcome if judge.platform else "",
                 "rated": judge.rated,
                 "total": judge.total,
                 "last_activity": judge.last_activity,

@@ -4,17 +4,21 @@
 the matched-pairs table, so a control has the same JSON shape and goes through the same blind
 renderer, but its saliencies are random (a few words strongly highlighted, as a min-max normalised
 map has) and its matched pairs are random words of each paragraph. Pure functions, no Django.
+
+``control_test`` is the judge quality check on them (``results.quality``, and the screen-out of a
+crowd participant at completion, ``services.studies``): it lives here, below both.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bti_eval.rounds.constants import CONTROL_METHOD
 
-__all__ = ["CONTROL_METHOD", "degrade"]
+CONTROL_SIGNIFICANCE = 0.05  # the control test's level: controls must be rated lower at p < 0.05
 
 
 def _random_saliency(n: int, rng: random.Random) -> list[float]:
@@ -67,3 +71,31 @@ def degrade(payload: Mapping[str, Any], *, rng: random.Random) -> dict[str, Any]
         "words": words,
         "pairs": pairs,
     }
+
+
+def control_test(real: Sequence[float], control: Sequence[float]) -> dict[str, Any]:
+    """One-sided Mann-Whitney U test (scipy) that a judge scores real items higher than control items.
+
+    Out: ``{"u", "p", "flag"}``; flag is True when the judge does not rate controls lower
+    (p ≥ CONTROL_SIGNIFICANCE or mean(control) ≥ mean(real)), None when either list is empty.
+    """
+    import numpy as np
+    from scipy import stats
+
+    real_arr, control_arr = np.asarray(real, dtype=float), np.asarray(control, dtype=float)
+    if real_arr.size == 0 or control_arr.size == 0:
+        return {"u": None, "p": None, "flag": None}
+    result = stats.mannwhitneyu(real_arr, control_arr, alternative="greater")
+    p = float(result.pvalue) if math.isfinite(result.pvalue) else None
+    u = float(result.statistic) if math.isfinite(result.statistic) else None
+    flag = p is None or p >= CONTROL_SIGNIFICANCE or control_arr.mean() >= real_arr.mean()
+    return {"u": u, "p": p, "flag": bool(flag)}
+
+
+def control_test_can_pass(n_real: int, n_control: int) -> bool:
+    """Whether a judge with ``n_real`` real and ``n_control`` control items can pass ``control_test``
+    at all: its best case (every real item 5, every control 1) is not flagged. With few items the
+    test cannot reach significance, and a screen-out on it would turn every participant away."""
+    if n_real < 1 or n_control < 1:
+        return False
+    return control_test([5] * n_real, [1] * n_control)["flag"] is False

@@ -14,6 +14,11 @@
   k active judges; ``reassign`` gives each to as many other active judges as it lacks, the least
   loaded first (ties broken by a seeded generator), never to a judge who holds it already,
   with the loads after it as even as the holders allow (an exact flow, see ``reassign``).
+- A crowd participant arriving through a study link of a k-per-item round gets ``arrival_share``:
+  the m least-held explanations (m: the link's items per participant), different pairs first
+  among equally held ones, ties broken by a seeded generator. Arrivals are taken one at a time,
+  so held counts never differ by more than one and every explanation reaches k judges after
+  ⌈n·k/m⌉ arrivals that all finish (see ``services.studies`` for what "held" counts).
 """
 
 from __future__ import annotations
@@ -64,6 +69,37 @@ def top_up(coverage: Mapping[T, int], count: int, *, seed: int) -> list[T]:
     keyed = [(n, rng.random(), item) for item, n in sorted(coverage.items(), key=lambda kv: str(kv[0]))]
     keyed.sort(key=lambda row: (row[0], row[1]))
     return [item for _, _, item in keyed[: max(0, count)]]
+
+
+def arrival_share(
+    held: Mapping[T, int], count: int, *, seed: int, groups: Mapping[T, Hashable] | None = None
+) -> list[T]:
+    """The ``count`` least-held items of ``held`` ({item: judges holding it}) for one new judge.
+
+    Among equally held items, those of a group (``groups``: an item's pair) the judge has no item
+    of yet come first, then a seeded random order. Out: at most ``count`` distinct items, least
+    held first. Deterministic for the same inputs and seed.
+    """
+    rng = random.Random(seed)
+    keyed = [(n, rng.random(), item) for item, n in sorted(held.items(), key=lambda kv: str(kv[0]))]
+    keyed.sort(key=lambda row: (row[0], row[1]))
+    group = (lambda item: groups.get(item, item)) if groups is not None else (lambda item: item)
+    wanted = min(max(0, count), len(keyed))
+    chosen: list[T] = []
+    taken: set[Hashable] = set()
+    start = 0
+    while len(chosen) < wanted:
+        end = start
+        while end < len(keyed) and keyed[end][0] == keyed[start][0]:
+            end += 1
+        tier = [item for _, _, item in keyed[start:end]]  # equally held, in seeded random order
+        while tier and len(chosen) < wanted:
+            item = next((i for i in tier if group(i) not in taken), tier[0])
+            tier.remove(item)
+            chosen.append(item)
+            taken.add(group(item))
+        start = end
+    return chosen
 
 
 def reassign(

@@ -1,4 +1,4 @@
-"""The researcher's invite forms: one judge, several at once (names or a CSV), a re-issued link.
+"""The researcher's forms: invite one judge, several at once (names or a CSV), a re-issued link; a study link.
 
 Names go through Django's CharField, which refuses NUL characters with a clear message (PostgreSQL
 cannot store them) before any service runs; the services check again for every other caller.
@@ -12,6 +12,7 @@ import io
 from django import forms
 
 from bti_eval.judging.services.invites import MAX_BULK_INVITES, MAX_NAME_LENGTH
+from bti_eval.judging.services.studies import MAX_ITEMS_PER_PARTICIPANT, MAX_QUOTA, MAX_TIME_LIMIT_MINUTES
 
 EXPIRY_CHOICES = [("24", "1 day"), ("72", "3 days"), ("168", "1 week"), ("720", "30 days"), ("never", "never")]
 DEFAULT_EXPIRY = "72"
@@ -119,3 +120,49 @@ class BulkInviteForm(forms.Form):
         if len(cleaned["all_names"]) > MAX_BULK_INVITES:
             raise forms.ValidationError(f"At most {MAX_BULK_INVITES} judges can be invited at once.")
         return cleaned
+
+
+class StudyLinkForm(forms.Form):
+    """A crowd study link (``services.studies.study_link_create`` checks the rules between fields)."""
+
+    platform = forms.ChoiceField(
+        choices=[("prolific", "Prolific"), ("mturk", "MTurk (ExternalQuestion)"), ("generic", "Another site")],
+        error_messages={"invalid_choice": "Choose Prolific, MTurk or another site.", "required": "Choose a platform."},
+    )
+    label = forms.CharField(max_length=MAX_NAME_LENGTH, required=False, help_text="For you, e.g. “pilot”.")
+    completion_code = forms.CharField(
+        max_length=64,
+        required=False,
+        help_text="Prolific: the study's completion code. Empty: a random code.",
+    )
+    quota = forms.IntegerField(
+        min_value=1, max_value=MAX_QUOTA, required=False, label="Participants at most", help_text="Empty: no cap."
+    )
+    items_per_participant = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_ITEMS_PER_PARTICIPANT,
+        required=False,
+        help_text="k-per-item rounds: explanations per participant, least-rated first. Empty: all.",
+    )
+    time_limit_minutes = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_TIME_LIMIT_MINUTES,
+        required=False,
+        label="Time limit (minutes)",
+        help_text="From arrival. Empty: none.",
+    )
+    screen_out_failed_controls = forms.BooleanField(
+        required=False,
+        label="Screen out participants who fail the control items",
+        help_text="They get the screen-out code instead of the completion code (needs control items).",
+    )
+    screen_out_code = forms.CharField(max_length=64, required=False, label="Screen-out code")
+    participant_param = forms.CharField(
+        max_length=40, required=False, label="Participant parameter", help_text="Another site: e.g. “pid”."
+    )
+    session_param = forms.CharField(
+        max_length=40,
+        required=False,
+        label="Session parameter",
+        help_text="Another site, optional: lets a participant go on from another browser.",
+    )

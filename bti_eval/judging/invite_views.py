@@ -1,4 +1,5 @@
-"""The researcher's judges page: invite one judge or many, re-issue and revoke links, watch progress.
+"""The researcher's judges page: invite one judge or many, re-issue and revoke links, watch progress;
+its crowd study links (``study_views``) with their participants' arrivals, completions and times.
 
 A fresh link is shown until the researcher dismisses it. Each link issued in this browser session
 (invited, invited in bulk, or re-issued) is kept in the session, server-side, and listed on the
@@ -23,9 +24,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.permissions import researcher_required
-from bti_eval.judging import selectors
-from bti_eval.judging.forms import BulkInviteForm, InviteForm, ReissueForm
-from bti_eval.judging.models import Judge
+from bti_eval.judging import crowd, selectors
+from bti_eval.judging.forms import BulkInviteForm, InviteForm, ReissueForm, StudyLinkForm
+from bti_eval.judging.models import Judge, StudyLink
 from bti_eval.judging.services import invites
 from bti_eval.rounds.models import EvaluationRound
 
@@ -35,6 +36,22 @@ FRESH_LINKS = "judging_fresh_links"
 def invite_url(request: HttpRequest, token: str) -> str:
     """The absolute invite link of a raw token (shown to the researcher once, never stored)."""
     return request.build_absolute_uri(reverse("judging:invite-accept", kwargs={"token": token}))
+
+
+def study_link_url(request: HttpRequest, link: StudyLink) -> str:
+    """The absolute address of a study link, without the platform's parameters."""
+    return request.build_absolute_uri(reverse("judging:study-arrive", kwargs={"token": link.token}))
+
+
+def study_participant_url(request: HttpRequest, link: StudyLink) -> str:
+    """The study link to paste into the platform (``crowd.participant_url``: Prolific's placeholders,
+    MTurk's bare address, a generic site's stand-ins)."""
+    return crowd.participant_url(
+        link.platform,
+        study_link_url(request, link),
+        participant_param=link.participant_param,
+        session_param=link.session_param,
+    )
 
 
 # --- the links issued in this browser session --------------------------------------------------
@@ -86,11 +103,18 @@ def _judges_page(
     *,
     invite_form: InviteForm | None = None,
     bulk_form: BulkInviteForm | None = None,
+    study_form: StudyLinkForm | None = None,
     error: str = "",
+    study_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     judges = list(selectors.round_judges_with_progress(round=round))
+    study_links = [(link, study_participant_url(request, link)) for link in selectors.round_study_links(round=round)]
     context = {
+        "study_links": study_links,
+        "study_form": study_form or StudyLinkForm(),
+        "study_error": study_error,
+        "crowd": selectors.crowd_summary(selectors.round_participants(round=round)) if study_links else None,
         "round": round,
         "judges": [(judge, selectors.judge_invite_status(judge=judge)) for judge in judges],
         "fresh_links": _fresh_links(request, round, judges),

@@ -9,20 +9,99 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+class StudyLink(models.Model):
+    """A round's public study link for one crowd platform (``judging.crowd``): whoever opens it with a
+    valid participant id becomes a judge of the round (``services.studies.participant_arrive``).
+
+    The token is stored as it is, unlike an invite's: the researcher pastes the link into the
+    platform's study and needs to see it again, and it admits new participants only (each one's
+    own judge is reached through their own session, never through the link alone).
+    """
+
+    class Platform(models.TextChoices):
+        PROLIFIC = "prolific", "Prolific"
+        MTURK = "mturk", "MTurk"
+        GENERIC = "generic", "generic"
+
+    round = models.ForeignKey("rounds.EvaluationRound", on_delete=models.CASCADE, related_name="study_links")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    label = models.CharField(max_length=200, blank=True, default="")
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    # Generic links: the query parameter that holds the participant's id, and an optional one that
+    # holds their session on the recruiting site (resuming from another browser needs it).
+    participant_param = models.CharField(max_length=40, blank=True, default="")
+    session_param = models.CharField(max_length=40, blank=True, default="")
+    quota = models.PositiveIntegerField(null=True, blank=True)  # participants at most; None: no cap
+    items_per_participant = models.PositiveIntegerField(null=True, blank=True)  # k-per-item; None: all
+    completion_code = models.CharField(max_length=64)
+    screen_out_failed_controls = models.BooleanField(default=False)
+    screen_out_code = models.CharField(max_length=64, blank=True, default="")
+    time_limit_minutes = models.PositiveIntegerField(null=True, blank=True)  # None: no limit
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.label or f"{self.get_platform_display()} link {self.pk}"
+
+
 class Judge(models.Model):
-    """A person rating one round. Created by an invite; the user has no usable password."""
+    """A person rating one round. Created by an invite, or by arriving through a study link (a crowd
+    participant: ``platform`` and ``participant_id`` say where they came from and who they are
+    there, for researchers only). The user has no usable password.
+
+    ``deadline_at`` (a study link's time limit) and ``finished_at`` (the participant finished and
+    was given their code) sit on this row because the judges' hot path loads it with the user
+    (``queries.user_with_judge``): checking them costs no query. Invited judges have neither.
+    """
 
     round = models.ForeignKey("rounds.EvaluationRound", on_delete=models.CASCADE, related_name="judges")
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="judge")
     name = models.CharField(max_length=200, blank=True, default="")
     seed = models.BigIntegerField()  # this judge's shuffle seed, recorded
     created_at = models.DateTimeField(auto_now_add=True)
+    # "" for an invited judge.
+    platform = models.CharField(max_length=16, choices=StudyLink.Platform.choices, blank=True, default="")
+    participant_id = models.CharField(max_length=64, blank=True, default="")
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            # One judge per participant of a platform in a round, however many times (or at the same
+            # moment) they open a study link.
+            models.UniqueConstraint(
+                fields=["round", "platform", "participant_id"],
+                condition=~models.Q(participant_id=""),
+                name="judge_unique_round_platform_participant",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name or f"judge {self.pk}"
+
+
+class Participation(models.Model):
+    """The crowd side of a judge who came by a study link: the link, the platform's study session
+    (Prolific SESSION_ID, MTurk assignmentId, a generic link's session parameter), the study
+    (Prolific STUDY_ID, MTurk hitId), where MTurk takes the submission, and how it ended."""
+
+    class Outcome(models.TextChoices):
+        COMPLETED = "completed"
+        SCREENED_OUT = "screened-out"
+        TIMED_OUT = "timed-out"
+
+    judge = models.OneToOneField(Judge, on_delete=models.CASCADE, primary_key=True, related_name="participation")
+    study_link = models.ForeignKey(StudyLink, on_delete=models.CASCADE, related_name="participations")
+    study_session = models.CharField(max_length=64, blank=True, default="")
+    study_ref = models.CharField(max_length=64, blank=True, default="")
+    submit_to = models.CharField(max_length=100, blank=True, default="")  # MTurk's turkSubmitTo (checked)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    code = models.CharField(max_length=64, blank=True, default="")  # the code the participant was given
 
 
 class Invite(models.Model):

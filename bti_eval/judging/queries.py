@@ -76,6 +76,26 @@ def _user_sql() -> tuple[str, list[str], list[str]]:
     return sql, [f.attname for f in user_fields], [f.attname for f in judge_fields]
 
 
+@cache
+def _datetime_columns() -> tuple[int, ...]:
+    """Positions of the datetime columns in ``_user_sql``'s row (user's, then judge's)."""
+    fields = [*get_user_model()._meta.concrete_fields, *Judge._meta.concrete_fields]
+    return tuple(i for i, field in enumerate(fields) if field.get_internal_type() == "DateTimeField")
+
+
+def _datetimes_converted(row: tuple) -> tuple:
+    """The row's datetimes as the ORM reads them: a raw cursor on SQLite gives naive ones (the ORM's
+    converter makes them aware, in UTC), which a judge's time limit could not be compared with.
+    PostgreSQL's are aware already (no converter)."""
+    convert = getattr(connection.ops, "convert_datetimefield_value", None)
+    if convert is None:
+        return row
+    row = list(row)
+    for i in _datetime_columns():
+        row[i] = convert(row[i], None, connection)
+    return tuple(row)
+
+
 def user_with_judge(user_id) -> tuple[Any, Judge | None] | None:
     """``(user, judge)`` for a user's primary key in one query, or None for an unknown user.
 
@@ -88,6 +108,7 @@ def user_with_judge(user_id) -> tuple[Any, Judge | None] | None:
     if row is None:
         return None
     n_user, n_judge = len(user_attnames), len(judge_attnames)
+    row = _datetimes_converted(row)
     user = user_model.from_db(connection.alias, user_attnames, row[:n_user])
     judge = None
     if row[n_user] is not None:  # the judge's id: this user is a judge
@@ -188,6 +209,17 @@ def rating_target_row(*, judge: Judge, public_id: str) -> tuple[str, int | None,
     if row is None:
         raise EvaluationRound.DoesNotExist(f"round {judge.round_id}")
     return row
+
+
+_ROUND_STATUS_SQL = "SELECT rd.status FROM {round} rd WHERE rd.id = %(round)s".format(**TABLES)
+
+
+def round_status_shared(*, round_id: int) -> str | None:
+    """The round's status, the row share-locked until the transaction ends (PostgreSQL), as a
+    rating holds it: a crowd arrival then runs beside ratings, while closing or opening the round
+    waits for it. None for a round that no longer exists."""
+    row = fetch_one(_ROUND_STATUS_SQL + _SHARE_LOCK.get(connection.vendor, ""), {"round": round_id})
+    return row[0] if row else None
 
 
 # A first rating and its first history row in one statement; nothing (no row back) when the

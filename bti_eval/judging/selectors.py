@@ -6,16 +6,18 @@ judge sees of an explanation is ``judging.blind``'s.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Count, F, Max, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from bti_eval.judging import queries
-from bti_eval.judging.blind import JUDGE_HTML_VERSION
-from bti_eval.judging.models import Assignment, Judge
-from bti_eval.rounds.models import EvaluationRound
+from bti_eval.judging.blind import JUDGE_HTML_VERSION, explanation_judge_html
+from bti_eval.judging.models import Assignment, Judge, Participation, StudyLink
+from bti_eval.rounds.models import EvaluationRound, Explanation
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ def judge_assignments(*, judge: Judge) -> QuerySet[Assignment]:
 def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
     """One of the judge's own assignments by public id, with its neighbours, the judge's score and
     progress, and the stored explanation HTML (one query); None when absent or another judge's."""
+    if "\x00" in public_id:  # no public id holds one, and PostgreSQL cannot compare it: absent
+        return None
     row = queries.judge_item_row(judge_id=judge.pk, public_id=public_id, html_version=JUDGE_HTML_VERSION)
     if row is None:
         return None
@@ -135,7 +139,7 @@ def round_judges_with_progress(*, round: EvaluationRound) -> QuerySet[Judge]:
     """A round's judges with ``rated``, ``total`` and ``last_activity`` (latest rating time) annotated."""
     return (
         Judge.objects.filter(round=round)
-        .select_related("invite")
+        .select_related("invite", "participation")
         .annotate(
             total=Count("assignments"),
             rated=Count("assignments__rating"),
@@ -143,3 +147,91 @@ def round_judges_with_progress(*, round: EvaluationRound) -> QuerySet[Judge]:
         )
         .order_by("id")
     )
+
+
+# --- crowd study links (researchers only) ------------------------------------------------------
+
+Outcome = Participation.Outcome
+
+
+def round_study_links(*, round: EvaluationRound) -> QuerySet[StudyLink]:
+    """A round's study links, oldest first, with ``arrivals``, ``completed``, ``screened_out`` and
+    ``timed_out`` counted."""
+    return (
+        StudyLink.objects.filter(round=round)
+        .annotate(
+            arrivals=Count("participations"),
+            completed=Count("participations", filter=Q(participations__outcome=Outcome.COMPLETED)),
+            screened_out=Count("participations", filter=Q(participations__outcome=Outcome.SCREENED_OUT)),
+            timed_out=Count("participations", filter=Q(participations__outcome=Outcome.TIMED_OUT)),
+        )
+        .order_by("id")
+    )
+
+
+def round_participants(*, round: EvaluationRound) -> list[dict[str, Any]]:
+    """Every crowd participant of the round, in arrival order: ``judge_id``, ``platform``,
+    ``participant_id``, ``study_session``, ``study`` (Prolific's study, MTurk's HIT),
+    ``study_link`` (id) and ``study_link_label``, ``arrived_at``, ``finished_at``, ``minutes``
+    (arrival to finish), ``outcome`` ("" while rating), ``code`` (the one given), ``rated``, ``total``.
+    For researchers only: participant ids never reach a judge."""
+    rows = (
+        Participation.objects.filter(judge__round=round)
+        .select_related("judge", "study_link")
+        .annotate(total=Count("judge__assignments"), rated=Count("judge__assignments__rating"))
+        .order_by("judge__created_at", "judge_id")
+    )
+    participants = []
+    for row in rows:
+        judge = row.judge
+        minutes = (judge.finished_at - judge.created_at).total_seconds() / 60 if judge.finished_at else None
+        participants.append(
+            {
+                "judge_id": judge.pk,
+                "platform": judge.platform,
+                "participant_id": judge.participant_id,
+                "study_session": row.study_session,
+                "study": row.study_ref,
+                "study_link": row.study_link_id,
+                "study_link_label": str(row.study_link),
+                "arrived_at": judge.created_at,
+                "finished_at": judge.finished_at,
+                "minutes": float(f"{minutes:.2f}") if minutes is not None else None,  # ``round`` is the round here
+                "outcome": row.outcome,
+                "code": row.code,
+                "rated": row.rated,
+                "total": row.total,
+            }
+        )
+    return participants
+
+
+def crowd_summary(participants: list[dict[str, Any]]) -> dict[str, Any]:
+    """Arrivals, completions, screen-outs, time-outs, participants still rating, and the median
+    minutes from arrival to finish of those who finished with a code (completed or screened out)."""
+    outcomes = [p["outcome"] for p in participants]
+    minutes = [p["minutes"] for p in participants if p["outcome"] in (Outcome.COMPLETED, Outcome.SCREENED_OUT)]
+    return {
+        "arrivals": len(participants),
+        "completed": outcomes.count(Outcome.COMPLETED),
+        "screened_out": outcomes.count(Outcome.SCREENED_OUT),
+        "timed_out": outcomes.count(Outcome.TIMED_OUT),
+        "rating": outcomes.count(""),
+        "median_minutes": round(statistics.median(minutes), 1) if minutes else None,
+    }
+
+
+def round_sample_html(*, round_id: int) -> str:
+    """One real explanation of the round as a judge sees it (MTurk's preview): the first DONE one's
+    stored judge HTML when current, else rendered now (nothing stored). "" when none is done."""
+    explanation = (
+        Explanation.objects.select_related("pair")
+        .filter(round_id=round_id, status=Explanation.Status.DONE, is_control=False)
+        .order_by("id")
+        .first()
+    )
+    if explanation is None:
+        return ""
+    if explanation.judge_html and explanation.judge_html_version == JUDGE_HTML_VERSION:
+        return explanation.judge_html
+    return explanation_judge_html(explanation=explanation)

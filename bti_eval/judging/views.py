@@ -6,6 +6,7 @@ CSS and JS, so no URL on a judge's page names anything but the page itself.
 
 from __future__ import annotations
 
+import math
 from functools import cache, wraps
 from pathlib import Path
 
@@ -15,16 +16,18 @@ from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import get_template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bti_eval.core import ratelimit
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.judging import queries, selectors
+from bti_eval.core.middleware import ContentSecurityPolicyMiddleware
+from bti_eval.judging import crowd, queries, selectors
 from bti_eval.judging.auth import JUDGE_BACKEND
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
-from bti_eval.judging.services import invites, judge_html
+from bti_eval.judging.services import invites, judge_html, studies
 from bti_eval.rounds.models import EvaluationRound
 from explainers.render import RENDER_CSS
 
@@ -185,6 +188,8 @@ def rate_next(request: HttpRequest, judge: Judge) -> HttpResponse:
     """Redirect to the first unrated item in the judge's order, or to the all-done page."""
     if not request.session.get(RUBRIC_SEEN):  # setting it again would save the session on every visit
         request.session[RUBRIC_SEEN] = True
+    if studies.rating_closed_for(judge):  # a crowd participant who finished or ran out of time (no query)
+        return redirect("judging:rate-done")
     following = queries.judge_first_unrated(judge_id=judge.pk) if judge.round.status == Status.RATING else None
     if following is None:
         return redirect("judging:rate-done")
@@ -195,6 +200,8 @@ def rate_next(request: HttpRequest, judge: Judge) -> HttpResponse:
 def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
     progress = selectors.judge_progress(judge=judge)
     closed = judge.round.status == Status.CLOSED
+    if judge.platform:
+        return _participant_done(request, judge, progress, closed)
     if not closed and progress.rated < progress.total:
         return redirect("judging:rate-next")
     first = selectors.judge_assignments(judge=judge).first()
@@ -205,11 +212,45 @@ def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
     )
 
 
+def _participant_done(request: HttpRequest, judge: Judge, progress, closed: bool) -> HttpResponse:
+    """A crowd participant's done page: their code and the platform's way back (Prolific's return
+    URL, MTurk's form POST to turkSubmitTo), once every item is rated or their time is up. The
+    outcome is recorded on the first visit (``studies.participant_finish``)."""
+    if not closed and progress.rated < progress.total and not studies.rating_closed_for(judge):
+        return redirect("judging:rate-next")
+    participation = studies.participant_finish(judge=judge)
+    platform, code = judge.platform, participation.code
+    context = {
+        "progress": progress,
+        "closed": closed,
+        "crowd": True,
+        "outcome": participation.outcome,
+        "code": code,
+        "platform_name": crowd.PLATFORM_NAMES.get(platform, platform),
+        "return_url": crowd.prolific_return_url(code) if platform == crowd.PROLIFIC and code else None,
+        "submit_url": None,
+    }
+    overrides = None
+    if platform == crowd.MTURK and code and participation.submit_to in crowd.MTURK_HOSTS:
+        context.update(submit_url=crowd.mturk_submit_url(participation.submit_to))
+        context.update(assignment_id=participation.study_session)
+        overrides = {"form-action": f"'self' {participation.submit_to}"}  # MTurk's form target, checked on arrival
+    response = _judge_render(request, "judging/done.html", context)
+    if overrides:
+        response["Content-Security-Policy"] = ContentSecurityPolicyMiddleware.policy(
+            request.path, request.csp_nonce, overrides
+        )
+    response["Cache-Control"] = "no-store"  # it holds the participant's code
+    return response
+
+
 @require_GET
 @ensure_csrf_cookie
 @judge_required
 def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpResponse:
     """One explanation to rate: progress, the blind explanation, the rubric reminder, buttons 1-5."""
+    if studies.rating_closed_for(judge):  # a crowd participant who finished or ran out of time (no query)
+        return redirect("judging:rate-done")
     item = judge_html.judge_item_rendered(judge=judge, public_id=public_id)
     if item is None:  # another judge's item looks exactly like one that does not exist
         return _judge_error(request, 404, "Not found", "There is no such item among your assignments.")
@@ -225,5 +266,9 @@ def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpRespons
         "open": judge.round.status == Status.RATING,
         "score_buttons": _score_buttons(item.score, judge.round.status == Status.RATING),
         "comment_max_length": COMMENT_MAX_LENGTH,
+        # A crowd participant's time limit, in whole minutes left (None: no limit); from the row already loaded.
+        "minutes_left": math.ceil((judge.deadline_at - timezone.now()).total_seconds() / 60)
+        if judge.deadline_at
+        else None,
     }
     return _judge_render(request, "judging/rate.html", context)

@@ -4,11 +4,12 @@
   ``rated_at`` is ISO 8601 in UTC with microseconds; ``item_flagged`` (1: the judge marked the
   item "broken") and ``comment`` (the judge's free text, "" for none) are the judge's remarks on
   the item, saved with the rating (``judge_flagged`` is the quality-control flag of the judge);
+  ``participant_id`` is a crowd judge's id on their platform ("" for invited judges);
 - ``methods-csv`` / ``judges-csv``: the per-method table (CIs, letters, alpha, automatic metrics,
   how many of the method's explanations are truncated) and the per-judge quality table;
 - ``json``: the round (design, seeds, options, the judges' row budget ``pairs_shown``, the
   truncated explanations), the full report, every rating and every judge's order (display
-  positions); numbers only, nothing binary;
+  positions), and the crowd participants (platform ids, outcome, code, times); numbers only, nothing binary;
 - ``markdown`` / ``latex``: the paper's table with CIs and letters, then agreement, the paired
   tests, the judges and the automatic metrics (``bti_eval.results.tables``);
 - ``svg``: the means plot with CI error bars;
@@ -32,6 +33,7 @@ from django.db import connection
 from django.db.models import Count, F
 
 from bti_eval.judging.models import Assignment
+from bti_eval.judging.selectors import round_participants
 from bti_eval.results import queries, tables
 from bti_eval.results.plots import means_plot_svg
 from bti_eval.results.report import flagged_judges, round_report
@@ -71,6 +73,7 @@ CSV_COLUMNS = [
     "judge_flagged",
     "item_flagged",
     "comment",
+    "participant_id",
 ]
 METHOD_COLUMNS = [
     "method",
@@ -175,9 +178,10 @@ _RATING_FIELDS = (
     "assignment__explanation__is_control",
     "flagged",
     "comment",
+    "assignment__judge__participant_id",
 )
 # The cells users can type.
-_TEXT_CELLS = tuple(CSV_COLUMNS.index(c) for c in ("round", "judge", "pair", "method", "comment"))
+_TEXT_CELLS = tuple(CSV_COLUMNS.index(c) for c in ("round", "judge", "pair", "method", "comment", "participant_id"))
 
 
 def _iso_utc(value) -> str:
@@ -230,6 +234,7 @@ def rating_tuples(round: EvaluationRound, *, flagged: Collection[int] = frozense
             control,
             item_flagged,
             comment,
+            participant_id,
         ) in rows.values_list(*fields):
             yield [
                 name,
@@ -245,6 +250,7 @@ def rating_tuples(round: EvaluationRound, *, flagged: Collection[int] = frozense
                 int(judge_id in flagged),
                 int(item_flagged),
                 comment,
+                participant_id,
             ]
 
 
@@ -374,6 +380,10 @@ def judge_orders(round: EvaluationRound) -> dict[str, list[list[Any]]]:
     return orders
 
 
+def _iso_or_none(value) -> str | None:
+    return value.isoformat() if value else None
+
+
 def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report: dict[str, Any] | None = None) -> str:
     """``{"round", "options", "results", "ratings", "orders"}`` as a JSON document."""
     report = report or round_report(round=round, exclude_flagged=exclude_flagged)
@@ -410,5 +420,9 @@ def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report
         "results": report,
         "ratings": list(rating_rows(round, flagged=flagged, drop_flagged=exclude_flagged)),
         "orders": judge_orders(round),
+        "participants": [
+            {**row, "arrived_at": row["arrived_at"].isoformat(), "finished_at": _iso_or_none(row["finished_at"])}
+            for row in round_participants(round=round)
+        ],
     }
     return json.dumps(document, indent=1, ensure_ascii=False)

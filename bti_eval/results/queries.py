@@ -45,6 +45,7 @@ def rating_csv_cells(
         ),
         "method": F("method"),
         "comment": NullIf("comment", Value(""), output_field=CharField()),
+        "participant": NullIf("assignment__judge__participant_id", Value(""), output_field=CharField()),
     }
     whole = Cast("seconds", BigIntegerField())  # exact: seconds are at most MAX_SECONDS_ON_TASK
     ratings = ratings.annotate(**{f"text_{name}": value for name, value in texts.items()})
@@ -87,6 +88,7 @@ def rating_csv_cells(
         "cell_judge_flagged",
         "cell_item_flagged",
         "cell_comment",
+        "cell_participant",
     )
 
 

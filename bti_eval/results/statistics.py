@@ -12,7 +12,8 @@
   runs it on many rows at once (the study plan's simulations).
 - ``holm``: Holm's step-down adjusted p-values; ``compact_letters``: the compact letter display
   (Piepho 2004, insert-and-absorb) of which methods do not differ significantly.
-- ``control_test``: one-sided Mann-Whitney U (scipy) that a judge rates real items above controls.
+- ``control_test``: one-sided Mann-Whitney U (scipy) that a judge rates real items above controls
+  (``judging.controls.control_test``: the crowd screen-out uses it too, so it lives below both).
 
 Every random draw comes from ``rng_for(seed, label)``, so results depend on the seed only, not
 on the order in which statistics are computed.
@@ -29,6 +30,8 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from bti_eval.judging.controls import control_test  # noqa: F401 - the control-item test lives with the controls
 
 SCORE_DOMAIN = np.arange(1, 6)  # the 1-5 MOS scale
 LEVEL = 0.95
@@ -363,23 +366,6 @@ def _letter(index: int) -> str:
 
 
 # --- judges -----------------------------------------------------------------------------------
-
-
-def control_test(real: Sequence[float], control: Sequence[float]) -> dict[str, Any]:
-    """One-sided Mann-Whitney U test that a judge scores real items higher than control items.
-
-    Out: ``{"u", "p", "flag"}``; flag is True when the judge does not rate controls lower
-    (p ≥ SIGNIFICANCE or mean(control) ≥ mean(real)), None when either list is empty.
-    """
-    real_arr, control_arr = np.asarray(real, dtype=float), np.asarray(control, dtype=float)
-    if real_arr.size == 0 or control_arr.size == 0:
-        return {"u": None, "p": None, "flag": None}
-    from scipy import stats
-
-    result = stats.mannwhitneyu(real_arr, control_arr, alternative="greater")
-    p = _finite(result.pvalue)
-    flag = p is None or p >= SIGNIFICANCE or control_arr.mean() >= real_arr.mean()
-    return {"u": _finite(result.statistic), "p": p, "flag": bool(flag)}
 
 
 def leave_one_out_z(values: Sequence[float]) -> list[float | None]:

@@ -441,4 +441,15 @@
     setStatus("Saving…", "saving");
     flush();
   }
+
+  /* A study link opened inside MTurk's frame: its button opens the same link in a tab of its own
+   * (a session does not last inside another site's frame). The address is built here, from the
+   * frame's own, so that the page never repeats the participant's id. */
+  var studyOpen = document.getElementById("study-open");
+  if (studyOpen) {
+    var here = new URL(window.location.href);
+    here.searchParams.set("tab", "1");
+    studyOpen.setAttribute("href", here.toString());
+    studyOpen.removeAttribute("aria-disabled");
+  }
 })();

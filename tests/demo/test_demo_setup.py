@@ -84,3 +84,32 @@ def test_demo_setup_again_reuses_the_pairs_and_takes_methods(db, published, djan
     assert ParagraphPair.objects.count() == pairs
     assert EvaluationRound.objects.order_by("-id").first().methods == ["bti", "tfidf-w2v"]
     assert f"{pairs} pairs x 2 methods" in output
+
+
+def test_the_printed_study_link_is_prolific_style_and_admits_its_example_participant(
+    db, published, django_capture_on_commit_callbacks
+):
+    from bti_eval.judging.models import Judge
+    from bti_eval.rounds.models import Explanation
+    from tests.explanation_payloads import explanation_payload
+
+    output = demo_setup(django_capture_on_commit_callbacks)
+    found = re.search(
+        rf"Study link: {re.escape(BASE_URL)}(/s/[0-9a-f]{{32}}/)\?PROLIFIC_PID=([0-9a-f]{{24}})"
+        r"&STUDY_ID=([0-9a-f]{24})&SESSION_ID=([0-9a-f]{24})  \(Prolific-style",
+        output,
+    )
+    assert found, output
+    path, pid, study, session = found.groups()
+    query = {"PROLIFIC_PID": pid, "STUDY_ID": study, "SESSION_ID": session}
+    waiting = Client().get(path, query)  # the round is still computing
+    assert waiting.status_code == 409 and "not open yet" in waiting.content.decode()
+    round_ = EvaluationRound.objects.get()
+    for explanation in round_.explanations.all():  # as the worker would have done
+        explanation.status, explanation.payload = Explanation.Status.DONE, explanation_payload(explanation.method)
+        explanation.save()
+    EvaluationRound.objects.filter(pk=round_.pk).update(status=EvaluationRound.Status.RATING)
+    arrived = Client().get(path, query)
+    assert arrived.status_code == 302 and arrived["Location"] == "/rate/"
+    judge = Judge.objects.get(participant_id=pid)
+    assert judge.round == round_ and judge.assignments.count() == round_.explanations.count()

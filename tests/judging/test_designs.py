@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from bti_eval.judging.designs import allocate_k_per_item, fair_share, top_up
+from bti_eval.judging.designs import allocate_k_per_item, arrival_share, fair_share, top_up
 from bti_eval.judging.models import Assignment
 from bti_eval.judging.services.assignments import assignments_build
 from bti_eval.judging.services.invites import judge_invite
@@ -117,3 +117,43 @@ def test_spread_rule_holds_in_generated_orders_with_controls(design):
         order = _pairs_in_order(judge)
         assert adjacent_same_pair(order) == 0, order
         assert controls <= set(judge.assignments.values_list("explanation_id", flat=True))
+
+
+# --- arrival_share: crowd participants one at a time -------------------------------------------
+
+
+def test_arrivals_one_at_a_time_keep_every_item_within_one_and_reach_k():
+    """n=21 explanations (7 pairs × 3), k=3, m=5 per participant: after ⌈21·3/5⌉ = 13 arrivals every
+    explanation has 3 or 4 judges, held counts never differ by more than one on the way, and no
+    participant gets an explanation twice."""
+    items = [f"p{p}-m{m}" for p in range(7) for m in range(3)]
+    groups = {item: item.split("-")[0] for item in items}
+    held = dict.fromkeys(items, 0)
+    for arrival in range(13):
+        share = arrival_share(held, 5, seed=arrival, groups=groups)
+        assert len(share) == len(set(share)) == 5
+        for item in share:
+            held[item] += 1
+        assert max(held.values()) - min(held.values()) <= 1, arrival
+    assert min(held.values()) >= 3 and sum(held.values()) == 65
+
+
+def test_arrival_share_prefers_new_pairs_among_equally_held_items():
+    items = [f"p{p}-m{m}" for p in range(5) for m in range(4)]
+    groups = {item: item.split("-")[0] for item in items}
+    for seed in range(20):
+        share = arrival_share(dict.fromkeys(items, 0), 5, seed=seed, groups=groups)
+        assert len({groups[item] for item in share}) == 5, share
+    # Fewer pairs than items wanted: every pair once, then second items.
+    share = arrival_share(dict.fromkeys(items, 0), 7, seed=1, groups=groups)
+    assert len({groups[item] for item in share}) == 5 and len(share) == 7
+
+
+def test_arrival_share_takes_the_least_held_first_even_from_one_pair():
+    held = {"a1": 2, "a2": 0, "a3": 0, "b1": 1}
+    groups = {"a1": "a", "a2": "a", "a3": "a", "b1": "b"}
+    assert sorted(arrival_share(held, 2, seed=0, groups=groups)) == ["a2", "a3"]  # least held beats new pair
+    assert set(arrival_share(held, 3, seed=0, groups=groups)) == {"a2", "a3", "b1"}
+    assert arrival_share(held, 10, seed=0, groups=groups)[-1] == "a1"  # all of them, most held last
+    assert arrival_share(held, 0, seed=0) == [] and arrival_share({}, 3, seed=0) == []
+    assert arrival_share(held, 3, seed=5, groups=groups) == arrival_share(held, 3, seed=5, groups=groups)

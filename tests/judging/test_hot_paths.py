@@ -120,3 +120,23 @@ def test_next_redirect_is_one_query_after_the_session_and_user(judge_client, jud
         rating_submit(judge=judge, public_id=assignment.public_id, score=3, seconds=1)
     assert queries.judge_first_unrated(judge_id=judge.pk) is None
     assert judge_client.get(reverse("judging:rate-next"))["Location"] == reverse("judging:rate-done")
+
+
+def test_a_crowd_participant_with_a_time_limit_costs_no_extra_query(
+    client, rating_round, django_assert_max_num_queries
+):
+    """The time limit and the finished mark are columns of the judge row loaded with the user."""
+    from bti_eval.judging.services.studies import participant_arrive, study_link_create
+
+    link = study_link_create(round=rating_round, platform="prolific", time_limit_minutes=30)
+    ids = {"PROLIFIC_PID": ["a" * 24], "STUDY_ID": ["b" * 24], "SESSION_ID": ["c" * 24]}
+    judge = participant_arrive(token=link.token, params=ids).judge
+    client.force_login(judge.user)
+    first, second = judge.assignments.order_by("position")[:2]
+    client.get(_item_url(first))  # stores the explanation's HTML
+    with django_assert_max_num_queries(ITEM_PAGE_QUERIES):
+        page = client.get(_item_url(first))
+    assert page.status_code == 200 and "min left" in page.content.decode()
+    with django_assert_max_num_queries(RATING_PUT_QUERIES):
+        response = _put(client, first, 4)
+    assert response.status_code == 201 and response.json()["next_url"] == _item_url(second)

@@ -44,7 +44,22 @@ def exercise() -> dict:
         missing_round = "no error"
     except EvaluationRound.DoesNotExist:
         missing_round = "DoesNotExist"
+    # A crowd participant's time limit, read by the hot path's raw statement: aware, as the ORM reads it.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Judge.objects.filter(pk=judge.pk).update(deadline_at=timezone.now() + timedelta(minutes=5))
+    user, loaded = queries.user_with_judge(judge.user_id)
+    orm = Judge.objects.select_related("user").get(pk=judge.pk)
     return {
+        "datetimes_as_the_orm": [
+            loaded.deadline_at == orm.deadline_at and timezone.is_aware(loaded.deadline_at),
+            loaded.created_at == orm.created_at,
+            user.date_joined == orm.user.date_joined,
+            loaded.deadline_at > timezone.now(),  # comparable: no naive datetime
+        ],
+        "round_status_shared": queries.round_status_shared(round_id=judge.round_id),
         "before": list(before),
         "stranger": list(stranger),
         "assignment": assignment.pk,
@@ -69,6 +84,8 @@ def _check(outcome: dict, *, share_lock: bool) -> None:
     assert outcome["history"] == [[4, 2.5, "ok"]]  # the first rating's history row, written once
     assert outcome["share_lock"] is share_lock
     assert outcome["missing_round"] == "DoesNotExist"
+    assert outcome["datetimes_as_the_orm"] == [True, True, True, True]
+    assert outcome["round_status_shared"] == "rating"
 
 
 @pytest.mark.django_db

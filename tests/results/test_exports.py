@@ -209,6 +209,10 @@ def tricky_round() -> tuple[EvaluationRound, list]:
 
     round = EvaluationRoundFactory(name='=round, "quoted"', methods=["bti", "tfidf-w2v"], status="rating")
     judges = [JudgeFactory(round=round, name=name) for name in ("", "=judge", 'Ann, "B"', "\tJ")]
+    # Crowd participants' ids, one that a spreadsheet would run (none comes through a study link).
+    for judge, participant_id in zip(judges[1:3], ("=HYPERLINK(1)", "5f3c0000000000000000abcd"), strict=True):
+        judge.platform, judge.participant_id = "generic", participant_id
+        judge.save()
     for j, judge in enumerate(judges):
         for k in range(len(TRICKY_TEXTS)):
             text = TRICKY_TEXTS[(k + j) % len(TRICKY_TEXTS)]
@@ -298,9 +302,36 @@ def test_the_csv_and_json_exports_are_the_same_on_both_databases(tmp_path):
     assert "2026-11-26T15:30:56.000000+00:00" in stamps and "2026-11-26T15:30:56.250000+00:00" in stamps
     assert [row["rated_at"] for row in here["json"]] == stamps
     assert {row["judge"] for row in here["csv"]} >= {"'=judge", 'Ann, "B"', "'\tJ"}
+    assert {row["participant_id"] for row in here["csv"]} == {"", "'=HYPERLINK(1)", "5f3c0000000000000000abcd"}
+    assert {row["participant_id"] for row in here["json"]} == {"", "=HYPERLINK(1)", "5f3c0000000000000000abcd"}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
 def test_postgresql_copy_of_a_round_without_ratings_is_the_header():
     round = EvaluationRoundFactory(methods=["bti"], status="rating")
     assert "".join(exports.export_csv(round)) == ",".join(exports.CSV_COLUMNS) + "\r\n"
+
+
+def test_the_json_export_lists_the_crowd_participants(rating_round_with_participant):
+    round, judge = rating_round_with_participant
+    document = json.loads("".join(exports.export(round, "json")))
+    (participant,) = document["participants"]
+    assert participant["participant_id"] == judge.participant_id and participant["platform"] == "prolific"
+    assert participant["outcome"] == "completed" and participant["code"] == "JSON1"
+    assert participant["finished_at"] and participant["minutes"] is not None
+    assert {row["participant_id"] for row in document["ratings"]} == {judge.participant_id}
+
+
+@pytest.fixture
+def rating_round_with_participant():
+    from bti_eval.judging.services.ratings import rating_submit
+    from bti_eval.judging.services.studies import participant_arrive, participant_finish, study_link_create
+
+    round = EvaluationRoundFactory(explained_pairs=2, methods=["bti", "tfidf-w2v"], status="rating")
+    link = study_link_create(round=round, platform="prolific", completion_code="JSON1")
+    ids = {"PROLIFIC_PID": ["d" * 24], "STUDY_ID": ["e" * 24], "SESSION_ID": ["f" * 24]}
+    judge = participant_arrive(token=link.token, params=ids).judge
+    for assignment in judge.assignments.all():
+        rating_submit(judge=judge, public_id=assignment.public_id, score=4, seconds=3)
+    participant_finish(judge=judge)
+    return round, judge

@@ -75,7 +75,7 @@ def test_the_selector_counts_all_and_shows_at_most_the_limit(remarked_round):
 def test_csv_and_json_exports_carry_the_remarks_on_every_rating(remarked_round):
     round, broken, commented = remarked_round
     rows = list(csv.DictReader(io.StringIO("".join(exports.export_csv(round)))))
-    assert list(rows[0])[-2:] == ["item_flagged", "comment"]
+    assert list(rows[0])[-3:] == ["item_flagged", "comment", "participant_id"]
     by_key = {(r["pair"], r["method"], r["judge"]): r for r in rows}
     assert len(by_key) == 8
     flagged = by_key[_who(broken)]

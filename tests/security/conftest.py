@@ -8,21 +8,24 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from bti_eval.judging.models import Judge
+from bti_eval.judging.models import Judge, StudyLink
 from bti_eval.judging.services.invites import judge_invite
+from bti_eval.judging.services.studies import study_link_create
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory, ResearcherFactory
 
 
 @dataclass
 class World:
-    """A round open for rating (2 pairs × 2 methods), judges A and B (A's invite unused), a researcher."""
+    """A round open for rating (2 pairs × 2 methods), judges A and B (A's invite unused), a researcher,
+    and a Prolific study link of the round."""
 
     round: EvaluationRound
     judge: Judge
     judge_token: str
     other_judge: Judge
     researcher: object
+    study_link: StudyLink
 
     def client(self, role: str) -> Client:
         """A fresh browser signed in as ``role``: anonymous, judge, other_judge or researcher."""
@@ -45,7 +48,10 @@ def make_world() -> World:
     )
     judge, token = judge_invite(round=round, name="Ann")
     other, _ = judge_invite(round=round, name="Ben")
-    return World(round=round, judge=judge, judge_token=token, other_judge=other, researcher=ResearcherFactory())
+    link = study_link_create(round=round, platform="prolific")
+    return World(
+        round=round, judge=judge, judge_token=token, other_judge=other, researcher=ResearcherFactory(), study_link=link
+    )
 
 
 @pytest.fixture

@@ -83,6 +83,11 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("judging:round-judges-links-csv", "GET"): RESEARCHER_PAGE,
     ("judging:round-judges-links-dismiss", "GET"): RESEARCHER_GET_ON_POST_ONLY,
     ("judging:round-judges-links-dismiss", "POST"): RESEARCHER_ACTION,
+    ("judging:round-study-links", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("judging:round-study-links", "POST"): (302, 403, 403, 400),  # no platform: the form again
+    ("judging:study-link-close", "GET"): RESEARCHER_GET_ON_POST_ONLY,
+    ("judging:study-link-close", "POST"): RESEARCHER_ACTION,
+    ("judging:round-participants-csv", "GET"): RESEARCHER_PAGE,
     ("judging:round-preview", "GET"): (302, 403, 403, 302),  # to the first explanation's preview
     ("judging:explanation-preview", "GET"): RESEARCHER_PAGE,
     ("judging:explanation-preview", "POST"): (302, 403, 403, 405),
@@ -128,6 +133,10 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("api-judge-revoke", "POST"): API[200],
     ("api-judge-reissue", "POST"): API[200],
     ("api-round-judges-bulk", "POST"): API[400],  # no names
+    ("api-round-study-links", "GET"): API[200],
+    ("api-round-study-links", "POST"): API[400],  # no platform
+    ("api-study-link-close", "POST"): API[200],
+    ("api-study-link-close", "GET"): API[405],
     ("api-catalogs", "GET"): API[200],
     ("api-catalog", "GET"): API[404],
     ("api-catalog-embed", "POST"): API[404],
@@ -137,6 +146,9 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     # the judge's own pages and API (another judge's item looks exactly like a missing one: 404)
     ("judging:invite-accept", "GET"): (200, 200, 200, 200),
     ("judging:invite-accept", "POST"): (302, 302, 302, 302),  # the link signs in the judge it belongs to
+    # a study link with a new participant's ids: whoever opens it becomes that participant, signed in
+    ("judging:study-arrive", "GET"): (302, 302, 302, 302),
+    ("judging:study-arrive", "POST"): (405, 405, 405, 405),
     ("judging:rate", "GET"): (403, 200, 200, 403),
     ("judging:rate-rubric", "GET"): (403, 200, 200, 403),
     ("judging:rate-next", "GET"): (403, 302, 302, 403),
@@ -150,7 +162,10 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("api-judge-rating", "POST"): (401, 201, 404, 403),
 }
 # Queries some routes need to do their job.
-QUERY = {"api-round-export": "?format=csv"}
+QUERY = {
+    "api-round-export": "?format=csv",
+    "judging:study-arrive": "?PROLIFIC_PID=" + "a" * 24 + "&STUDY_ID=" + "b" * 24 + "&SESSION_ID=" + "c" * 24,
+}
 # The admin site: every pattern is checked by rule (researchers, staff without model permissions, may
 # view the platform's rows, read-only).
 ADMIN_ANONYMOUS_OR_JUDGE = 302  # to the admin login page
@@ -188,12 +203,13 @@ def test_every_route_has_an_expectation():
     assert sorted(covered - names) == [], "EXPECTED names routes that no longer exist"
 
 
-def _kwargs(world: World, params: list[str]) -> dict:
+def _kwargs(world: World, params: list[str], name: str = "") -> dict:
     values = {
         "round_id": world.round.pk,
         "judge_id": world.judge.pk,
         "public_id": world.judge.assignments.order_by("position").first().public_id,
-        "token": world.judge_token,
+        "token": world.study_link.token if name == "judging:study-arrive" else world.judge_token,
+        "link_id": world.study_link.pk,
         "explanation_id": world.round.explanations.order_by("id").first().pk,
         "token_id": NO_SUCH_ID,
         "pair_id": world.round.explanations.first().pair_id,
@@ -222,7 +238,7 @@ CASES = [(name, method, role) for (name, method) in EXPECTED for role in ROLES]
 def test_route_answers_each_role_as_expected(name, method, role):
     world = make_world()
     params = next(p for n, _, p in url_patterns() if n == name)
-    url = reverse(name, kwargs=_kwargs(world, params)) + QUERY.get(name, "")
+    url = reverse(name, kwargs=_kwargs(world, params, name)) + QUERY.get(name, "")
     response = _request(world.client(role), method, url)
     expected = EXPECTED[(name, method)][ROLES.index(role)]
     assert response.status_code == expected, f"{method} {url} as {role}: {response.status_code}, expected {expected}"
@@ -235,6 +251,7 @@ def test_route_answers_each_role_as_expected(name, method, role):
             "core:home",
             "logout",
             "judging:invite-accept",
+            "judging:study-arrive",
         )
     ):
         assert response["Location"].startswith("/accounts/login/")

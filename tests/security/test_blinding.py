@@ -1,5 +1,6 @@
 """Blinding, end to end: everything a judge's browser receives on a whole visit (pages, JSON, headers,
-redirect URLs, cookies, error pages) is free of method names and internal ids; public ids are random."""
+redirect URLs, cookies, error pages) is free of method names and internal ids, and a crowd
+participant's from no participant id, theirs or another's; public ids are random."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.test import Client
 from scipy import stats
 
 from bti_eval.judging.blind import blind_payload, explanation_judge_html
-from bti_eval.judging.models import Assignment, Invite, Judge
+from bti_eval.judging.models import Assignment, Invite, Judge, StudyLink
 from bti_eval.judging.services.invites import judge_invite
 from bti_eval.judging.services.judge_html import round_judge_html_render
 from bti_eval.rounds.models import EvaluationRound, default_methods
@@ -109,6 +110,78 @@ def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
         assert method_words_in(text) == [], request
         assert MODEL not in text and "diagnostics" not in text, request
         assert [i for i in ids if i in text] == [], request
+        assert "Traceback" not in text, request
+
+
+def _crowd_ids(round: EvaluationRound, judge, link) -> list[str]:
+    ids = [str(round.pk), str(judge.pk), str(judge.user_id), str(link.pk), *map(str, PAIR_IDS)]
+    ids += [str(pk) for pk in round.explanations.values_list("id", flat=True)]
+    ids += [str(pk) for pk in Assignment.objects.filter(judge=judge).values_list("id", flat=True)]
+    assert all(len(i) >= 6 for i in ids), ids
+    return ids
+
+
+@pytest.mark.parametrize("platform", ["prolific", "mturk"])
+def test_a_crowd_participants_whole_visit_leaks_no_method_and_no_participant_id(leaky_round, platform):
+    """A participant's every response, from the study link to the code, holds no method name, no
+    internal id, and no participant id: neither theirs (nor their study session) nor another's."""
+    from bti_eval.judging.services.studies import study_link_create
+
+    _next_ids_from(7_200_001, get_user_model(), Judge, Assignment, StudyLink)
+    link = study_link_create(round=leaky_round, platform=platform, completion_code="CODE77")
+    if platform == "prolific":
+        mine = {"PROLIFIC_PID": "5f1e" + "7" * 20, "STUDY_ID": "60aa" + "8" * 20, "SESSION_ID": "61bb" + "9" * 20}
+        theirs = {"PROLIFIC_PID": "5f1e" + "6" * 20, "STUDY_ID": mine["STUDY_ID"], "SESSION_ID": "61bb" + "5" * 20}
+        secret = [
+            mine["PROLIFIC_PID"],
+            mine["SESSION_ID"],
+            mine["STUDY_ID"],
+            theirs["PROLIFIC_PID"],
+            theirs["SESSION_ID"],
+        ]
+    else:
+        common = {"hitId": "3HITQ0ZZ", "turkSubmitTo": "https://www.mturk.com"}
+        mine = {**common, "workerId": "A2MINEWORKER9", "assignmentId": "3MYASSIGNMENT"}
+        theirs = {**common, "workerId": "A3THEIRWORKER", "assignmentId": "3THEIRASSIGN"}
+        secret = [mine["workerId"], theirs["workerId"], theirs["assignmentId"], common["hitId"]]
+    url = f"/s/{link.token}/"
+    assert Client().get(url, theirs).status_code in (200, 302)  # another participant arrived first
+    browser = Client()
+    seen = []
+
+    def visit(method: str, path: str, body=None, query=None):
+        if query is not None:
+            response = browser.get(path, query)
+        else:
+            response = browser.generic(method, path, json.dumps(body) if body else "", content_type="application/json")
+        seen.append((f"{method} {path}", response))
+        return response
+
+    visit("GET", url, query=mine)
+    if platform == "mturk":
+        visit("GET", url, query={**mine, "tab": "1"})
+    judge = Judge.objects.get(participant_id=mine.get("PROLIFIC_PID", mine.get("workerId")))
+    for path in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/"):
+        visit("GET", path)
+    for assignment in judge.assignments.order_by("position"):
+        visit("GET", f"/rate/{assignment.public_id}/")
+        visit("GET", f"/api/judge/assignments/{assignment.public_id}/")
+        visit("PUT", f"/api/judge/assignments/{assignment.public_id}/rating/", {"score": 3, "seconds": 5})
+    done = visit("GET", "/rate/done/")
+    assert "CODE77" in done.content.decode()
+    visit("PUT", f"/api/judge/assignments/{judge.assignments.first().public_id}/rating/", {"score": 2})  # refused
+    visit("GET", url, query=theirs | {"SESSION_ID": mine.get("SESSION_ID", "")} if platform == "prolific" else theirs)
+    visit("GET", url, query={"PROLIFIC_PID": "bad"})
+    visit("GET", f"/api/rounds/{leaky_round.pk}/judges/")
+    assert {r.status_code for _, r in seen} >= {200, 201, 302, 400, 403, 409}
+
+    ids = _crowd_ids(leaky_round, judge, link)
+    for request, response in seen:
+        text = _everything(response)
+        assert method_words_in(text) == [], request
+        assert MODEL not in text and "diagnostics" not in text, request
+        assert [i for i in ids if i in text] == [], request
+        assert [s for s in secret if s.lower() in text.lower()] == [], request
         assert "Traceback" not in text, request
 
 

@@ -233,3 +233,13 @@ def test_export_cells_that_a_spreadsheet_would_run_are_neutralised(db, formula):
     for column in ("round", "judge", "pair"):
         assert rows[0][column] == "'" + formula, (column, rows[0][column])
     assert rows[0]["score"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [("GET", "/rate/%00/"), ("GET", "/api/judge/assignments/a%00b/"), ("PUT", "/api/judge/assignments/%00/rating/")],
+)
+def test_a_nul_in_a_judges_item_address_is_a_404_not_a_server_error(world, method, url):
+    client = world.client("judge")
+    response = client.generic(method, url, json.dumps({"score": 3}), content_type="application/json")
+    assert response.status_code == 404

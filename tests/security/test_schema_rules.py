@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 pytestmark = pytest.mark.django_db
-PATH_IDS = ("?round_id", "?judge_id", "?catalog_id", "?job_id", "?pair_id")
+PATH_IDS = ("?round_id", "?judge_id", "?catalog_id", "?job_id", "?pair_id", "?link_id")
 
 
 @pytest.fixture

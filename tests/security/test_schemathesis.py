@@ -91,6 +91,7 @@ def world_ids(db, monkeypatch):
         catalog_id=[catalog.pk],
         job_id=[job.pk],
         judge_id=[world.other_judge.pk],
+        link_id=[world.study_link.pk],
         public_id=list(world.judge.assignments.order_by("position").values_list("public_id", flat=True)[:2]),
     )
     yield world

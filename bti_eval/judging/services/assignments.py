@@ -44,7 +44,8 @@ def assignments_reassign(*, judge: Judge) -> int:
     keeping the spread rule). Returns how many assignments were added; 0 for other designs and
     for rounds not open for rating. The revoked judge's own assignments and ratings stay. A judge
     gets two explanations of one pair here only when no other judge can take the second, so the
-    appended items keep the spread rule wherever the judges' orders allow it."""
+    appended items keep the spread rule wherever the judges' orders allow it. Crowd participants get
+    none of them (their study has a fixed number of items)."""
     round = judge.round
     if round.design != EvaluationRound.Design.K_PER_ITEM or round.status != EvaluationRound.Status.RATING:
         return 0
@@ -57,7 +58,9 @@ def assignments_reassign(*, judge: Judge) -> int:
     left = list(pair_of)
     if not left:
         return 0
-    active = Judge.objects.filter(round=round, user__is_active=True).exclude(pk=judge.pk)
+    # Invited judges only: a crowd participant was promised their number of items (later arrivals
+    # take the unrated ones instead: a revoked judge holds nothing, services.studies).
+    active = Judge.objects.filter(round=round, user__is_active=True, platform="").exclude(pk=judge.pk)
     loads = dict(active.annotate(n=Count("assignments")).order_by("id").values_list("id", "n"))
     holders: dict[int, set[int]] = {}
     for explanation_id, judge_id in Assignment.objects.filter(
@@ -95,14 +98,35 @@ def assignments_build(
     ``round_explanations``: the round's ``round_done_explanations`` list when the caller has it already
     (``assignments_build_for_round`` reads it once for all its judges), else it is read here.
     """
-    judge = Judge.objects.select_for_update().select_related("round").get(pk=judge.pk)  # one builder at a time
+    # One builder at a time per judge; the round row is read, not locked (``of``): a crowd arrival
+    # builds beside ratings of the round, which share-lock it.
+    judge = Judge.objects.select_for_update(of=("self",)).select_related("round").get(pk=judge.pk)
     existing = list(judge.assignments.order_by("position").values_list("explanation_id", "explanation__pair_id"))
-    assigned = {explanation_id for explanation_id, _ in existing}
     if round_explanations is None:
         round_explanations = round_done_explanations(judge.round_id)
     if explanation_ids is None:
         real_ids = [explanation_id for explanation_id, _, is_control in round_explanations if not is_control]
-        explanation_ids = _design_share(judge, assigned, real_ids)
+        explanation_ids = _design_share(judge, {explanation_id for explanation_id, _ in existing}, real_ids)
+    return _assignments_append(judge, existing, explanation_ids, round_explanations)
+
+
+def assignments_build_new(
+    *, judge: Judge, explanation_ids: Collection[int], round_explanations: list[tuple[int, int, bool]]
+) -> int:
+    """``assignments_build`` for a judge created in the caller's transaction (a crowd arrival): no
+    one else can see the judge yet, so there is nothing to lock and nothing assigned to read."""
+    return _assignments_append(judge, [], explanation_ids, round_explanations)
+
+
+def _assignments_append(
+    judge: Judge,
+    existing: list[tuple[int, int]],
+    explanation_ids: Collection[int],
+    round_explanations: list[tuple[int, int, bool]],
+) -> int:
+    """Append the judge's missing ``explanation_ids`` and the round's control items after
+    ``existing`` ((explanation, pair) in order): shuffled by the judge's seed, spread by pair."""
+    assigned = {explanation_id for explanation_id, _ in existing}
     wanted = set(explanation_ids) | {
         explanation_id for explanation_id, _, is_control in round_explanations if is_control
     }

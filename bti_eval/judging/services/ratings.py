@@ -9,6 +9,7 @@ import dataclasses
 import math
 
 from django.db import transaction
+from django.utils import timezone
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging import queries
@@ -30,6 +31,8 @@ OTHER_ITEM = (
     "This rating was given on another item than the one it was sent for, so it was not saved. "
     "Reload the page and rate the item you see."
 )
+TIME_IS_UP = "Your time for this study is up, so this rating was not saved; the ones before it are. Reload the page."
+STUDY_FINISHED = "You have finished this study and received your code; your ratings can no longer change."
 COMMENT_TOO_LONG = f"The comment is too long: keep it to {COMMENT_MAX_LENGTH:,} characters."
 COMMENT_NUL = "The comment contains a NUL character (\\0); remove it and send it again."
 
@@ -120,13 +123,20 @@ def rating_submit(
     every state, the first included). ``Rating.seconds`` sums the seconds of every decision that
     changed the score (a comment or flag edit adds none). Errors: 404 for an assignment that is not
     the judge's (existence is not revealed), 409 when the round is not rating or ``item`` is another
-    item, 400 for a bad score, seconds, comment or flag.
+    item or the judge is a crowd participant who finished or whose time limit passed (checked on the
+    judge row already loaded: no query), 400 for a bad score, seconds, comment or flag.
     """
+    if judge.finished_at is not None:
+        raise ApplicationError(STUDY_FINISHED, status=409)
+    if judge.deadline_at is not None and judge.deadline_at <= timezone.now():
+        raise ApplicationError(TIME_IS_UP, status=409)
     _clean_item(item=item, public_id=public_id)
     score = _clean_score(score)
     seconds = _clean_seconds(seconds)
     comment = _clean_comment(comment)
     flagged = _clean_flagged(flagged)
+    if "\x00" in public_id:  # no public id holds one, and PostgreSQL cannot compare it
+        raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)
     round_status, assignment_id, position, rating_id = queries.rating_target_row(judge=judge, public_id=public_id)
     if assignment_id is None or not judge.user.is_active:  # a revoked judge
         raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)

@@ -2,8 +2,9 @@
 
 Loads the demo pairs that ship with the project (product descriptions and wine notes written for
 it), creates a demo researcher with a freshly generated password, a round with the paper's seven
-methods, and a demo judge with a one-time invite link; then launches the round, so that the worker
-started beside the web server computes its explanations. Running it again reuses the pairs and
+methods, a demo judge with a one-time invite link, and a Prolific study link (printed with an example
+participant's ids, so that the crowd flow can be tried without Prolific); then launches the round, so
+that the worker started beside the web server computes its explanations. Running it again reuses the pairs and
 makes a new round, a new password and a new invite.
 """
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, base_url: str, username: str, methods: str, **options):
         from bti_eval.judging.services.invites import judge_invite
+        from bti_eval.judging.services.studies import study_link_create
         from bti_eval.pairs.models import ParagraphPair
         from bti_eval.pairs.services import pairs_import
         from bti_eval.rounds.services import round_create, round_launch
@@ -67,6 +69,7 @@ class Command(BaseCommand):
                     by=researcher,
                 )
                 _, token = judge_invite(round=round_, name="Demo judge", expires_in_hours=72)
+                study = study_link_create(round=round_, platform="prolific", label="Demo study", by=researcher)
             round_launch(round=round_, by=researcher)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
@@ -81,4 +84,10 @@ class Command(BaseCommand):
         self.stdout.write(f"  Round page: {base_url}/rounds/{round_.pk}/")
         self.stdout.write(
             f"  Judge link: {base_url}/j/{token}/  (one-time; rating opens once the round's explanations are computed)"
+        )
+        # An example participant (Prolific's ids are 24 hex digits): each run prints a new one.
+        example = "&".join(f"{name}={secrets.token_hex(12)}" for name in ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID"))
+        self.stdout.write(
+            f"  Study link: {base_url}/s/{study.token}/?{example}  (Prolific-style, an example participant; "
+            f"completion code {study.completion_code})"
         )
