@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bti_eval.judging.controls import control_test
 from bti_eval.results import statistics
 from bti_eval.results.selectors import RatingFrame
 
@@ -63,7 +64,7 @@ def judge_quality(
         seconds = seconds[np.isfinite(seconds)]
         median_seconds = float(np.median(seconds)) if seconds.size else None
         too_fast = None if median_seconds is None else bool(median_seconds < too_fast_seconds)
-        test = statistics.control_test(real, control)
+        test = control_test(real, control)
         reasons = []
         if test["flag"]:
             reasons.append("does not rate control items lower")

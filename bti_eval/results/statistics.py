@@ -12,8 +12,8 @@
   runs it on many rows at once (the study plan's simulations).
 - ``holm``: Holm's step-down adjusted p-values; ``compact_letters``: the compact letter display
   (Piepho 2004, insert-and-absorb) of which methods do not differ significantly.
-- ``control_test``: one-sided Mann-Whitney U (scipy) that a judge rates real items above controls
-  (``judging.controls.control_test``: the crowd screen-out uses it too, so it lives below both).
+- The control-item test (one-sided Mann-Whitney U that a judge rates real items above controls) is
+  ``judging.controls.control_test``: the crowd screen-out uses it too, so it lives below both.
 
 Every random draw comes from ``rng_for(seed, label)``, so results depend on the seed only, not
 on the order in which statistics are computed.
@@ -30,8 +30,6 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-
-from bti_eval.judging.controls import control_test  # noqa: F401 - the control-item test lives with the controls
 
 SCORE_DOMAIN = np.arange(1, 6)  # the 1-5 MOS scale
 LEVEL = 0.95
