@@ -7,9 +7,10 @@ import re
 
 import pytest
 from django.urls import reverse
+from scipy import stats
 
 from bti_eval.judging.blind import blind_payload, explanation_judge_html
-from bti_eval.judging.controls import degrade
+from bti_eval.judging.controls import control_test, degrade
 from bti_eval.judging.services.assignments import controls_create
 from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds import services as round_services
@@ -121,3 +122,12 @@ def test_no_method_can_take_the_control_items_name():
     from explainers.registry import RESERVED_NAMES
 
     assert CONTROL_METHOD in RESERVED_NAMES  # a plugin named "control" is refused (tests/explainers/test_plugins.py)
+
+
+def test_control_test_is_a_one_sided_mann_whitney():
+    real, control = [4, 5, 4, 3, 5, 4, 4], [1, 2, 1, 2]
+    got = control_test(real, control)
+    want = stats.mannwhitneyu(real, control, alternative="greater")
+    assert got["u"] == want.statistic and got["p"] == pytest.approx(want.pvalue) and got["flag"] is False
+    assert control_test([3, 3, 2, 4], [3, 4])["flag"] is True  # controls not rated lower
+    assert control_test([3, 3], [])["flag"] is None

@@ -204,15 +204,6 @@ def test_compact_letters_gives_a_to_the_best_method():
     assert S.compact_letters({"x": 1.0, "y": 2.0}, set()) == {"x": "a", "y": "a"}
 
 
-def test_control_test_is_a_one_sided_mann_whitney():
-    real, control = [4, 5, 4, 3, 5, 4, 4], [1, 2, 1, 2]
-    got = S.control_test(real, control)
-    want = stats.mannwhitneyu(real, control, alternative="greater")
-    assert got["u"] == want.statistic and got["p"] == pytest.approx(want.pvalue) and got["flag"] is False
-    assert S.control_test([3, 3, 2, 4], [3, 4])["flag"] is True  # controls not rated lower
-    assert S.control_test([3, 3], [])["flag"] is None
-
-
 def test_leave_one_out_z_and_spearman():
     # By hand: the others of 3.0 are 3.5, 2.5, 4.5 (mean 3.5, sample std 1) → z = −0.5; of 3.5:
     # mean 10/3, variance 13/12; of 2.5: mean 11/3, variance 7/12; of 4.5: mean 3, std 0.5 → z = 3.
