@@ -10,6 +10,10 @@ Per judge (real items unless said otherwise):
   (``control_u``, ``control_p``) and ``control_flag`` when controls are not rated lower;
 - ``flagged`` (control_flag or too_fast) with its ``reasons``. Results "without flagged judges"
   leave exactly these judges out.
+
+A pairwise round's judges get ``pairwise_judge_quality`` instead: their control items compare a real
+explanation with a degraded one, and a judge who prefers the degraded one at least as often as the
+real one is flagged (see there).
 """
 
 from __future__ import annotations

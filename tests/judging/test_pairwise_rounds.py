@@ -230,3 +230,21 @@ def test_the_pairwise_pages_show_the_pairwise_rubric_and_both_sides(pairwise_jud
     item = Assignment.objects.select_related("explanation", "right_explanation").get(pk=item.pk)
     left, right = item.explanation.judge_html, item.right_explanation.judge_html
     assert left != right and page.index(left) < page.index(right)  # the left one first
+
+
+def test_a_pairwise_item_and_its_choice_stay_within_the_rating_rounds_query_budgets(
+    pairwise_judge, client, django_assert_max_num_queries
+):
+    """The same statements as a 1-5 item: the right explanation comes with the item's one query."""
+    from tests.judging.test_hot_paths import ITEM_PAGE_QUERIES, RATING_PUT_QUERIES
+
+    client.force_login(pairwise_judge.user)
+    first = pairwise_judge.assignments.order_by("position").first()
+    url = reverse("judging:rate-item", kwargs={"public_id": first.public_id})
+    client.get(url)  # stores both explanations' HTML
+    with django_assert_max_num_queries(ITEM_PAGE_QUERIES):
+        assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(RATING_PUT_QUERIES):
+        assert (
+            _put(client, first.public_id, {"item": first.public_id, "choice": "same", "seconds": 2}).status_code == 201
+        )
