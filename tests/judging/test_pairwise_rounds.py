@@ -248,3 +248,28 @@ def test_a_pairwise_item_and_its_choice_stay_within_the_rating_rounds_query_budg
         assert (
             _put(client, first.public_id, {"item": first.public_id, "choice": "same", "seconds": 2}).status_code == 201
         )
+
+
+def test_the_database_holds_each_comparison_once_per_judge_whichever_side_each_is_on(pairwise_judge):
+    from django.db import IntegrityError, transaction
+
+    item = pairwise_judge.assignments.filter(explanation__is_control=False).order_by("position").first()
+    swapped = Assignment(
+        judge=pairwise_judge,
+        explanation_id=item.right_explanation_id,
+        right_explanation_id=item.explanation_id,
+        position=999,
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        swapped.save()
+    same_side = Assignment(
+        judge=pairwise_judge, explanation_id=item.explanation_id, right_explanation_id=item.explanation_id, position=998
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        same_side.save()  # one explanation against itself
+    # One explanation in two of a judge's comparisons is fine (the same method against two others).
+    shared = pairwise_judge.assignments.filter(explanation_id=item.explanation_id).count()
+    shared += pairwise_judge.assignments.filter(right_explanation_id=item.explanation_id).count()
+    assert shared == len(METHODS) - 1
+    with pytest.raises(IntegrityError), transaction.atomic():  # a rating is a score or a choice, never both
+        Rating.objects.create(assignment=item, score=3, choice="left")

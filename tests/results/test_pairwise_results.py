@@ -245,3 +245,23 @@ def test_agreement_codes_the_preferred_method_not_the_side():
     assert agree["ordinal"]["alpha"] == pytest.approx(1.0) and agree["ordinal"]["units"] == 6
     disagree = _agreement(judged(1, False) + judged(3, False, invert=True), options)
     assert disagree["interval"]["alpha"] < 0
+
+
+def test_a_pairwise_round_without_choices_yet_has_a_page_a_report_and_exports(researcher_client):
+    round = EvaluationRoundFactory(explained_pairs=3, methods=METHODS, status=Status.COMPUTING)
+    rounds.round_options_update(round=round, design="pairwise", control_items=1)
+    rounds.round_open(round=round)
+    judge_invite(round=round, name="Ann")
+    report = round_report(round=round)
+    assert report["n_ratings"] == 0 and all(
+        row["ci_low"] is None and row["win_rate"] is None for row in report["methods"]
+    )
+    assert report["pairwise"]["kendall"] is None and report["pairwise"]["agreement"]["ordinal"]["alpha"] is None
+    page = researcher_client.get(reverse("results:round", args=[round.pk]))
+    assert page.status_code == 200 and "no choices yet" in page.content.decode()
+    for fmt in exports.FORMATS:
+        assert _export(round, fmt), fmt
+    assert _export(round, "csv").strip() == ",".join(
+        ["round", "judge_id", "judge", "pair", "left_method", "right_method", "choice", "preferred_method"]
+        + ["seconds", "position", "rated_at", "control", "judge_flagged", "item_flagged", "comment"]
+    )
