@@ -79,28 +79,31 @@ def strengths_plot_svg(report: dict[str, Any]) -> str:
         if rows:
             y = list(range(len(rows)))[::-1]
             values = [r["strength"] for r in rows]
-            low = [r["strength"] - r["ci_low"] if r.get("ci_low") is not None else 0.0 for r in rows]
-            high = [r["ci_high"] - r["strength"] if r.get("ci_high") is not None else 0.0 for r in rows]
-            axes.errorbar(values, y, xerr=[low, high], fmt="o", color="#c2410c", ecolor="#3a3a3c", capsize=4)
+            # The bars are the intervals themselves, drawn apart from the dots: a percentile interval
+            # need not contain the point estimate (a round of few pairs).
+            lows = [r["ci_low"] if r.get("ci_low") is not None else r["strength"] for r in rows]
+            highs = [r["ci_high"] if r.get("ci_high") is not None else r["strength"] for r in rows]
+            centres = [(lo + hi) / 2 for lo, hi in zip(lows, highs, strict=True)]
+            half = [(hi - lo) / 2 for lo, hi in zip(lows, highs, strict=True)]
+            axes.errorbar(centres, y, xerr=half, fmt="none", ecolor="#3a3a3c", capsize=4)
+            axes.plot(values, y, "o", color="#c2410c")
             axes.set_yticks(y, [_plain(f"{r['rank']}. {r['label']}") for r in rows])
-            for yi, r in zip(y, rows, strict=True):
+            for yi, r, high in zip(y, rows, highs, strict=True):
                 axes.annotate(
                     f"{r['strength']:+.2f} ({100 * r['win_rate']:.0f}% wins)",
-                    (r.get("ci_high") if r.get("ci_high") is not None else r["strength"], yi),
+                    (max(r["strength"], high), yi),
                     xytext=(6, 0),
                     textcoords="offset points",
                     va="center",
                     fontsize=8,
                 )
             axes.axvline(0.0, color="#e5e5ea", zorder=0)
-            lows = [r["ci_low"] if r.get("ci_low") is not None else r["strength"] for r in rows]
-            highs = [r["ci_high"] if r.get("ci_high") is not None else r["strength"] for r in rows]
-            axes.set_xlim(min(lows) - 0.3, max(highs) + 1.2)  # room for the labels on the right
+            axes.set_xlim(min(lows + values) - 0.3, max(highs + values) + 1.2)  # room for the labels on the right
         else:
             axes.set_yticks([])
             axes.text(0.5, 0.5, "no choices yet", ha="center", va="center", transform=axes.transAxes)
         resamples = report.get("pairwise", {}).get("resamples")
-        axes.set_xlabel(f"Bradley–Terry log-strength (centred), 95% bootstrap CI over pairs ({resamples} resamples)")
+        axes.set_xlabel(f"Bradley–Terry log-strength (centred)\n95% bootstrap CI over pairs, {resamples} resamples")
         axes.grid(axis="x", color="#e5e5ea")
         figure.tight_layout()
         buffer = io.StringIO()

@@ -12,6 +12,7 @@ import pytest
 from bti_eval.judging.models import Rating
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound
+from tests.e2e import test_csp_browser as csp
 from tests.e2e import test_judge_browser as judge_browser
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
 from tests.judging.payloads import payload_for_texts
@@ -63,6 +64,7 @@ def test_a_judge_chooses_with_the_keyboard_and_each_choice_is_saved_for_the_item
     total = judge.assignments.count()
     assert total == 2 * 3 + 1
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    console_errors = csp._watch(context)  # the page runs under the Content-Security-Policy
     page = context.new_page()
     page.goto(f"{live_server.url}/j/{token}/")
     page.click("#judge-accept")
@@ -74,6 +76,7 @@ def test_a_judge_chooses_with_the_keyboard_and_each_choice_is_saved_for_the_item
     first = _current_item(page)
     assert first == judge.assignments.get(position=0).public_id
     assert page.locator(".judge-side").count() == 2
+    assert csp._violations(page, console_errors) == []
     _screenshot(page, tmp_path, "pairwise-item.png")
 
     keys = [("ArrowLeft", "left"), ("ArrowRight", "right"), ("ArrowDown", "same"), ("1", "left"), ("2", "right")]
@@ -119,4 +122,28 @@ def test_a_judge_chooses_with_the_keyboard_and_each_choice_is_saved_for_the_item
     expect(page.locator("h1")).to_have_text("All done, thank you")
     expect(page.locator("body")).to_contain_text(f"You rated all {total} comparisons")
     _assert_blind(page)
+    assert csp._violations(page, console_errors) == []
+    context.close()
+
+
+def test_the_pairwise_results_page_runs_under_the_policy(pairwise_round, live_server, browser, tmp_path):
+    """The researcher's page of a pairwise round: strengths, the inline plot, win rates; no violation."""
+    from django.test import Client
+
+    from bti_eval.results.simulation import ratings_simulate
+    from tests.factories import ResearcherFactory
+
+    ratings_simulate(round=pairwise_round, judges=3, seed=0, sloppy=1)
+    client = Client()
+    client.force_login(ResearcherFactory())
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    console_errors = csp._watch(context)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/rounds/{pairwise_round.pk}/results/")
+    page.wait_for_load_state("load")
+    assert csp._violations(page, console_errors) == []
+    assert page.locator("#bradley-terry tbody tr").count() == len(METHODS)
+    assert page.locator("#plot svg").count() == 1 and page.locator("#win-rates table").count() == 1
+    _screenshot(page, tmp_path, "pairwise-results.png")
     context.close()

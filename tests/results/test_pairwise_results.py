@@ -265,3 +265,19 @@ def test_a_pairwise_round_without_choices_yet_has_a_page_a_report_and_exports(re
         ["round", "judge_id", "judge", "pair", "left_method", "right_method", "choice", "preferred_method"]
         + ["seconds", "position", "rated_at", "control", "judge_flagged", "item_flagged", "comment"]
     )
+
+
+def test_the_strengths_plot_draws_an_interval_that_misses_its_estimate():
+    """A percentile interval need not contain the point estimate (few pairs): the plot draws it as it is."""
+    from bti_eval.results.plots import strengths_plot_svg
+
+    row = {"rank": 1, "label": "BTI", "comparisons": 4, "win_rate": 0.75}
+    report = {
+        "methods": [
+            {**row, "strength": 0.3, "ci_low": 0.5, "ci_high": 1.0},
+            {**row, "rank": 2, "label": "TF-IDF-W2V", "strength": -0.3, "ci_low": None, "ci_high": None},
+        ],
+        "pairwise": {"resamples": 50},
+    }
+    svg = strengths_plot_svg(report)
+    assert svg.startswith("<?xml") and "TF-IDF-W2V" in svg and "50 resamples" in svg
