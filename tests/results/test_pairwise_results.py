@@ -261,6 +261,8 @@ def test_a_pairwise_round_without_choices_yet_has_a_page_a_report_and_exports(re
     assert page.status_code == 200 and "no choices yet" in page.content.decode()
     for fmt in exports.FORMATS:
         assert _export(round, fmt), fmt
+    heds = json.loads(_export(round, "heds"))
+    jsonschema.Draft202012Validator(heds_schema(), format_checker=jsonschema.FormatChecker()).validate(heds)
     assert _export(round, "csv").strip() == ",".join(
         ["round", "judge_id", "judge", "pair", "left_method", "right_method", "choice", "preferred_method"]
         + ["seconds", "position", "rated_at", "control", "judge_flagged", "item_flagged", "comment"]
