@@ -17,6 +17,12 @@ What it does, and what it prints:
 5. Builds a second round with ``--results-ratings`` ratings (bulk_create) and times the results
    page and a full CSV export of it over HTTP.
 
+- ``--design pairwise``: the load round is a pairwise one (every method pair of every pair, side by
+  side; each judge gets every comparison): judges choose left, right or about the same through the
+  same rating API (``choice`` instead of ``score``). ``--design mixed``: a rating round and a
+  pairwise round over the same number of pairs, judges alternating between them. The latencies are
+  printed per kind: ``next-item``/``rate`` (1-5 items) and ``next-pair``/``choose`` (pairwise items).
+
 Usage: ``python benchmarks/judges_load.py [--judges 50] [--duration 30]``. Needs PostgreSQL at
 ``--postgres`` (trust auth) and ``python -m gunicorn``; REDIS_URL is only named (nothing is queued).
 Exit code 1 when a rating was lost or doubled or a request failed.
@@ -54,6 +60,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+# --design: the rounds of the load (judges alternate between them).
+DESIGNS = {"all": ["all"], "pairwise": ["pairwise"], "mixed": ["all", "pairwise"]}
+CHOICES = ("left", "right", "same")
+# Request kinds: a 1-5 item's page and rating, a pairwise item's page and choice.
+KINDS = {False: ("next-item", "rate"), True: ("next-pair", "choose")}
+PAIRWISE_ITEM = re.compile(rb'<div id="judge-item"[^>]*data-answer="choice"')
 WORDS = (
     "soft wool gloves with touchscreen fingertips ribbed cuff knitted blend slim jeans washed stretch denim "
     "five pockets zip fly viscose dress v-neck long sleeves cotton jersey top relaxed fit organic linen shirt"
@@ -69,6 +81,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (default 30)")
     parser.add_argument("--pairs", type=int, default=100, help="pairs in the load round (× 7 methods per judge)")
     parser.add_argument("--replay-every", type=int, default=10, help="send every k-th rating twice (0: never)")
+    parser.add_argument(
+        "--design",
+        default="all",
+        choices=list(DESIGNS),
+        help="the load round's design: all (1-5 ratings), pairwise (choices), or mixed (a round of each)",
+    )
     # By default gunicorn runs as in production (gunicorn.conf.py: sync, 2 × cores + 1 workers).
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
     parser.add_argument("--worker-class", default=None, choices=["sync", "gthread"], help="default: gunicorn.conf.py")
@@ -162,8 +180,9 @@ def payload_for(text_a: str, text_b: str, method: str, rng: random.Random) -> di
     return {"method": method, "model": "bench", "similarity": 0.71, "truncated": False, "words": sides, "pairs": pairs}
 
 
-def make_round(*, name: str, pairs: int, status: str, rng: random.Random):
-    """A round over ``pairs`` new pairs × the seven methods, every explanation DONE."""
+def make_round(*, name: str, pairs: int, status: str, rng: random.Random, design: str = "all"):
+    """A round over ``pairs`` new pairs × the seven methods, every explanation DONE; ``design``
+    "pairwise" makes its judges' items pairwise (every method pair of every pair, no k)."""
     from bti_eval.pairs.models import ParagraphPair
     from bti_eval.rounds.models import default_methods
     from tests.factories import EvaluationRoundFactory
@@ -181,6 +200,7 @@ def make_round(*, name: str, pairs: int, status: str, rng: random.Random):
         name=name,
         methods=default_methods(),
         status=status,
+        design=design,
         explained_pairs=created,
         explained_pairs__payload=lambda pair, method: payload_for(pair.text_a, pair.text_b, method, rng),
     )
@@ -310,8 +330,10 @@ def start_server(args: argparse.Namespace, env: dict[str, str], port: int) -> su
 class JudgeRun:
     """What one judge's thread saw: latencies (seconds) per request kind and every acknowledgement."""
 
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {"next-item": [], "rate": []})
-    acked: dict[str, int] = field(default_factory=dict)  # public id -> last acknowledged score
+    latencies: dict[str, list[float]] = field(
+        default_factory=lambda: {kind: [] for kinds in KINDS.values() for kind in kinds}
+    )
+    acked: dict[str, int | str] = field(default_factory=dict)  # public id -> last acknowledged score or choice
     statuses: Counter = field(default_factory=Counter)  # HTTP status -> responses
     acks: int = 0
     created: int = 0
@@ -334,7 +356,9 @@ def judge_loop(
             status, headers, html = browser.request("GET", next_url)
             if status == 302:  # /rate/next/ redirects to the first unrated item
                 status, headers, html = browser.request("GET", urlparse(headers["Location"]).path)
-            run.latencies["next-item"].append(time.perf_counter() - began)
+            pairwise = PAIRWISE_ITEM.search(html) is not None  # a pairwise item: answered with a choice
+            page_kind, answer_kind = KINDS[pairwise]
+            run.latencies[page_kind].append(time.perf_counter() - began)
             run.statuses[status] += 1
             url_match = re.search(rb'data-rating-url="([^"]+)"', html)
             id_match = re.search(rb'data-item="([^"]+)"', html)
@@ -342,23 +366,30 @@ def judge_loop(
                 run.errors.append(f"next item: {status}")
                 continue
             rating_url, public_id = url_match.group(1).decode(), id_match.group(1).decode()
-            score = rng.randint(1, 5)
-            if run.acked.get(public_id) == score:
-                score = score % 5 + 1
-            body = json.dumps({"score": score, "seconds": round(rng.uniform(2, 30), 2)}).encode()
+            seconds = round(rng.uniform(2, 30), 2)
+            if pairwise:  # as judge.js sends it: the item on screen, the choice
+                choice = rng.choice(CHOICES)
+                if run.acked.get(public_id) == choice:
+                    choice = CHOICES[(CHOICES.index(choice) + 1) % 3]
+                body = json.dumps({"item": public_id, "choice": choice, "seconds": seconds}).encode()
+            else:
+                score = rng.randint(1, 5)
+                if run.acked.get(public_id) == score:
+                    score = score % 5 + 1
+                body = json.dumps({"score": score, "seconds": seconds}).encode()
             headers = {"Content-Type": "application/json", "Accept": "application/json", **browser.csrf_headers()}
             count += 1
             for _ in range(2 if replay_every and count % replay_every == 0 else 1):
                 began = time.perf_counter()
                 status, _, answer = browser.request("PUT", rating_url, body=body, headers=headers)
-                run.latencies["rate"].append(time.perf_counter() - began)
+                run.latencies[answer_kind].append(time.perf_counter() - began)
                 run.statuses[status] += 1
                 if status not in (200, 201):
                     run.errors.append(f"rate: {status} {answer[:200]!r}")
                     break
                 reply = json.loads(answer)
                 run.acks += 1
-                run.acked[public_id] = reply["score"]
+                run.acked[public_id] = reply["choice"] if pairwise else reply["score"]
                 run.created += reply["created"]
                 run.changed += reply["changed"]
                 run.repeats += not (reply["created"] or reply["changed"])
@@ -440,18 +471,21 @@ def run_load(args: argparse.Namespace, browsers: list[Browser]) -> tuple[list[Ju
     return runs, elapsed
 
 
-def check_database(round_id: int, runs: list[JudgeRun]) -> dict[str, int]:
-    """Compare the ratings stored for the round with those the server acknowledged."""
+def check_database(round_ids: list[int], runs: list[JudgeRun]) -> dict[str, int]:
+    """Compare the ratings (scores and choices) stored for the rounds with those the server acknowledged."""
     from django.db.models import Count
 
     from bti_eval.judging.models import Rating, RatingChange
 
-    stored = dict(
-        Rating.objects.filter(assignment__judge__round_id=round_id).values_list("assignment__public_id", "score")
-    )
-    history = RatingChange.objects.filter(rating__assignment__judge__round_id=round_id).count()
+    stored = {
+        public_id: score if choice is None else choice
+        for public_id, score, choice in Rating.objects.filter(assignment__judge__round_id__in=round_ids).values_list(
+            "assignment__public_id", "score", "choice"
+        )
+    }
+    history = RatingChange.objects.filter(rating__assignment__judge__round_id__in=round_ids).count()
     per_assignment = (
-        Rating.objects.filter(assignment__judge__round_id=round_id)
+        Rating.objects.filter(assignment__judge__round_id__in=round_ids)
         .values("assignment_id")
         .annotate(n=Count("id"))
         .filter(n__gt=1)
@@ -548,12 +582,12 @@ def stop_busy(busy: list[subprocess.Popen]) -> None:
 
 
 def print_load_report(
-    runs: list[JudgeRun], elapsed: float, cpu: dict[str, float], load: float, round_id: int, *, database: str
+    runs: list[JudgeRun], elapsed: float, cpu: dict[str, float], load: float, round_ids: list[int], *, database: str
 ) -> bool:
     """Print throughput, latency percentiles, CPU per request and the database check; True if all is well."""
     requests = sum(len(v) for run in runs for v in run.latencies.values())
     errors = [e for run in runs for e in run.errors]
-    rate_requests = sum(len(r.latencies["rate"]) for r in runs)
+    rate_requests = sum(len(r.latencies["rate"]) + len(r.latencies["choose"]) for r in runs)
     print(
         f"\nload: {requests} requests in {elapsed:.1f} s = {requests / elapsed:.0f} requests/s "
         f"({rate_requests / elapsed:.0f} rate requests/s), errors: {len(errors)}"
@@ -570,8 +604,10 @@ def print_load_report(
         f"{os.cpu_count()} cores busy; load average before {load:.1f}"
     )
     print(f"{'request':<10} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    for kind in ("next-item", "rate"):
+    for kind in (kind for kinds in KINDS.values() for kind in kinds):
         ms = [v * 1000 for run in runs for v in run.latencies[kind]]
+        if not ms:
+            continue
         print(
             f"{kind:<10} {len(ms):>7} {percentile(ms, 50):>8.1f} {percentile(ms, 95):>8.1f} "
             f"{percentile(ms, 99):>8.1f} {max(ms, default=float('nan')):>8.1f}"
@@ -586,7 +622,7 @@ def print_load_report(
             f"mean latency per judge (fairness): min {judge_means[0]:.0f} ms, median "
             f"{statistics.median(judge_means):.0f} ms, max {judge_means[-1]:.0f} ms"
         )
-    check = check_database(round_id, runs)
+    check = check_database(round_ids, runs)
     print(
         f"ratings acknowledged (2xx): {sum(r.acks for r in runs)} responses for {check['acked_items']} items "
         f"(created {check['created']}, changed {check['changed']}, repeats {sum(r.repeats for r in runs)})"
@@ -644,7 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     serving = gunicorn_settings(args)
     busy_note = f", {args.busy} busy process(es) loading the machine" if args.busy else ""
     print(
-        f"judges_load: {args.judges} judges, {args.duration:.0f} s, {serving}, database {args.database}{busy_note}",
+        f"judges_load: {args.judges} judges, {args.duration:.0f} s, design {args.design}, {serving}, "
+        f"database {args.database}{busy_note}",
         flush=True,
     )
     recreate_database(args)
@@ -676,11 +713,19 @@ def main(argv: list[str] | None = None) -> int:
             connections.close_all()
             server = start_server(args, env, port)
         else:
-            round = make_round(name="load", pairs=args.pairs, status="rating", rng=rng)
+            rounds = [
+                make_round(name=f"load-{design}", pairs=args.pairs, status="rating", rng=rng, design=design)
+                for design in DESIGNS[args.design]
+            ]
             began = time.perf_counter()
-            rendered = round_judge_html_render(round_id=round.pk)  # as the worker does when a round opens
+            rendered = sum(round_judge_html_render(round_id=r.pk) for r in rounds)  # as the worker does at opening
             print(f"judge HTML of {rendered} explanations rendered in {time.perf_counter() - began:.1f} s", flush=True)
-            tokens = [judge_invite(round=round, name=f"Judge {i}", expires_in_hours=2)[1] for i in range(args.judges)]
+            began = time.perf_counter()
+            tokens = [
+                judge_invite(round=rounds[i % len(rounds)], name=f"Judge {i}", expires_in_hours=2)[1]
+                for i in range(args.judges)
+            ]
+            print(f"{args.judges} judges invited (queues built) in {time.perf_counter() - began:.1f} s", flush=True)
             connections.close_all()
 
             server = start_server(args, env, port)
@@ -696,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
                 "client": time.process_time() - before[2],
             }
             database = "SQLite (in the app)" if args.sqlite else "PostgreSQL"
-            ok = print_load_report(runs, elapsed, cpu, before[3], round.pk, database=database)
+            ok = print_load_report(runs, elapsed, cpu, before[3], [r.pk for r in rounds], database=database)
         if args.results_ratings:
             ok = time_results(args, port, password, rng, start_busy_now) and ok
         return 0 if ok else 1

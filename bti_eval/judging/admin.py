@@ -45,21 +45,21 @@ class InviteAdmin(ResearcherViewMixin, admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(ResearcherViewMixin, admin.ModelAdmin):
-    list_display = ("id", "judge", "position", "public_id", "explanation")
+    list_display = ("id", "judge", "position", "public_id", "explanation", "right_explanation")
     list_filter = ("judge__round",)
-    readonly_fields = ("judge", "explanation", "position", "public_id")
+    readonly_fields = ("judge", "explanation", "right_explanation", "position", "public_id")
 
 
 class RatingChangeInline(ResearcherViewMixin, admin.TabularInline):
     model = RatingChange
     extra = 0
     can_delete = False
-    readonly_fields = ("score", "seconds", "comment", "flagged", "changed_at")
+    readonly_fields = ("score", "choice", "seconds", "comment", "flagged", "changed_at")
 
 
 @admin.register(Rating)
 class RatingAdmin(ResearcherViewMixin, admin.ModelAdmin):
-    list_display = ("id", "assignment", "score", "seconds", "flagged", "updated_at")
+    list_display = ("id", "assignment", "score", "choice", "seconds", "flagged", "updated_at")
     list_filter = ("assignment__judge__round", "flagged")
-    readonly_fields = ("assignment", "score", "seconds", "comment", "flagged", "created_at", "updated_at")
+    readonly_fields = ("assignment", "score", "choice", "seconds", "comment", "flagged", "created_at", "updated_at")
     inlines = [RatingChangeInline]

@@ -220,6 +220,7 @@ class AssignmentItemSerializer(serializers.Serializer):
     public_id = serializers.CharField()
     position = serializers.IntegerField()
     score = serializers.IntegerField(allow_null=True)
+    choice = serializers.CharField(allow_null=True, help_text="A pairwise item's choice: left, right or same.")
 
 
 class JudgeAssignmentsApi(APIView):
@@ -244,17 +245,29 @@ class JudgeAssignmentsApi(APIView):
 
 
 class JudgeAssignmentApi(APIView):
-    """One of the judge's assignments: the explanation as blind HTML, the two texts, the judge's score."""
+    """One of the judge's assignments: the explanation as blind HTML, the two texts, the judge's score.
+    A pairwise item has two explanations: ``html`` is the one on the left, ``right_html`` the one on
+    the right, and the judge's answer is ``choice``."""
 
     permission_classes = [IsJudge]
 
     class OutputSerializer(serializers.Serializer):
         public_id = serializers.CharField()
         position = serializers.IntegerField()
+        kind = serializers.ChoiceField(
+            choices=["rating", "pairwise"],
+            help_text="rating: one explanation, scored 1-5; pairwise: two side by side, answered with a choice.",
+        )
         text_a = serializers.CharField()
         text_b = serializers.CharField()
-        html = serializers.CharField(help_text="The explanation, rendered; the same structure for every item.")
+        html = serializers.CharField(
+            help_text="The explanation (on a pairwise item: the left one), rendered; the same structure for every item."
+        )
+        right_html = serializers.CharField(
+            allow_null=True, help_text="A pairwise item's right explanation, rendered; null on a rating item."
+        )
         score = serializers.IntegerField(allow_null=True)
+        choice = serializers.CharField(allow_null=True, help_text="A pairwise item's choice: left, right or same.")
         round_status = serializers.CharField()
         previous = serializers.CharField(allow_null=True)
         next = serializers.CharField(allow_null=True)
@@ -273,10 +286,13 @@ class JudgeAssignmentApi(APIView):
         body = {
             "public_id": item.public_id,
             "position": item.position,
+            "kind": "pairwise" if item.pairwise else "rating",
             "text_a": item.text_a,
             "text_b": item.text_b,
             "html": item.html,
+            "right_html": item.right_html,
             "score": item.score,
+            "choice": item.choice,
             "round_status": judge.round.status,
             "previous": item.previous,
             "next": item.next,
@@ -313,6 +329,7 @@ class CommentField(serializers.CharField):
 
 class JudgeRatingApi(APIView):
     """Rate one of your assignments 1-5 (PUT or POST): 201 the first time, 200 after (a repeat is no change).
+    A pairwise item is answered with ``choice`` (left, right or same) instead of ``score``.
 
     The body may carry the judge's optional ``comment`` and ``flagged`` ("this item is broken"):
     saved with the score in the same write; left out, they stay as they are. ``item`` is the
@@ -333,12 +350,21 @@ class JudgeRatingApi(APIView):
             ),
         )
         score = serializers.IntegerField(
+            required=False,
             min_value=ratings.MIN_SCORE,
             max_value=ratings.MAX_SCORE,
+            help_text="1-5, on a rating item (required there).",
             error_messages={
                 key: ratings.SCORE_ERROR
                 for key in ("invalid", "required", "null", "min_value", "max_value", "max_string_length")
             },
+        )
+        choice = serializers.ChoiceField(
+            required=False,
+            choices=list(ratings.CHOICES),
+            help_text="On a pairwise item (required there): left or right (that explanation is better), or same "
+            "(about the same).",
+            error_messages={key: ratings.CHOICE_ERROR for key in ("invalid_choice", "null", "invalid")},
         )
         seconds = SecondsField(
             required=False,
@@ -365,7 +391,8 @@ class JudgeRatingApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         public_id = serializers.CharField()
-        score = serializers.IntegerField()
+        score = serializers.IntegerField(allow_null=True, help_text="null on a pairwise item.")
+        choice = serializers.CharField(allow_null=True, help_text="A pairwise item's choice; null on a rating item.")
         comment = serializers.CharField()
         flagged = serializers.BooleanField()
         created = serializers.BooleanField()
@@ -380,11 +407,15 @@ class JudgeRatingApi(APIView):
     @extend_schema(
         operation_id="judge_rating_put",
         request=InputSerializer,
-        responses={**ANSWERS, **error_responses(described={400: "Bad score or seconds.", **REFUSALS})},
+        responses={
+            **ANSWERS,
+            **error_responses(described={400: "Bad score, choice or seconds.", **REFUSALS}),
+        },
         tags=["judge"],
         description=(
-            "Rate one of your assignments 1-5 with an optional comment and flag. 409 also when `item` "
-            "names another item than the URL (the rating is refused: nothing is saved)."
+            "Rate one of your assignments 1-5 (a pairwise item: choose left, right or same) with an optional "
+            "comment and flag. 409 also when `item` names another item than the URL (the rating is refused: "
+            "nothing is saved)."
         ),
     )
     def put(self, request, public_id: str):
@@ -394,10 +425,12 @@ class JudgeRatingApi(APIView):
             fields = data.errors
             message = fields["score"][0] if "score" in fields else next(iter(fields.values()))[0]
             raise ApplicationError(str(message), extra={"fields": fields})
-        result = ratings.rating_submit(judge=judge, public_id=public_id, **data.validated_data)
+        answer = {"score": None, **data.validated_data}  # a pairwise item's body has a choice instead
+        result = ratings.rating_submit(judge=judge, public_id=public_id, **answer)
         body = {
             "public_id": public_id,
             "score": result.rating.score,
+            "choice": result.rating.choice,
             "comment": result.rating.comment,
             "flagged": result.rating.flagged,
             "created": result.created,

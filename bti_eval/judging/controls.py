@@ -92,6 +92,15 @@ def control_test(real: Sequence[float], control: Sequence[float]) -> dict[str, A
     return {"u": u, "p": p, "flag": bool(flag)}
 
 
+def pairwise_control_flag(*, real: int, degraded: int, same: int) -> bool | None:
+    """A pairwise round's control check for one judge: True when they preferred the degraded copy at
+    least as often as the real explanation (a judge who always answers "about the same" included),
+    None without control items. ``real`` / ``degraded`` / ``same``: how often they chose each."""
+    if real + degraded + same == 0:
+        return None
+    return degraded >= real
+
+
 def control_test_can_pass(n_real: int, n_control: int) -> bool:
     """Whether a judge with ``n_real`` real and ``n_control`` control items can pass ``control_test``
     at all: its best case (every real item 5, every control 1) is not flagged. With few items the

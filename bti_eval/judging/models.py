@@ -2,6 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Greatest, Least
 
 
 def new_public_id() -> str:
@@ -116,18 +117,43 @@ class Invite(models.Model):
 
 
 class Assignment(models.Model):
-    """One explanation assigned to one judge, at ``position`` in that judge's own shuffled order."""
+    """One item of a judge's queue, at ``position`` in that judge's own shuffled order.
+
+    A rating item shows one ``explanation``. A pairwise item (design "pairwise") shows two
+    explanations of one pair by two methods side by side: ``explanation`` on the left and
+    ``right_explanation`` on the right; which method went to which side was drawn at random when
+    the item was built (``judging.pairwise``), is recorded here, and never reaches the judge. A
+    judge has each explanation once in a rating round, and each (pair, method pair) once in a
+    pairwise round, whichever side each method is on (database constraints)."""
 
     judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="assignments")
     explanation = models.ForeignKey("rounds.Explanation", on_delete=models.CASCADE, related_name="assignments")
+    right_explanation = models.ForeignKey(
+        "rounds.Explanation", null=True, blank=True, on_delete=models.CASCADE, related_name="right_assignments"
+    )
     position = models.PositiveIntegerField()
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
 
     class Meta:
         ordering = ["judge_id", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["judge", "explanation"], name="assignment_unique_judge_explanation"),
+            models.UniqueConstraint(
+                fields=["judge", "explanation"],
+                condition=models.Q(right_explanation__isnull=True),
+                name="assignment_unique_judge_explanation",
+            ),
             models.UniqueConstraint(fields=["judge", "position"], name="assignment_unique_judge_position"),
+            # A pairwise item: the same two explanations once per judge, on either side.
+            models.UniqueConstraint(
+                "judge",
+                Least("explanation", "right_explanation"),
+                Greatest("explanation", "right_explanation"),
+                condition=models.Q(right_explanation__isnull=False),
+                name="assignment_unique_judge_comparison",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(explanation=models.F("right_explanation")), name="assignment_two_sides_differ"
+            ),
         ]
 
 
@@ -135,7 +161,11 @@ COMMENT_MAX_LENGTH = 2000  # characters of a judge's free-text comment on an ite
 
 
 class Rating(models.Model):
-    """A judge's 1-5 score of one assignment; one per assignment (database constraint).
+    """A judge's answer to one assignment; one per assignment (database constraint).
+
+    A rating item gets a 1-5 ``score``; a pairwise item gets a ``choice`` instead: the left
+    explanation is better, the right one is, or they are about the same (``Choice``). Exactly one of
+    the two is set (database constraint); which methods were left and right is the assignment's.
 
     ``comment`` and ``flagged`` ("this item is broken") are the judge's optional remarks on the
     item, saved with the score in the same write; researchers see them on the results page and in
@@ -146,9 +176,15 @@ class Rating(models.Model):
     the assignment, and code that bulk-creates ratings sets it (the column is NOT NULL).
     """
 
+    class Choice(models.TextChoices):
+        LEFT = "left", "the left explanation is better"
+        RIGHT = "right", "the right explanation is better"
+        SAME = "same", "about the same"
+
     assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="rating")
     judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="ratings", editable=False)
-    score = models.PositiveSmallIntegerField()
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    choice = models.CharField(max_length=8, choices=Choice.choices, null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True)
     comment = models.TextField(blank=True, default="")
     flagged = models.BooleanField(default=False)
@@ -157,7 +193,11 @@ class Rating(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"),
+            models.CheckConstraint(
+                condition=(models.Q(score__gte=1, score__lte=5) & models.Q(choice__isnull=True))
+                | (models.Q(score__isnull=True) & models.Q(choice__in=["left", "right", "same"])),
+                name="rating_score_1_to_5_or_choice",
+            ),
         ]
 
     def save(self, *args, **kwargs):
@@ -167,11 +207,13 @@ class Rating(models.Model):
 
 
 class RatingChange(models.Model):
-    """History: every state a rating had (score, comment, flag), including the first. ``seconds``
-    are those of the decision that set the score (None when only the comment or flag changed)."""
+    """History: every state a rating had (score or choice, comment, flag), including the first.
+    ``seconds`` are those of the decision that set the score or choice (None when only the comment
+    or flag changed)."""
 
     rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="history")
-    score = models.PositiveSmallIntegerField()
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    choice = models.CharField(max_length=8, choices=Rating.Choice.choices, null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True)
     comment = models.TextField(blank=True, default="")
     flagged = models.BooleanField(default=False)

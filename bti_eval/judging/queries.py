@@ -25,7 +25,7 @@ from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds.models import EvaluationRound, Explanation
 
 # The round's columns a judge request reads; the rest of the round loads on first access.
-JUDGE_ROUND_FIELDS = ["id", "status"]
+JUDGE_ROUND_FIELDS = ["id", "status", "design"]
 
 _quote = connection.ops.quote_name
 # The quoted table names of the statements below.
@@ -134,10 +134,12 @@ SELECT a.public_id, a.position, a.explanation_id, p.text_a, p.text_b, r.score,
    ORDER BY b.position LIMIT 1),"""
     + _PROGRESS_SQL
     + """,
-  CASE WHEN e.judge_html_version = %(version)s THEN e.judge_html END, r.comment, r.flagged
+  CASE WHEN e.judge_html_version = %(version)s THEN e.judge_html END, r.comment, r.flagged,
+  a.right_explanation_id, CASE WHEN f.judge_html_version = %(version)s THEN f.judge_html END, r.choice
 FROM {assignment} a
 JOIN {explanation} e ON e.id = a.explanation_id
 JOIN {pair} p ON p.id = e.pair_id
+LEFT JOIN {explanation} f ON f.id = a.right_explanation_id
 LEFT JOIN {rating} r ON r.assignment_id = a.id
 WHERE a.judge_id = %(judge)s AND a.public_id = %(public_id)s"""
 ).format(**TABLES)
@@ -162,8 +164,10 @@ _JUDGE_PROGRESS_SQL = "SELECT " + _PROGRESS_SQL.format(**TABLES)
 
 def judge_item_row(*, judge_id: int, public_id: str, html_version: int) -> tuple | None:
     """One of the judge's assignments: ``(public_id, position, explanation_id, text_a, text_b,
-    score, previous public id, next public id, total, rated, html, comment, flagged)``; ``html`` is
-    None unless stored by renderer ``html_version``. None when the public id is not the judge's."""
+    score, previous public id, next public id, total, rated, html, comment, flagged,
+    right_explanation_id, right_html, choice)``; each ``html`` is None unless stored by renderer
+    ``html_version``; the last three are None on a rating item (not pairwise). None when the
+    public id is not the judge's."""
     return fetch_one(_ITEM_SQL, {"judge": judge_id, "public_id": public_id, "version": html_version})
 
 
@@ -192,7 +196,7 @@ def judge_first_unrated(*, judge_id: int) -> str | None:
 # for every other (the judges' load benchmark). SQLite has no row locks: its writers take turns on
 # the whole database, which orders a close and a rating the same way.
 _SUBMIT_ROW_SQL = (
-    "SELECT rd.status, a.id, a.position, r.id FROM {round} rd "
+    "SELECT rd.status, a.id, a.position, r.id, a.right_explanation_id FROM {round} rd "
     "LEFT JOIN {assignment} a ON a.judge_id = %(judge)s AND a.public_id = %(public_id)s "
     "LEFT JOIN {rating} r ON r.assignment_id = a.id "
     "WHERE rd.id = %(round)s"
@@ -200,10 +204,11 @@ _SUBMIT_ROW_SQL = (
 _SHARE_LOCK = {"postgresql": " FOR SHARE OF rd"}
 
 
-def rating_target_row(*, judge: Judge, public_id: str) -> tuple[str, int | None, int | None, int | None]:
-    """``(round status, assignment id, position, rating id)`` for one of the judge's assignments,
-    the round row share-locked until the transaction ends (PostgreSQL); the ids are None when the
-    public id is not the judge's. One statement on either database."""
+def rating_target_row(*, judge: Judge, public_id: str) -> tuple[str, int | None, int | None, int | None, int | None]:
+    """``(round status, assignment id, position, rating id, right explanation id)`` for one of the
+    judge's assignments, the round row share-locked until the transaction ends (PostgreSQL); the ids
+    are None when the public id is not the judge's (the right explanation's also on a rating item:
+    only a pairwise item has one). One statement on either database."""
     sql = _SUBMIT_ROW_SQL + _SHARE_LOCK.get(connection.vendor, "")
     row = fetch_one(sql, {"judge": judge.pk, "public_id": public_id, "round": judge.round_id})
     if row is None:
@@ -226,25 +231,33 @@ def round_status_shared(*, round_id: int) -> str | None:
 # assignment has a rating already (a concurrent first rating: the one-per-assignment constraint).
 _RATING_INSERT_SQL = """
 WITH created AS (
-  INSERT INTO {rating} (assignment_id, judge_id, score, seconds, comment, flagged, created_at, updated_at)
-  VALUES (%(assignment)s, %(judge)s, %(score)s, %(seconds)s, %(comment)s, %(flagged)s, %(now)s, %(now)s)
+  INSERT INTO {rating} (assignment_id, judge_id, score, choice, seconds, comment, flagged, created_at, updated_at)
+  VALUES (%(assignment)s, %(judge)s, %(score)s, %(choice)s, %(seconds)s, %(comment)s, %(flagged)s, %(now)s, %(now)s)
   ON CONFLICT (assignment_id) DO NOTHING RETURNING id
 ), history AS (
-  INSERT INTO {change} (rating_id, score, seconds, comment, flagged, changed_at)
-  SELECT id, %(score)s, %(seconds)s, %(comment)s, %(flagged)s, %(now)s FROM created
+  INSERT INTO {change} (rating_id, score, choice, seconds, comment, flagged, changed_at)
+  SELECT id, %(score)s, %(choice)s, %(seconds)s, %(comment)s, %(flagged)s, %(now)s FROM created
 )
 SELECT id FROM created""".format(**TABLES)
 _RATING_ATTNAMES = [f.attname for f in Rating._meta.concrete_fields]
 
 
 def rating_insert(
-    *, assignment_id: int, judge_id: int, score: int, seconds: float | None, comment: str, flagged: bool
+    *,
+    assignment_id: int,
+    judge_id: int,
+    score: int | None,
+    seconds: float | None,
+    comment: str,
+    flagged: bool,
+    choice: str | None = None,
 ) -> Rating | None:
-    """Insert an assignment's first rating with its first history row and return it; None when one
-    exists already (a concurrent first rating committed or is in flight: the one-per-assignment
-    constraint decides). PostgreSQL: one ``INSERT ... ON CONFLICT DO NOTHING`` statement (no
-    savepoint round trips); elsewhere a savepoint (SQLite has no data-modifying WITH)."""
-    state = {"score": score, "seconds": seconds, "comment": comment, "flagged": flagged}
+    """Insert an assignment's first rating (a score, or a pairwise item's ``choice``) with its first
+    history row and return it; None when one exists already (a concurrent first rating committed or
+    is in flight: the one-per-assignment constraint decides). PostgreSQL: one ``INSERT ... ON
+    CONFLICT DO NOTHING`` statement (no savepoint round trips); elsewhere a savepoint (SQLite has no
+    data-modifying WITH)."""
+    state = {"score": score, "choice": choice, "seconds": seconds, "comment": comment, "flagged": flagged}
     if connection.vendor != "postgresql":
         try:
             with transaction.atomic():

@@ -55,6 +55,15 @@ class JudgeItem:
     html: str | None
     comment: str = ""  # the judge's own remark and "this item is broken" flag, saved with the rating
     flagged: bool = False
+    # A pairwise item: ``explanation_id``/``html`` are shown on the left, these on the right, and the
+    # judge answers with ``choice`` (left, right or same) instead of a score. None on a rating item.
+    right_explanation_id: int | None = None
+    right_html: str | None = None
+    choice: str | None = None
+
+    @property
+    def pairwise(self) -> bool:
+        return self.right_explanation_id is not None
 
 
 _USER_JUDGE = Judge.user.field.related_model.judge  # the reverse one-to-one descriptor: ``user.judge``
@@ -83,8 +92,9 @@ def judge_progress(*, judge: Judge) -> Progress:
 
 
 def judge_assignments(*, judge: Judge) -> QuerySet[Assignment]:
-    """The judge's own assignments in their own order, each annotated with ``score`` (None if unrated)."""
-    return judge.assignments.order_by("position").annotate(score=F("rating__score"))
+    """The judge's own assignments in their own order, each annotated with ``score`` and ``choice``
+    (a pairwise item's; None if unrated)."""
+    return judge.assignments.order_by("position").annotate(score=F("rating__score"), choice=F("rating__choice"))
 
 
 def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
@@ -96,7 +106,7 @@ def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
     if row is None:
         return None
     public_id, position, explanation_id, text_a, text_b, score, previous, following, total, rated, html = row[:11]
-    comment, flagged = row[11:]
+    comment, flagged, right_explanation_id, right_html, choice = row[11:]
     return JudgeItem(
         public_id=public_id,
         position=position,
@@ -110,6 +120,9 @@ def judge_item_get(*, judge: Judge, public_id: str) -> JudgeItem | None:
         html=html,
         comment=comment or "",
         flagged=bool(flagged),
+        right_explanation_id=right_explanation_id,
+        right_html=right_html,
+        choice=choice,
     )
 
 

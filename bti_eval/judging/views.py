@@ -67,6 +67,23 @@ def _score_buttons(score: int | None, open: bool) -> str:
     return mark_safe(html.strip())  # noqa: S308 - our own template's autoescaped output
 
 
+# A pairwise item's answers: (choice, label, key hints). The keys follow the issue's pairing:
+# ← or 1 the left explanation, → or 2 the right one, ↓ or 3 about the same (judge.js).
+CHOICES = [
+    ("left", "Left is better", "← or 1"),
+    ("same", "About the same", "↓ or 3"),
+    ("right", "Right is better", "→ or 2"),
+]
+
+
+@_cached_unless_debug
+def _choice_buttons(choice: str | None, open: bool) -> str:
+    """A pairwise item's three buttons (``judging/_choices.html``), rendered once per process for
+    each of the eight (choice, open) states, as ``_score_buttons``."""
+    html = get_template("judging/_choices.html").render({"choices": CHOICES, "choice": choice, "open": open})
+    return mark_safe(html.strip())  # noqa: S308 - our own template's autoescaped output
+
+
 @_cached_unless_debug
 def _inline_assets() -> tuple[str, str]:
     """(CSS, JS) that every judge page inlines, marked safe once per process (re-read in DEBUG)."""
@@ -174,13 +191,19 @@ def rate_start(request: HttpRequest, judge: Judge) -> HttpResponse:
     progress = selectors.judge_progress(judge=judge)
     if progress.rated:
         return redirect("judging:rate-next")
-    return _judge_render(request, "judging/rubric.html", {"progress": progress})
+    return _judge_render(request, "judging/rubric.html", {"progress": progress, "pairwise": _pairwise(judge)})
+
+
+def _pairwise(judge: Judge) -> bool:
+    """Whether the judge's round is a pairwise one (its items compare two explanations)."""
+    return judge.round.design == EvaluationRound.Design.PAIRWISE
 
 
 @require_GET
 @judge_required
 def rate_rubric(request: HttpRequest, judge: Judge) -> HttpResponse:
-    return _judge_render(request, "judging/rubric.html", {"progress": selectors.judge_progress(judge=judge)})
+    context = {"progress": selectors.judge_progress(judge=judge), "pairwise": _pairwise(judge)}
+    return _judge_render(request, "judging/rubric.html", context)
 
 
 @rating_page
@@ -208,7 +231,12 @@ def rate_done(request: HttpRequest, judge: Judge) -> HttpResponse:
     return _judge_render(
         request,
         "judging/done.html",
-        {"progress": progress, "closed": closed, "first_public_id": first.public_id if first else None},
+        {
+            "progress": progress,
+            "closed": closed,
+            "first_public_id": first.public_id if first else None,
+            "pairwise": _pairwise(judge),
+        },
     )
 
 
@@ -254,6 +282,8 @@ def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpRespons
     item = judge_html.judge_item_rendered(judge=judge, public_id=public_id)
     if item is None:  # another judge's item looks exactly like one that does not exist
         return _judge_error(request, 404, "Not found", "There is no such item among your assignments.")
+    if item.pairwise:
+        return _pairwise_item(request, judge, item)
     context = {
         "assignment": item,
         "item_number": item.position + 1,
@@ -272,3 +302,24 @@ def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpRespons
         else None,
     }
     return _judge_render(request, "judging/rate.html", context)
+
+
+def _pairwise_item(request: HttpRequest, judge: Judge, item: selectors.JudgeItem) -> HttpResponse:
+    """A pairwise item: the two explanations side by side (the left one first in the markup, as on
+    screen), the three choice buttons. Nothing on the page says which method is on which side."""
+    open = judge.round.status == Status.RATING
+    context = {
+        "assignment": item,
+        "item_number": item.position + 1,
+        "progress": item.progress,
+        "choice": item.choice,
+        "left_html": item.html,
+        "right_html": item.right_html,
+        "previous": item.previous,
+        "next": item.next,
+        "closed": judge.round.status == Status.CLOSED,
+        "open": open,
+        "choice_buttons": _choice_buttons(item.choice, open),
+        "comment_max_length": COMMENT_MAX_LENGTH,
+    }
+    return _judge_render(request, "judging/rate_pairwise.html", context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -127,16 +127,97 @@ class ReportSerializer(serializers.Serializer):
     auto = serializers.DictField(allow_null=True, help_text="Automatic metrics and their correlation with MOS.")
 
 
+class PairwiseMethodSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    label = serializers.CharField()
+    rank = serializers.IntegerField(help_text="1 = the highest Bradley-Terry strength.")
+    strength = serializers.FloatField(help_text="Bradley-Terry log-strength, centred on the methods' mean.")
+    ci_low = serializers.FloatField(allow_null=True, help_text="95% percentile bootstrap CI, pairs resampled.")
+    ci_high = serializers.FloatField(allow_null=True)
+    ci_resamples = serializers.IntegerField()
+    wins = serializers.IntegerField()
+    losses = serializers.IntegerField()
+    ties = serializers.IntegerField(help_text="'About the same' choices: half a win each.")
+    comparisons = serializers.IntegerField()
+    win_rate = serializers.FloatField(allow_null=True, help_text="(wins + ties / 2) / comparisons.")
+
+
+class PairwiseJudgeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    seed = serializers.IntegerField()
+    active = serializers.BooleanField()
+    n = serializers.IntegerField(help_text="Choices on real items.")
+    agreement = serializers.FloatField(allow_null=True, help_text="Share matching the others' most frequent choice.")
+    left_share = serializers.FloatField(allow_null=True, help_text="Left chosen, of the decided choices.")
+    median_seconds = serializers.FloatField(allow_null=True)
+    too_fast = serializers.BooleanField(allow_null=True)
+    n_control = serializers.IntegerField()
+    control_real = serializers.IntegerField()
+    control_degraded = serializers.IntegerField()
+    control_same = serializers.IntegerField()
+    control_p = serializers.FloatField(allow_null=True, help_text="One-sided sign test: the real one is preferred.")
+    control_flag = serializers.BooleanField(allow_null=True)
+    flagged = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    excluded = serializers.BooleanField()
+
+
+class PairwiseBlockSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    ties = serializers.CharField()
+    order = serializers.ListField(child=serializers.CharField(), help_text="Methods in the win-rate matrix's order.")
+    labels = serializers.ListField(child=serializers.CharField())
+    win_rates = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(allow_null=True)),
+        help_text="Row method preferred to column method (ties half); null where never compared.",
+    )
+    judgements = serializers.IntegerField()
+    pairs = serializers.IntegerField()
+    resamples = serializers.IntegerField()
+    sides = serializers.DictField(help_text="left, right, same counts and left_share: position bias.")
+    kendall = serializers.DictField(
+        allow_null=True, help_text="The MOS round over the same pairs and methods, and Kendall's tau with it."
+    )
+    agreement = serializers.DictField(
+        help_text="Krippendorff's alpha (ordinal, interval) over comparisons judged twice or more, with CIs."
+    )
+
+
+class PairwiseReportSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["pairwise"])
+    round_id = serializers.IntegerField()
+    status = serializers.CharField()
+    final = serializers.BooleanField(help_text="True once the round is closed; partial before.")
+    n_ratings = serializers.IntegerField(help_text="Choices on real items.")
+    n_judges = serializers.IntegerField()
+    methods = PairwiseMethodSerializer(many=True)
+    pairwise = PairwiseBlockSerializer()
+    options = serializers.DictField(help_text="exclude_flagged, excluded_judges, resamples, seed, ...")
+    judges = PairwiseJudgeSerializer(many=True)
+    controls = serializers.DictField()
+    design = serializers.DictField()
+
+
+ROUND_REPORT = PolymorphicProxySerializer(
+    component_name="RoundReport",
+    serializers=[ReportSerializer, PairwiseReportSerializer],
+    resource_type_field_name=None,
+)
+
+
 class RoundResultsApi(APIView):
     @extend_schema(
         parameters=[EXCLUDE_FLAGGED],
-        responses={200: ReportSerializer, **error_responses(400, 404)},
-        summary="Results: MOS with CIs and letters, agreement, paired tests, judges, controls, automatic metrics",
+        responses={200: ROUND_REPORT, **error_responses(400, 404)},
+        summary="Results: MOS with CIs and letters, agreement, paired tests, judges, controls, automatic metrics; "
+        "for a pairwise round, Bradley-Terry strengths with CIs, win rates, ranking and Kendall's tau",
     )
     def get(self, request: Request, round_id: int) -> Response:
         round = get_object_or_404(EvaluationRound, pk=round_id)
         report = round_report(round=round, exclude_flagged=exclude_flagged_param(request))
-        return Response(ReportSerializer(report).data)
+        serializer = PairwiseReportSerializer if report.get("kind") == "pairwise" else ReportSerializer
+        return Response(serializer(report).data)
 
 
 class RoundExportApi(APIView):
@@ -153,7 +234,9 @@ class RoundExportApi(APIView):
             ),
             (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="The report's tables."),
             (200, "application/x-latex"): OpenApiResponse(OpenApiTypes.STR, description="The tables."),
-            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.STR, description="Means with 95% CI bars."),
+            (200, "image/svg+xml"): OpenApiResponse(
+                OpenApiTypes.STR, description="Means (pairwise: Bradley-Terry strengths) with 95% CI bars."
+            ),
             **error_responses(400, 404),
         },
         summary="Export a round's results: csv | json | markdown | latex | svg | methods-csv | judges-csv | heds",

@@ -128,7 +128,15 @@ def export_filename(round: EvaluationRound, fmt: str, *, exclude_flagged: bool =
 
 
 def export(round: EvaluationRound, fmt: str, *, decimals: int = 2, exclude_flagged: bool = False) -> Iterator[str]:
-    """The export of ``round`` in ``fmt`` (one of FORMATS) as text pieces (CSV: one line each)."""
+    """The export of ``round`` in ``fmt`` (one of FORMATS) as text pieces (CSV: one line each); a
+    pairwise round's are ``pairwise_exports``'s."""
+    if round.design == EvaluationRound.Design.PAIRWISE:
+        from bti_eval.results.pairwise_exports import export_pairwise
+
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+        report = round_report(round=round, exclude_flagged=exclude_flagged)
+        return export_pairwise(round, fmt, report=report, decimals=decimals, exclude_flagged=exclude_flagged)
     if fmt == "csv":
         return export_csv(round, exclude_flagged=exclude_flagged)
     if fmt not in FORMATS:
@@ -389,33 +397,7 @@ def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report
     report = report or round_report(round=round, exclude_flagged=exclude_flagged)
     flagged = {row["id"] for row in report["judges"] if row["flagged"]}
     document = {
-        "round": {
-            "id": round.pk,
-            "name": round.name,
-            "status": round.status,
-            "model": round.model,
-            "dtype": round.dtype,
-            "pooling": round.pooling,
-            "methods": round.methods,
-            "top_k": round.top_k,
-            "top_k_means": "MeanShift clusters of pair scores kept by TopWords (the paper's top_k)",
-            "pairs_shown": round.pairs_shown,
-            "pairs_shown_means": "rows of matched words a judge saw at most per explanation, the same for every "
-            "method: pairs of the same two words (case-folded) merged into one row, best rows first, scores "
-            "shown relative to the explanation's best pair; stored explanations keep the full selection",
-            "truncated": round_truncation(round=round),
-            "imported_methods": imported_provenance(round),
-            "imported_methods_means": "methods whose explanations were computed elsewhere and uploaded (file, "
-            "SHA-256 of its bytes, explanations, uploader, time); judges saw them blind like every method",
-            "seed": round.seed,
-            "pairs": round.pairs.count(),
-            "design": round.design,
-            "judges_per_explanation": round.judges_per_explanation,
-            "control_items": round.control_items,
-            "created_at": round.created_at.isoformat(),
-            "opened_at": round.opened_at.isoformat() if round.opened_at else None,
-            "closed_at": round.closed_at.isoformat() if round.closed_at else None,
-        },
+        "round": round_facts(round),
         "options": report["options"],
         "results": report,
         "ratings": list(rating_rows(round, flagged=flagged, drop_flagged=exclude_flagged)),
@@ -426,3 +408,34 @@ def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report
         ],
     }
     return json.dumps(document, indent=1, ensure_ascii=False)
+
+
+def round_facts(round: EvaluationRound) -> dict[str, Any]:
+    """The JSON export's ``round``: settings, design, seeds, truncation and dates."""
+    return {
+        "id": round.pk,
+        "name": round.name,
+        "status": round.status,
+        "model": round.model,
+        "dtype": round.dtype,
+        "pooling": round.pooling,
+        "methods": round.methods,
+        "top_k": round.top_k,
+        "top_k_means": "MeanShift clusters of pair scores kept by TopWords (the paper's top_k)",
+        "pairs_shown": round.pairs_shown,
+        "pairs_shown_means": "rows of matched words a judge saw at most per explanation, the same for every "
+        "method: pairs of the same two words (case-folded) merged into one row, best rows first, scores "
+        "shown relative to the explanation's best pair; stored explanations keep the full selection",
+        "truncated": round_truncation(round=round),
+        "imported_methods": imported_provenance(round),
+        "imported_methods_means": "methods whose explanations were computed elsewhere and uploaded (file, "
+        "SHA-256 of its bytes, explanations, uploader, time); judges saw them blind like every method",
+        "seed": round.seed,
+        "pairs": round.pairs.count(),
+        "design": round.design,
+        "judges_per_explanation": round.judges_per_explanation,
+        "control_items": round.control_items,
+        "created_at": round.created_at.isoformat(),
+        "opened_at": round.opened_at.isoformat() if round.opened_at else None,
+        "closed_at": round.closed_at.isoformat() if round.closed_at else None,
+    }

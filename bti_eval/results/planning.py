@@ -170,6 +170,13 @@ def pilot_from_round(*, round, exclude_flagged: bool = False) -> Pilot:
     from bti_eval.results.report import flagged_judges
     from bti_eval.results.selectors import rating_frame
 
+    if round.design == "pairwise":  # choices, not 1-5 scores: nothing to estimate MOS variance from
+        raise ApplicationError(
+            f"Round {round.name!r} is a pairwise round: its judges chose between two explanations, so it gives no "
+            "1-5 ratings to plan a MOS study from. Use a rating round as the pilot, or assumed effects "
+            "(--effect 0.3 --sd 1.0).",
+            status=409,
+        )
     frame = rating_frame(round=round)
     keep = ~frame.control
     flagged = sorted(flagged_judges(round=round)) if exclude_flagged else []

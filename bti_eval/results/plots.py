@@ -1,4 +1,5 @@
-"""The means plot: each method's MOS with its bootstrap 95% CI as error bars, as an SVG document.
+"""The means plot: each method's MOS with its bootstrap 95% CI as error bars, as an SVG document; for a
+pairwise round, the Bradley–Terry strengths with theirs (``strengths_plot_svg``).
 
 Rendered on the server with matplotlib (a bare Figure, SVG output: no pyplot, no display,
 no CDN, no JavaScript); text stays text (``svg.fonttype = none``) and the output is deterministic for the
@@ -12,6 +13,11 @@ import re
 from typing import Any
 
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "bti-eval"}
+
+
+def round_plot_svg(report: dict[str, Any]) -> str:
+    """The round's plot: the strengths of a pairwise round's report, else the means."""
+    return strengths_plot_svg(report) if report.get("kind") == "pairwise" else means_plot_svg(report)
 
 
 def means_plot_svg(report: dict[str, Any]) -> str:
@@ -51,6 +57,53 @@ def means_plot_svg(report: dict[str, Any]) -> str:
         axes.set_xticks([1, 2, 3, 4, 5])
         resamples = report.get("options", {}).get("resamples")
         axes.set_xlabel(f"MOS (1–5), 95% bootstrap CI over pairs ({resamples} resamples)")
+        axes.grid(axis="x", color="#e5e5ea")
+        figure.tight_layout()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def strengths_plot_svg(report: dict[str, Any]) -> str:
+    """SVG text of a pairwise round's plot: one row per method, best first at the top, a dot at its
+    Bradley–Terry log-strength with its bootstrap 95% CI as error bars, the win rate beside it.
+    Deterministic like ``means_plot_svg``."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    rows = [r for r in report["methods"] if r["comparisons"]]
+    height = 1.2 + 0.45 * max(len(rows), 1)
+    figure = Figure(figsize=(6.4, height))
+    axes = figure.subplots()
+    with matplotlib.rc_context(SVG_RC):
+        if rows:
+            y = list(range(len(rows)))[::-1]
+            values = [r["strength"] for r in rows]
+            # The bars are the intervals themselves, drawn apart from the dots: a percentile interval
+            # need not contain the point estimate (a round of few pairs).
+            lows = [r["ci_low"] if r.get("ci_low") is not None else r["strength"] for r in rows]
+            highs = [r["ci_high"] if r.get("ci_high") is not None else r["strength"] for r in rows]
+            centres = [(lo + hi) / 2 for lo, hi in zip(lows, highs, strict=True)]
+            half = [(hi - lo) / 2 for lo, hi in zip(lows, highs, strict=True)]
+            axes.errorbar(centres, y, xerr=half, fmt="none", ecolor="#3a3a3c", capsize=4)
+            axes.plot(values, y, "o", color="#c2410c")
+            axes.set_yticks(y, [_plain(f"{r['rank']}. {r['label']}") for r in rows])
+            for yi, r, high in zip(y, rows, highs, strict=True):
+                axes.annotate(
+                    f"{r['strength']:+.2f} ({100 * r['win_rate']:.0f}% wins)",
+                    (max(r["strength"], high), yi),
+                    xytext=(6, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=8,
+                )
+            axes.axvline(0.0, color="#e5e5ea", zorder=0)
+            axes.set_xlim(min(lows + values) - 0.3, max(highs + values) + 1.2)  # room for the labels on the right
+        else:
+            axes.set_yticks([])
+            axes.text(0.5, 0.5, "no choices yet", ha="center", va="center", transform=axes.transAxes)
+        resamples = report.get("pairwise", {}).get("resamples")
+        axes.set_xlabel(f"Bradley–Terry log-strength (centred)\n95% bootstrap CI over pairs, {resamples} resamples")
         axes.grid(axis="x", color="#e5e5ea")
         figure.tight_layout()
         buffer = io.StringIO()

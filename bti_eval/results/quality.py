@@ -10,6 +10,10 @@ Per judge (real items unless said otherwise):
   (``control_u``, ``control_p``) and ``control_flag`` when controls are not rated lower;
 - ``flagged`` (control_flag or too_fast) with its ``reasons``. Results "without flagged judges"
   leave exactly these judges out.
+
+A pairwise round's judges get ``pairwise_judge_quality`` instead: their control items compare a real
+explanation with a degraded one, and a judge who prefers the degraded one at least as often as the
+real one is flagged (see there).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from bti_eval.judging.controls import control_test
+from bti_eval.judging.controls import control_test, pairwise_control_flag
 from bti_eval.results import statistics
 from bti_eval.results.selectors import RatingFrame
 
@@ -95,3 +99,94 @@ def judge_quality(
     for row, z in zip(rated, statistics.leave_one_out_z([row["mean"] for row in rated]), strict=True):
         row["z"] = z
     return rows
+
+
+# --- pairwise rounds --------------------------------------------------------------------------
+
+
+def pairwise_judge_quality(
+    judgements: Sequence[dict[str, Any]], judges: Sequence[dict[str, Any]], *, too_fast_seconds: float
+) -> list[dict[str, Any]]:
+    """One row per judge of a pairwise round (``judges`` as in ``judge_quality``), in that order.
+
+    In: every judgement of the round as dicts with ``judge``, ``comparison`` (a hashable key of
+    the pair and its two methods, the same whichever side each was on), ``preferred`` (the key's
+    first method, second method, or None for "about the same"), ``control`` (a control item),
+    ``control_preferred`` (on a control item: "real", "degraded" or "same"), ``choice`` and
+    ``seconds``.
+
+    Out per judge: ``n`` real judgements; ``agreement``: the share of them that match the other
+    judges' most frequent answer on the same comparison (comparisons with no other judge, or a tied
+    most frequent answer, left out; None without any); ``left_share``: how often the judge chose
+    the left side when not "about the same" (position bias; 0.5 is none); ``median_seconds`` and
+    ``too_fast`` as in rating rounds; control items: ``n_control``, ``control_real``,
+    ``control_degraded``, ``control_same`` (which side the judge preferred), ``control_p`` (one-
+    sided sign test, scipy's binomtest, that the judge prefers the real explanation, ties left
+    out) and ``control_flag``: True when the judge preferred the degraded explanation at least as
+    often as the real one (a judge who always answers "about the same" is flagged too); None
+    without control items. ``flagged`` (control_flag or too_fast) with its ``reasons``.
+    """
+    from scipy.stats import binomtest
+
+    answers: dict[Any, list[tuple[int, Any]]] = {}
+    for j in judgements:
+        if not j["control"]:
+            answers.setdefault(j["comparison"], []).append((j["judge"], j["preferred"]))
+    rows = []
+    for judge in judges:
+        mine = [j for j in judgements if j["judge"] == judge["id"]]
+        real = [j for j in mine if not j["control"]]
+        control = [j for j in mine if j["control"]]
+        seconds = np.array([j["seconds"] for j in mine if j["seconds"] is not None], dtype=float)
+        median_seconds = float(np.median(seconds)) if seconds.size else None
+        too_fast = None if median_seconds is None else bool(median_seconds < too_fast_seconds)
+        sided = [j["choice"] for j in mine if j["choice"] != "same"]
+        tally = {
+            kind: sum(1 for j in control if j["control_preferred"] == kind) for kind in ("real", "degraded", "same")
+        }
+        decided = tally["real"] + tally["degraded"]
+        control_p = float(binomtest(tally["real"], decided, 0.5, alternative="greater").pvalue) if decided else None
+        control_flag = pairwise_control_flag(**tally)
+        reasons = []
+        if control_flag:
+            reasons.append("prefers degraded control items at least as often as the real explanations")
+        if too_fast:
+            reasons.append(f"median {median_seconds:.1f} s per choice < {too_fast_seconds:g} s")
+        rows.append(
+            {
+                "id": judge["id"],
+                "name": judge["name"] or f"judge {judge['id']}",
+                "seed": judge["seed"],
+                "active": judge["active"],
+                "n": len(real),
+                "agreement": _majority_agreement(judge["id"], real, answers),
+                "left_share": sided.count("left") / len(sided) if sided else None,
+                "median_seconds": median_seconds,
+                "too_fast": too_fast,
+                "n_control": len(control),
+                "control_real": tally["real"],
+                "control_degraded": tally["degraded"],
+                "control_same": tally["same"],
+                "control_p": control_p,
+                "control_flag": control_flag,
+                "flagged": bool(reasons),
+                "reasons": reasons,
+            }
+        )
+    return rows
+
+
+def _majority_agreement(judge: int, real: Sequence[dict[str, Any]], answers: dict[Any, list]) -> float | None:
+    """Share of a judge's judgements equal to the other judges' most frequent answer (see above)."""
+    matched = counted = 0
+    for j in real:
+        others = [preferred for who, preferred in answers.get(j["comparison"], []) if who != judge]
+        if not others:
+            continue
+        counts = sorted(((others.count(a), str(a)) for a in set(others)), reverse=True)
+        if len(counts) > 1 and counts[0][0] == counts[1][0]:
+            continue
+        top = next(a for a in set(others) if str(a) == counts[0][1])
+        counted += 1
+        matched += int(j["preferred"] == top)
+    return matched / counted if counted else None

@@ -25,6 +25,7 @@ from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging.models import Assignment, Judge
 from bti_eval.results import statistics
 from bti_eval.results.auto_metrics import auto_report
+from bti_eval.results.pairwise_report import mos_reference, pairwise_round_report
 from bti_eval.results.quality import judge_quality
 from bti_eval.results.selectors import (
     RatingFrame,
@@ -72,25 +73,39 @@ def parse_exclude_flagged(value: str | None) -> bool:
 
 
 def round_report(*, round: EvaluationRound, exclude_flagged: bool = False, use_cache: bool = True) -> dict[str, Any]:
-    """Everything the results page, the API and the exports show (JSON-safe dict).
+    """Everything the results page, the API and the exports show (JSON-safe dict); for a pairwise
+    round, ``pairwise_report.pairwise_round_report``'s Bradley–Terry report instead.
 
     ``exclude_flagged`` recomputes every statistic without the flagged judges (see
     results.quality); the per-judge table still lists them, marked ``excluded``.
     """
     options = report_settings(round)
-    key = _cache_key(round, exclude_flagged, options)
+    reference = _mos_reference(round)
+    key = _cache_key(round, exclude_flagged, options, reference)
     if use_cache:
         cached = results_cache().get(key)
         if cached is not None:
             return cached
-    report = _compute(round, exclude_flagged, options)
+    if round.design == EvaluationRound.Design.PAIRWISE:
+        report = pairwise_round_report(round, exclude_flagged=exclude_flagged, options=options, reference=reference)
+    else:
+        report = _compute(round, exclude_flagged, options)
     if use_cache:
         results_cache().set(key, report, CACHE_SECONDS)
     return report
 
 
-def _cache_key(round: EvaluationRound, exclude_flagged: bool, options: dict[str, Any]) -> str:
+def _mos_reference(round: EvaluationRound) -> EvaluationRound | None:
+    """A pairwise round's MOS round to compare rankings with (``pairwise_report.mos_reference``)."""
+    return mos_reference(round=round) if round.design == EvaluationRound.Design.PAIRWISE else None
+
+
+def _cache_key(
+    round: EvaluationRound, exclude_flagged: bool, options: dict[str, Any], reference: EvaluationRound | None = None
+) -> str:
     parts = (ratings_fingerprint(round=round), exclude_flagged, sorted(options.items()), tuple(round.methods))
+    if reference is not None:  # a pairwise round's tau changes with the MOS round's ratings
+        parts += (reference.pk, ratings_fingerprint(round=reference))
     return f"bti-report:{round.pk}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
 
 
@@ -110,6 +125,8 @@ def flagged_judges(*, round: EvaluationRound) -> set[int]:
     """The ids of the judges the report flags: from the cached report when there is one, else
     computed alone (no bootstrap, no agreement: only what the flags need)."""
     options = report_settings(round)
+    if round.design == EvaluationRound.Design.PAIRWISE:
+        return {row["id"] for row in round_report(round=round)["judges"] if row["flagged"]}
     cached = results_cache().get(_cache_key(round, False, options))
     if cached is not None:
         quality = cached["judges"]

@@ -218,8 +218,9 @@ def round_item_remarks(*, round: EvaluationRound, limit: int = ITEM_REMARKS_SHOW
 
     Out: ``{"n", "n_flagged", "rows"}`` with ``n`` remarks in all (``n_flagged`` of them flagged)
     and the first ``limit`` rows, flagged first, then newest first: ``{"pair", "method", "label",
-    "control", "judge_id", "judge", "score", "flagged", "comment", "rated_at"}``. For researchers
-    only (it names the method).
+    "control", "judge_id", "judge", "score", "flagged", "comment", "rated_at", "right_method",
+    "right_label", "choice"}`` (the last three for a pairwise item, whose left method is
+    ``method``). For researchers only (it names the method).
     """
     remarks = Rating.objects.filter(assignment__explanation__round=round).filter(Q(flagged=True) | ~Q(comment=""))
     counts = remarks.aggregate(n=Count("id"), n_flagged=Count("id", filter=Q(flagged=True)))
@@ -234,6 +235,8 @@ def round_item_remarks(*, round: EvaluationRound, limit: int = ITEM_REMARKS_SHOW
         "flagged",
         "comment",
         "updated_at",
+        "assignment__right_explanation__method",
+        "choice",
     )[:limit]
     return {
         "n": counts["n"],
@@ -250,7 +253,23 @@ def round_item_remarks(*, round: EvaluationRound, limit: int = ITEM_REMARKS_SHOW
                 "flagged": flagged,
                 "comment": comment,
                 "rated_at": rated_at,
+                "right_method": right_method,  # a pairwise item: the method shown on the right (left: "method")
+                "right_label": method_title(right_method) if right_method else None,
+                "choice": choice,
             }
-            for external_id, pair_id, method, control, judge_id, judge_name, score, flagged, comment, rated_at in rows
+            for (
+                external_id,
+                pair_id,
+                method,
+                control,
+                judge_id,
+                judge_name,
+                score,
+                flagged,
+                comment,
+                rated_at,
+                right_method,
+                choice,
+            ) in rows
         ],
     }

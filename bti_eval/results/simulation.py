@@ -9,9 +9,15 @@ built by the normal services (the round's design, control items, the spread rule
   ``DEFAULT_MEAN`` otherwise; control items have mean ``CONTROL_MEAN`` (careful judges see that
   they are bad). Seconds per rating are log-normal around 12 s.
 - sloppy judges: uniform 1-5 whatever the item (controls included), about 1-2.5 s per rating.
+- pairwise items (a pairwise round): a careful judge prefers the left explanation with the
+  Bradley–Terry probability 1 / (1 + exp(−d)), d = ``PAIRWISE_SCALE`` × (left method's mean −
+  right method's mean) + noise (sd ``NOISE_SD``), and answers "about the same" with probability
+  ``PAIRWISE_TIE`` × exp(−d²); a control item's degraded side has mean ``CONTROL_MEAN``. A sloppy
+  judge picks left, right or same uniformly.
 
 Ratings are bulk-inserted with the same invariants as ``rating_submit``: one per assignment, a
-score from 1 to 5, seconds ≥ 0, and the first RatingChange of each rating's history.
+score from 1 to 5 (a choice on a pairwise item), seconds ≥ 0, and the first RatingChange of each
+rating's history.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ DEFAULT_MEAN = 3.0
 CONTROL_MEAN = 1.4
 JUDGE_BIAS_SD, PAIR_EFFECT_SD, NOISE_SD = 0.25, 0.4, 0.6
 MAX_JUDGES = 200
+PAIRWISE_SCALE, PAIRWISE_TIE = 1.2, 0.3
 
 
 @dataclass(frozen=True)
@@ -84,9 +91,24 @@ def ratings_simulate(*, round: EvaluationRound, judges: int = 5, seed: int = 0, 
         ratings, history = [], []
         for index, judge in enumerate(created):
             bias = rng.normal(0.0, JUDGE_BIAS_SD)
-            order = Assignment.objects.filter(judge=judge).select_related("explanation").order_by("position")
+            order = (
+                Assignment.objects.filter(judge=judge)
+                .select_related("explanation", "right_explanation")
+                .order_by("position")
+            )
             for assignment in order:
                 explanation = assignment.explanation
+                if assignment.right_explanation is not None:
+                    choice, seconds = _choice(assignment, index in sloppy_index, rng)
+                    ratings.append(
+                        Rating(
+                            assignment=assignment,
+                            judge_id=assignment.judge_id,
+                            choice=choice,
+                            seconds=round_seconds(seconds),
+                        )
+                    )
+                    continue
                 if index in sloppy_index:
                     score, seconds = int(rng.integers(1, 6)), float(rng.uniform(0.8, 2.5))
                 else:
@@ -104,9 +126,28 @@ def ratings_simulate(*, round: EvaluationRound, judges: int = 5, seed: int = 0, 
                 )
         Rating.objects.bulk_create(ratings, batch_size=2000)
         for rating in ratings:
-            history.append(RatingChange(rating=rating, score=rating.score, seconds=rating.seconds))
+            history.append(
+                RatingChange(rating=rating, score=rating.score, choice=rating.choice, seconds=rating.seconds)
+            )
         RatingChange.objects.bulk_create(history, batch_size=2000)
     return Simulated(judges=created, sloppy=[created[i] for i in sorted(sloppy_index)], ratings=len(ratings))
+
+
+def _mean(explanation) -> float:
+    return CONTROL_MEAN if explanation.is_control else TABLE1_MEANS.get(explanation.method, DEFAULT_MEAN)
+
+
+def _choice(assignment, sloppy: bool, rng: np.random.Generator) -> tuple[str, float]:
+    """A simulated judge's choice on a pairwise item and its seconds (see the module docstring: a
+    judge's bias and a pair's effect fall on both sides alike, so they cancel)."""
+    if sloppy:
+        return ("left", "right", "same")[int(rng.integers(0, 3))], float(rng.uniform(0.8, 2.5))
+    left, right = assignment.explanation, assignment.right_explanation
+    d = PAIRWISE_SCALE * (_mean(left) - _mean(right)) + rng.normal(0.0, NOISE_SD)
+    seconds = float(rng.lognormal(np.log(15.0), 0.5))
+    if rng.random() < PAIRWISE_TIE * np.exp(-d * d):
+        return "same", seconds
+    return ("left" if rng.random() < 1 / (1 + np.exp(-d)) else "right"), seconds
 
 
 def round_seconds(seconds: float) -> float:

@@ -32,6 +32,8 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
     except ApplicationError as exc:
         return error_page(request, 400, "Invalid option", exc.message)
     report = round_report(round=round, exclude_flagged=exclude)
+    if report.get("kind") == "pairwise":
+        return _pairwise_results(request, round, report, exclude)
     context = {
         "round": round,
         "results": report,
@@ -48,6 +50,26 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
         **report_rows(report),
     }
     return render(request, "results/round_results.html", context)
+
+
+def _pairwise_results(request: HttpRequest, round: EvaluationRound, report: dict, exclude: bool) -> HttpResponse:
+    """A pairwise round's results page: Bradley–Terry strengths, plot, Kendall's tau, win rates, judges."""
+    from bti_eval.results.pairwise_exports import pairwise_rows
+    from bti_eval.results.plots import strengths_plot_svg
+
+    context = {
+        "round": round,
+        "results": report,
+        "bt": report["pairwise"],
+        "formats": FORMATS,
+        "exclude_flagged": exclude,
+        "query": "&exclude_flagged=1" if exclude else "",
+        "plot": mark_safe(inline_svg(strengths_plot_svg(report))),  # matplotlib's SVG, as means_plot_svg
+        "flagged": [j for j in report["judges"] if j["flagged"]],
+        "remarks": round_item_remarks(round=round),
+        **pairwise_rows(report),
+    }
+    return render(request, "results/round_results_pairwise.html", context)
 
 
 @researcher_required

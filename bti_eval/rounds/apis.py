@@ -149,7 +149,9 @@ class RoundListCreateApi(APIView):
             choices=EvaluationRound.Design.choices,
             required=False,
             default=EvaluationRound.Design.ALL,
-            help_text="all: every judge rates everything; k-per-item: judges_per_explanation judges each.",
+            help_text="all: every judge rates everything; k-per-item: judges_per_explanation judges each; "
+            "pairwise: judges choose the better of two methods' explanations of a pair (every method pair of "
+            "every pair; judges_per_explanation judges each, or every judge when it is null).",
         )
         judges_per_explanation = CountField(
             required=False,
@@ -157,7 +159,7 @@ class RoundListCreateApi(APIView):
             default=None,
             min_value=1,
             max_value=services.MAX_JUDGES_PER_EXPLANATION,
-            help_text="k, for the k-per-item design.",
+            help_text="k, for the k-per-item design; for pairwise, judges per pair and method pair (null: all).",
         )
         control_items = CountField(
             required=False, default=0, help_text="Degraded control explanations added at opening."

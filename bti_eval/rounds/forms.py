@@ -88,14 +88,17 @@ class RoundCreateForm(forms.Form):
         choices=EvaluationRound.Design.choices,
         initial=EvaluationRound.Design.ALL,
         label="Assignment design",
-        help_text="Every judge rates everything (the paper's design), or k judges per explanation with balanced loads.",
+        help_text="Every judge rates everything (the paper's design), k judges per explanation with balanced loads, "
+        "or pairwise: judges choose the better of two methods' explanations of a pair, shown side by side "
+        "(Bradley–Terry results).",
     )
     judges_per_explanation = CountFormField(
         required=False,
         min_value=1,
         max_value=MAX_JUDGES_PER_EXPLANATION,
         label="Judges per explanation (k)",
-        help_text="For the k-per-item design.",
+        help_text="For the k-per-item design; for pairwise, judges per pair and method pair (empty: every judge "
+        "compares everything).",
     )
     control_items = CountFormField(
         required=False,

@@ -19,9 +19,12 @@ def default_methods() -> list[str]:
 class EvaluationRound(models.Model):
     """One blind rating campaign: pairs × methods explained by one model, rated by judges.
 
-    Assignment design: ``all`` (every judge rates every explanation, the paper's design) or
-    ``k-per-item`` (``judges_per_explanation`` judges per explanation, balanced loads). The
-    ``control_items`` degraded explanations are added when the round opens and go to every judge.
+    Assignment design: ``all`` (every judge rates every explanation, the paper's design),
+    ``k-per-item`` (``judges_per_explanation`` judges per explanation, balanced loads) or
+    ``pairwise`` (judges choose the better of two methods' explanations of a pair, shown side by
+    side; ``judges_per_explanation`` is then the judges per (pair, method pair), None: every judge
+    gets every one; see ``judging.pairwise``). The ``control_items`` degraded explanations are
+    added when the round opens and go to every judge.
     A closed round can be archived (``archived_at``) and restored; only a draft can be deleted.
 
     ``dtype`` is the precision of the encoder's forward pass (fp32, or bf16 / fp16 autocast) and
@@ -43,6 +46,7 @@ class EvaluationRound(models.Model):
     class Design(models.TextChoices):
         ALL = "all", "every judge rates everything"
         K_PER_ITEM = "k-per-item", "k judges per explanation"
+        PAIRWISE = "pairwise", "pairwise preference: two methods side by side"
 
     name = models.CharField(max_length=200)
     model = models.CharField(max_length=500, blank=True, default="")  # "" = the packaged default
@@ -64,7 +68,8 @@ class EvaluationRound(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     design = models.CharField(max_length=16, choices=Design.choices, default=Design.ALL)
-    judges_per_explanation = models.PositiveSmallIntegerField(null=True, blank=True)  # k, for k-per-item
+    # k: judges per explanation (k-per-item) or per (pair, method pair) (pairwise; None: every judge)
+    judges_per_explanation = models.PositiveSmallIntegerField(null=True, blank=True)
     control_items = models.PositiveIntegerField(default=0)
     too_fast_seconds = models.FloatField(null=True, blank=True)  # None: settings.BTI_TOO_FAST_SECONDS
     auto_metrics = models.BooleanField(default=False)  # run evaluate_auto once the explanations are done

@@ -73,8 +73,9 @@ def round_create(
     ``top_k``: MeanShift clusters of pair scores kept by TopWords (the paper's top_k = 2);
     ``pairs_shown``: rows of matched words a judge sees at most, the same budget for every method
     (the stored explanations keep the full selection).
-    Options (see ``round_options_update``): the assignment ``design`` ("all" or "k-per-item" with
-    ``judges_per_explanation``), ``control_items`` (degraded explanations added at opening),
+    Options (see ``round_options_update``): the assignment ``design`` ("all", "k-per-item" with
+    ``judges_per_explanation``, or "pairwise" with an optional ``judges_per_explanation`` per
+    comparison), ``control_items`` (degraded explanations added at opening),
     ``too_fast_seconds`` (the judges' too-fast threshold) and ``auto_metrics`` (run evaluate_auto
     as a task once the explanations are computed). An ApplicationError about one input names it
     in ``extra["field"]`` (the API's field name), so that a form can show it beside that field.
@@ -96,6 +97,7 @@ def round_create(
             "auto_metrics": auto_metrics,
         },
         n_pairs=len(pair_ids),
+        n_methods=len(methods),
     )
 
     with transaction.atomic():
@@ -240,7 +242,7 @@ def round_options_update(*, round: EvaluationRound, **options) -> EvaluationRoun
                 status=409,
             )
         merged = {name: getattr(locked, name) for name in OPTIONS} | options
-        cleaned = _clean_options(merged, n_pairs=locked.pairs.count())
+        cleaned = _clean_options(merged, n_pairs=locked.pairs.count(), n_methods=len(locked.methods))
         for name in OPTIONS:  # e.g. design "all" also clears k
             setattr(locked, name, cleaned[name])
         locked.save(update_fields=list(OPTIONS))
@@ -248,22 +250,37 @@ def round_options_update(*, round: EvaluationRound, **options) -> EvaluationRoun
     return round
 
 
-def _clean_options(options: dict, *, n_pairs: int) -> dict:
-    """Validated round options (ApplicationError 400 with what to do)."""
+def _clean_options(options: dict, *, n_pairs: int, n_methods: int) -> dict:
+    """Validated round options (ApplicationError 400 with what to do). The pairwise design needs
+    two methods at least; its k (judges per pair and method pair) is optional: None gives every
+    judge every comparison."""
     design = options.get("design") or EvaluationRound.Design.ALL
     if design not in EvaluationRound.Design.values:
         raise ApplicationError(
-            f"Unknown design {design!r}: use {' or '.join(EvaluationRound.Design.values)}.", extra={"field": "design"}
+            f"Unknown design {design!r}: use {', '.join(EvaluationRound.Design.values)}.", extra={"field": "design"}
         )
     k = options.get("judges_per_explanation")
-    if design == EvaluationRound.Design.K_PER_ITEM:
+    if design == EvaluationRound.Design.PAIRWISE and n_methods < 2:
+        raise ApplicationError(
+            "The pairwise design compares methods two at a time: choose at least two methods.",
+            extra={"field": "methods"},
+        )
+    if design == EvaluationRound.Design.PAIRWISE and k is not None:
+        if isinstance(k, bool) or not 1 <= int(k) <= MAX_JUDGES_PER_EXPLANATION:
+            raise ApplicationError(
+                f"judges_per_explanation (k judges per pair and method pair) must be between 1 and "
+                f"{MAX_JUDGES_PER_EXPLANATION}, or empty: every judge compares everything.",
+                extra={"field": "judges_per_explanation"},
+            )
+        k = int(k)
+    elif design == EvaluationRound.Design.K_PER_ITEM:
         if k is None or isinstance(k, bool) or not 1 <= int(k) <= MAX_JUDGES_PER_EXPLANATION:
             raise ApplicationError(
                 f"The k-per-item design needs judges_per_explanation (k) between 1 and {MAX_JUDGES_PER_EXPLANATION}.",
                 extra={"field": "judges_per_explanation"},
             )
         k = int(k)
-    else:
+    elif design != EvaluationRound.Design.PAIRWISE:
         k = None  # every judge rates everything
     controls = options.get("control_items") or 0
     if isinstance(controls, bool) or not 0 <= int(controls) <= n_pairs:

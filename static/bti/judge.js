@@ -19,6 +19,10 @@
  * an item that has a rating already (after "← Previous", or while its rating waits to be sent),
  * they are sent again with the current score, and the page stays on the item.
  *
+ * A pairwise item (``data-answer="choice"``: two explanations side by side) is answered the same
+ * way with a choice instead of a score: the buttons, or ← / 1 (left), → / 2 (right) and ↓ / 3
+ * (about the same). Everything else (guard, item id, outbox, retry, remarks) is the same.
+ *
  * Every rating goes into an outbox in localStorage first (one entry per item: a newer score, comment
  * or flag for the same item replaces an unsent older entry), then the outbox is sent. A network
  * error or a 5xx keeps the entry and retries with backoff (1 s, 2 s, 4 s … 30 s) and at once on the
@@ -40,6 +44,9 @@
   var statusLine = document.getElementById("judge-status");
   var commentBox = document.getElementById("judge-comment");
   var flagBox = document.getElementById("judge-flagged");
+  // What the item asks for: "score" (1-5) or, on a pairwise item, "choice" (left, right, same).
+  var FIELD = item && item.getAttribute("data-answer") === "choice" ? "choice" : "score";
+  var CHOICE_KEYS = { ArrowLeft: "left", 1: "left", ArrowRight: "right", 2: "right", ArrowDown: "same", 3: "same" };
   var memoryStore = {};
   var flushing = false;
   var flushAgain = false;
@@ -138,11 +145,11 @@
 
   // --- display ---------------------------------------------------------------------------------
 
-  function showSelected(score, pending) {
+  function showSelected(value, pending) {
     if (!item) return;
-    var buttons = item.querySelectorAll("button[data-score]");
+    var buttons = item.querySelectorAll("button[data-" + FIELD + "]");
     for (var i = 0; i < buttons.length; i++) {
-      var on = String(score) === buttons[i].getAttribute("data-score");
+      var on = String(value) === buttons[i].getAttribute("data-" + FIELD);
       buttons[i].classList.toggle("is-selected", on && !pending);
       buttons[i].classList.toggle("is-pending", on && !!pending);
       buttons[i].setAttribute("aria-pressed", on ? "true" : "false");
@@ -198,7 +205,9 @@
 
   function send(id, entry) {
     /* Fields an older entry lacks (comment, flagged) are left out: the server keeps what it has. */
-    var body = { item: entry.item || id, score: entry.score, seconds: entry.seconds };
+    var body = { item: entry.item || id, seconds: entry.seconds };
+    if (typeof entry.choice === "string") body.choice = entry.choice;
+    else body.score = entry.score;
     if (typeof entry.comment === "string") body.comment = entry.comment;
     if (typeof entry.flagged === "boolean") body.flagged = entry.flagged;
     return window
@@ -246,7 +255,7 @@
             dropIfUnchanged(id, entry.seq);
             var message = (result.body && result.body.message) || "the server refused it (" + result.status + ").";
             setStatus("Not saved: " + message, "error");
-            if (id === currentId()) showSelected(item.getAttribute("data-score"), false);
+            if (id === currentId()) showSelected(item.getAttribute("data-" + FIELD), false);
             return "next";
           }
           setStatus(waitingText("Server busy"), "waiting");
@@ -279,10 +288,11 @@
     }
     var outbox = readOutbox();
     if (outbox[id]) return; /* a newer score, comment or flag for this item is on its way */
-    item.setAttribute("data-score", String(body.score));
+    var answer = FIELD === "choice" ? body.choice : body.score;
+    item.setAttribute("data-" + FIELD, String(answer));
     if (typeof body.comment === "string") item.setAttribute("data-comment", body.comment);
     if (typeof body.flagged === "boolean") item.setAttribute("data-flagged", String(body.flagged));
-    showSelected(body.score, false);
+    showSelected(answer, false);
     setStatus(left ? waitingText("Saved; sending the rest") : "Saved", "saved");
     if (entry.advance !== false && body.next_url) {
       setLeaving(true);
@@ -306,7 +316,7 @@
 
   // --- input -----------------------------------------------------------------------------------
 
-  function rate(score) {
+  function rate(value) {
     if (!item) return;
     if (!isOpen()) {
       setStatus("This round is not open for rating; ratings are frozen.", "error");
@@ -325,16 +335,16 @@
     outbox[id] = {
       url: item.getAttribute("data-rating-url"),
       item: id,
-      score: score,
       seconds: Math.round(now - shownAt) / 1000,
       comment: extra.comment,
       flagged: extra.flagged,
       advance: true,
       seq: newSeq(),
     };
+    outbox[id][FIELD] = value;
     writeOutbox(outbox);
     answerPending = outbox[id].seq;
-    showSelected(score, true);
+    showSelected(value, true);
     setStatus("Saving…", "saving");
     retryNow();
   }
@@ -358,19 +368,19 @@
       if (answerPending === entry.seq) answerPending = merged;
       entry.seq = merged;
     } else {
-      var saved = item.getAttribute("data-score");
+      var saved = item.getAttribute("data-" + FIELD);
       if (!saved) return; /* nothing rated yet: they are sent with the rating */
       if (extra.comment === item.getAttribute("data-comment") && String(extra.flagged) === item.getAttribute("data-flagged")) return;
       entry = {
         url: item.getAttribute("data-rating-url"),
         item: id,
-        score: parseInt(saved, 10),
         seconds: null,
         comment: extra.comment,
         flagged: extra.flagged,
         advance: false,
         seq: newSeq(),
       };
+      entry[FIELD] = FIELD === "choice" ? saved : parseInt(saved, 10);
     }
     outbox[id] = entry;
     writeOutbox(outbox);
@@ -386,13 +396,20 @@
 
   if (item) {
     item.addEventListener("click", function (event) {
-      var button = event.target.closest("button[data-score]");
-      if (button && !button.disabled) rate(parseInt(button.getAttribute("data-score"), 10));
+      var button = event.target.closest("button[data-" + FIELD + "]");
+      if (!button || button.disabled) return;
+      var value = button.getAttribute("data-" + FIELD);
+      rate(FIELD === "choice" ? value : parseInt(value, 10));
     });
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
       if (typesText(event.target)) return;
-      if (event.key.length === 1 && event.key >= "1" && event.key <= "5") {
+      if (FIELD === "choice") {
+        if (Object.prototype.hasOwnProperty.call(CHOICE_KEYS, event.key)) {
+          event.preventDefault(); /* ↓ would scroll the page */
+          rate(CHOICE_KEYS[event.key]);
+        }
+      } else if (event.key.length === 1 && event.key >= "1" && event.key <= "5") {
         event.preventDefault();
         rate(parseInt(event.key, 10));
       }
@@ -412,7 +429,7 @@
     }
     var waiting = readOutbox()[currentId()];
     if (waiting) {
-      showSelected(waiting.score, true);
+      showSelected(waiting[FIELD], true);
       showRemarks(waiting);
     }
     markShown();

@@ -41,9 +41,9 @@ def test_assignments_are_the_judges_own_order_with_scores(judge_client, judge):
     assert body["progress"] == {"rated": 1, "total": 21}
     assert body["round_status"] == "rating"
     assert [item["position"] for item in body["items"]] == list(range(21))
-    assert body["items"][0] == {"public_id": first.public_id, "position": 0, "score": 5}
+    assert body["items"][0] == {"public_id": first.public_id, "position": 0, "score": 5, "choice": None}
     assert all(item["score"] is None for item in body["items"][1:])
-    assert set(body["items"][1]) == {"public_id", "position", "score"}
+    assert set(body["items"][1]) == {"public_id", "position", "score", "choice"}
 
 
 def test_assignment_detail_is_html_and_texts_only(judge_client, judge):
@@ -53,10 +53,13 @@ def test_assignment_detail_is_html_and_texts_only(judge_client, judge):
     assert set(body) == {
         "public_id",
         "position",
+        "kind",
         "text_a",
         "text_b",
         "html",
+        "right_html",
         "score",
+        "choice",
         "round_status",
         "previous",
         "next",
@@ -64,6 +67,7 @@ def test_assignment_detail_is_html_and_texts_only(judge_client, judge):
     }
     assert body["text_a"] == pair.text_a and body["text_b"] == pair.text_b
     assert body["html"].startswith('<div class="expl-explanation">')
+    assert body["kind"] == "rating" and body["right_html"] is None and body["choice"] is None
     assert body["previous"] == judge.assignments.get(position=0).public_id
     assert body["next"] == judge.assignments.get(position=2).public_id
 
@@ -203,7 +207,7 @@ def test_the_judging_api_schema_is_valid_without_warnings():
     # path with an id, worded otherwise, and never a 409 or a success body).
     assert rating["409"]["description"] == "The round is not open for rating, or is closed."
     assert rating["404"]["description"] == "Not one of your assignments."
-    assert rating["400"]["description"] == "Bad score or seconds."
+    assert rating["400"]["description"] == "Bad score, choice or seconds."
     invite = paths["/api/rounds/{round_id}/judges/"]["post"]["responses"]
     assert invite["400"]["description"] == "Invalid input."  # the common wording, with the view's own 409
     assert invite["409"]["description"] == "The round is closed."

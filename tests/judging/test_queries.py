@@ -75,8 +75,8 @@ def exercise() -> dict:
 
 
 def _check(outcome: dict, *, share_lock: bool) -> None:
-    assert outcome["before"] == ["rating", outcome["assignment"], outcome["position"], None]
-    assert outcome["stranger"] == ["rating", None, None, None]
+    assert outcome["before"] == ["rating", outcome["assignment"], outcome["position"], None, None]
+    assert outcome["stranger"] == ["rating", None, None, None, None]
     assert outcome["first_is_stored"]
     assert outcome["first"][:4] == [5, 2.5, "ok", False]
     assert outcome["second"] is None  # the one-per-assignment constraint decided

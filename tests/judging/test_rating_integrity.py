@@ -166,12 +166,12 @@ def test_the_schema_documents_item_comment_flagged_and_the_conflict():
     generator = SchemaGenerator(patterns=[path("api/", include("bti_eval.judging.api_urls"))])
     schema = generator.get_schema(request=None, public=True)
     fields = schema["components"]["schemas"]["JudgeRatingApiInputRequest"]["properties"]
-    assert {"item", "score", "seconds", "comment", "flagged"} <= set(fields)
+    assert {"item", "score", "choice", "seconds", "comment", "flagged"} <= set(fields)
     assert "must equal the URL's public id" in fields["item"]["description"]
     text, blank = fields["comment"]["oneOf"]  # drf-spectacular's form of a pattern that allows blank
     assert text["maxLength"] == COMMENT_MAX_LENGTH and "u0000" in text["pattern"] and blank["maxLength"] == 0
     assert fields["flagged"]["type"] == "boolean"
     required = schema["components"]["schemas"]["JudgeRatingApiInputRequest"].get("required", [])
-    assert required == ["score"]
+    assert required == []  # a score on a rating item, a choice on a pairwise one: the service says which
     put = schema["paths"]["/api/judge/assignments/{public_id}/rating/"]["put"]
     assert "`item`" in put["description"]

@@ -238,7 +238,7 @@ def test_a_lost_race_on_the_unique_constraint_rereads_the_rating(judge, monkeypa
     Rating.objects.create(assignment=assignment, score=2)
     # The other request commits its rating between our read (nothing yet) and our insert.
     read = queries.rating_target_row
-    monkeypatch.setattr(queries, "rating_target_row", lambda **kwargs: (*read(**kwargs)[:3], None))
+    monkeypatch.setattr(queries, "rating_target_row", lambda **kwargs: (*read(**kwargs)[:3], None, None))
     result = rating_submit(judge=judge, public_id=assignment.public_id, score=4, seconds=1)
     assert not result.created and result.changed
     assert Rating.objects.filter(assignment=assignment).count() == 1

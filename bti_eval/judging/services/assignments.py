@@ -47,6 +47,10 @@ def assignments_reassign(*, judge: Judge) -> int:
     appended items keep the spread rule wherever the judges' orders allow it. Crowd participants get
     none of them (their study has a fixed number of items)."""
     round = judge.round
+    if round.design == EvaluationRound.Design.PAIRWISE:  # comparisons, not explanations
+        from bti_eval.judging.services.pairwise import pairwise_reassign
+
+        return pairwise_reassign(judge=judge)
     if round.design != EvaluationRound.Design.K_PER_ITEM or round.status != EvaluationRound.Status.RATING:
         return 0
     k = round.judges_per_explanation or 1
@@ -89,7 +93,8 @@ def assignments_build(
     Which explanations: ``explanation_ids`` when given (an allocation), else by the round's design:
     ``all`` → every real explanation; ``k-per-item`` → the ones already assigned, or, for a judge with
     none yet (invited after the round opened), a top-up of the least-covered ones (judging.designs).
-    Control items go to every judge in every design.
+    Control items go to every judge in every design. A ``pairwise`` round's judge gets pairwise
+    items instead (``services.pairwise.pairwise_assignments_build``).
 
     Order: the new explanations (by id) shuffled with ``random.Random(judge.seed)``, then spread by
     ``spread_by_pair`` so that no two explanations of one pair are adjacent. Idempotent: explanations
@@ -101,6 +106,10 @@ def assignments_build(
     # One builder at a time per judge; the round row is read, not locked (``of``): a crowd arrival
     # builds beside ratings of the round, which share-lock it.
     judge = Judge.objects.select_for_update(of=("self",)).select_related("round").get(pk=judge.pk)
+    if judge.round.design == EvaluationRound.Design.PAIRWISE:  # comparisons, not explanations
+        from bti_eval.judging.services.pairwise import pairwise_assignments_build
+
+        return pairwise_assignments_build(judge=judge)
     existing = list(judge.assignments.order_by("position").values_list("explanation_id", "explanation__pair_id"))
     if round_explanations is None:
         round_explanations = round_done_explanations(judge.round_id)
@@ -195,6 +204,10 @@ def assignments_build_for_round(*, round: EvaluationRound) -> int:
     For ``k-per-item``, the judges who have no real explanation yet share them jointly
     (``allocate_k_per_item`` seeded by the round's seed) when there are several of them.
     """
+    if round.design == EvaluationRound.Design.PAIRWISE:  # comparisons, not explanations
+        from bti_eval.judging.services.pairwise import pairwise_build_for_round
+
+        return pairwise_build_for_round(round=round)
     created = 0
     with transaction.atomic():
         judges = list(Judge.objects.filter(round=round, user__is_active=True).order_by("id"))

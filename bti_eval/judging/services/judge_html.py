@@ -16,12 +16,18 @@ from bti_eval.rounds.models import Explanation
 
 
 def judge_item_rendered(*, judge: Judge, public_id: str) -> JudgeItem | None:
-    """``selectors.judge_item_get`` with ``html`` always filled: an explanation whose stored HTML is
-    missing or stale is rendered and stored by the first judge who opens it, for everyone after."""
+    """``selectors.judge_item_get`` with ``html`` (and a pairwise item's ``right_html``) always
+    filled: an explanation whose stored HTML is missing or stale is rendered and stored by the first
+    judge who opens it, for everyone after."""
     item = judge_item_get(judge=judge, public_id=public_id)
-    if item is None or item.html is not None:
-        return item
-    return dataclasses.replace(item, html=explanation_judge_html_store(explanation_id=item.explanation_id))
+    if item is None:
+        return None
+    if item.html is None:
+        item = dataclasses.replace(item, html=explanation_judge_html_store(explanation_id=item.explanation_id))
+    if item.pairwise and item.right_html is None:
+        right = explanation_judge_html_store(explanation_id=item.right_explanation_id)
+        item = dataclasses.replace(item, right_html=right)
+    return item
 
 
 def explanation_judge_html_store(*, explanation_id: int) -> str:

@@ -1,4 +1,5 @@
-"""Ratings: a judge's 1-5 score for one of their assignments, with its comment, flag and history.
+"""Ratings: a judge's 1-5 score (or, on a pairwise item, choice) for one of their assignments, with
+its comment, flag and history.
 
 ``rating_submit`` is the judges' busiest write; its statements are in ``judging.queries``.
 """
@@ -24,6 +25,13 @@ MAX_SECONDS_ON_TASK = 3600.0
 MIN_SCORE, MAX_SCORE = 1, 5
 
 SCORE_ERROR = "The score must be a whole number from 1 to 5."
+CHOICES = ("left", "right", "same")  # Rating.Choice: a pairwise item's answer
+CHOICE_ERROR = 'The choice must be "left", "right" or "same" (about the same).'
+CHOICE_NEEDED = (
+    'This item asks which of two explanations is better: send a choice ("left", "right" or "same"), not a score.'
+)
+SCORE_NEEDED = "This item is rated on its own from 1 to 5: send a score, not a choice."
+SCORE_AND_CHOICE = "Send either a score (a rating item) or a choice (a pairwise item), not both."
 ROUND_CLOSED = "This round is closed; ratings are frozen."
 ROUND_NOT_OPEN = "This round is not open for rating yet; try again when the researcher opens it."
 ASSIGNMENT_NOT_FOUND = "No such item among your assignments."
@@ -52,6 +60,32 @@ def _clean_score(score) -> int:
     if isinstance(score, bool) or not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
         raise ApplicationError(SCORE_ERROR, extra={"fields": {"score": [SCORE_ERROR]}})
     return score
+
+
+def _clean_choice(choice) -> str:
+    if not isinstance(choice, str) or choice not in CHOICES:
+        raise ApplicationError(CHOICE_ERROR, extra={"fields": {"choice": [CHOICE_ERROR]}})
+    return choice
+
+
+def _clean_answer(score, choice) -> tuple[int | None, str | None]:
+    """A score or a choice, whichever was sent, checked; both None when neither was (which one the
+    item needs is known once its row is read)."""
+    if choice is not None:
+        if score is not None:
+            raise ApplicationError(SCORE_AND_CHOICE, extra={"fields": {"choice": [SCORE_AND_CHOICE]}})
+        return None, _clean_choice(choice)
+    return (_clean_score(score) if score is not None else None), None
+
+
+def _check_kind(*, pairwise: bool, score: int | None, choice: str | None) -> None:
+    """A pairwise item takes a choice and a rating item a score (400 otherwise)."""
+    if pairwise and choice is None:
+        raise ApplicationError(CHOICE_NEEDED, extra={"fields": {"choice": [CHOICE_NEEDED]}})
+    if not pairwise and choice is not None:
+        raise ApplicationError(SCORE_NEEDED, extra={"fields": {"score": [SCORE_NEEDED]}})
+    if not pairwise:
+        _clean_score(score)  # None: the score's own message
 
 
 def _clean_item(*, item: str | None, public_id: str) -> None:
@@ -98,14 +132,18 @@ def rating_submit(
     *,
     judge: Judge,
     public_id: str,
-    score: int,
+    score: int | None,
     seconds: float | None,
     item: str | None = None,
     comment: str | None = None,
     flagged: bool | None = None,
+    choice: str | None = None,
 ) -> SubmittedRating:
     """Save a judge's 1-5 score for one of their own assignments, at once and atomically, with the
-    judge's optional comment and "this item is broken" flag.
+    judge's optional comment and "this item is broken" flag. A pairwise item (two explanations side
+    by side) takes a ``choice`` instead of the score: "left", "right" or "same" (about the same),
+    with everything else here the same (400 for a score on a pairwise item or a choice on a rating
+    item).
 
     ``item``: the public id of the item the judge's page displayed when the judge rated. When
     given, it must be ``public_id`` (409 otherwise, nothing saved): a rating is stored only for the
@@ -131,15 +169,17 @@ def rating_submit(
     if judge.deadline_at is not None and judge.deadline_at <= timezone.now():
         raise ApplicationError(TIME_IS_UP, status=409)
     _clean_item(item=item, public_id=public_id)
-    score = _clean_score(score)
+    score, choice = _clean_answer(score, choice)
     seconds = _clean_seconds(seconds)
     comment = _clean_comment(comment)
     flagged = _clean_flagged(flagged)
     if "\x00" in public_id:  # no public id holds one, and PostgreSQL cannot compare it
         raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)
-    round_status, assignment_id, position, rating_id = queries.rating_target_row(judge=judge, public_id=public_id)
+    row = queries.rating_target_row(judge=judge, public_id=public_id)
+    round_status, assignment_id, position, rating_id, right_explanation_id = row
     if assignment_id is None or not judge.user.is_active:  # a revoked judge
         raise ApplicationError(ASSIGNMENT_NOT_FOUND, status=404)
+    _check_kind(pairwise=right_explanation_id is not None, score=score, choice=choice)
     if round_status == EvaluationRound.Status.CLOSED:
         raise ApplicationError(ROUND_CLOSED, status=409)
     if round_status != EvaluationRound.Status.RATING:
@@ -153,6 +193,7 @@ def rating_submit(
             assignment_id=assignment_id,
             judge_id=judge.pk,
             score=score,
+            choice=choice,
             seconds=seconds,
             comment=comment or "",
             flagged=bool(flagged),
@@ -161,29 +202,42 @@ def rating_submit(
         if rating is None:  # a concurrent first rating won: this one is a repeat or a change of it
             rating = Rating.objects.select_for_update().get(assignment_id=assignment_id)
     if not created:
-        changed = _rating_update(rating, score=score, seconds=seconds, comment=comment, flagged=flagged)
+        changed = _rating_update(rating, score=score, choice=choice, seconds=seconds, comment=comment, flagged=flagged)
     following, progress = judge_next_and_progress(judge=judge, after_position=position)
     return SubmittedRating(rating=rating, created=created, changed=changed, progress=progress, next_public_id=following)
 
 
-def _rating_update(rating: Rating, *, score: int, seconds: float | None, comment: str | None, flagged: bool | None):
-    """Apply a new score, comment or flag to a locked rating and record the new state in the
-    history; False (nothing written) when nothing differs."""
-    new_score = rating.score != score
+def _rating_update(
+    rating: Rating,
+    *,
+    score: int | None,
+    seconds: float | None,
+    comment: str | None,
+    flagged: bool | None,
+    choice: str | None = None,
+):
+    """Apply a new score (or choice), comment or flag to a locked rating and record the new state in
+    the history; False (nothing written) when nothing differs."""
+    new_score = rating.score != score or rating.choice != choice
     new_comment = comment is not None and comment != rating.comment
     new_flag = flagged is not None and flagged != rating.flagged
     if not (new_score or new_comment or new_flag):
         return False
     decision_seconds = seconds if new_score else None
-    rating.score = score
+    rating.score, rating.choice = score, choice
     if decision_seconds is not None:
         rating.seconds = decision_seconds + (rating.seconds or 0.0)
     if new_comment:
         rating.comment = comment
     if new_flag:
         rating.flagged = flagged
-    rating.save(update_fields=["score", "seconds", "comment", "flagged", "updated_at"])
+    rating.save(update_fields=["score", "choice", "seconds", "comment", "flagged", "updated_at"])
     RatingChange.objects.create(
-        rating=rating, score=score, seconds=decision_seconds, comment=rating.comment, flagged=rating.flagged
+        rating=rating,
+        score=score,
+        choice=choice,
+        seconds=decision_seconds,
+        comment=rating.comment,
+        flagged=rating.flagged,
     )
     return True

@@ -51,7 +51,7 @@ from django.utils import timezone
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging import crowd, queries
-from bti_eval.judging.controls import control_test, control_test_can_pass
+from bti_eval.judging.controls import control_test, control_test_can_pass, pairwise_control_flag
 from bti_eval.judging.designs import arrival_share
 from bti_eval.judging.models import Assignment, Judge, Participation, Rating, StudyLink
 from bti_eval.judging.services.assignments import (
@@ -60,6 +60,7 @@ from bti_eval.judging.services.assignments import (
     round_real_explanations,
     seed_combine,
 )
+from bti_eval.judging.services.pairwise import pairwise_assignments_build
 from bti_eval.rounds.models import EvaluationRound
 
 Status = EvaluationRound.Status
@@ -150,7 +151,8 @@ def study_link_create(
         if screen_out_code == code:
             raise ApplicationError("The screen-out code must differ from the completion code.")
         real, control = _per_participant(round, items)
-        if not control_test_can_pass(real, control):
+        pairwise = round.design == EvaluationRound.Design.PAIRWISE  # one control item can show a preference
+        if not (control >= 1 if pairwise else control_test_can_pass(real, control)):
             raise ApplicationError(
                 f"With {real} real and {control} control item(s) per participant the control-item test can never "
                 "pass, so every participant would be screened out. Give the round more control items (or each "
@@ -344,11 +346,14 @@ def _arrive(link: StudyLink, visit: crowd.Visit, user) -> Arrival:
     _check_open(link, status)  # the link closed while this request waited?
     if link.quota is not None and Participation.objects.filter(study_link=link).count() > link.quota:
         raise _refusal(STUDY_FULL, 409, "full")  # rolls this participant back
-    assignments_build_new(
-        judge=judge,
-        explanation_ids=_arrival_items(link, round, judge, round_explanations, now=now),
-        round_explanations=round_explanations,
-    )
+    if round.design == EvaluationRound.Design.PAIRWISE:  # comparisons: the judge's share of the least covered
+        pairwise_assignments_build(judge=judge)
+    else:
+        assignments_build_new(
+            judge=judge,
+            explanation_ids=_arrival_items(link, round, judge, round_explanations, now=now),
+            round_explanations=round_explanations,
+        )
     return Arrival(link=link, visit=visit, judge=judge, created=True)
 
 
@@ -400,6 +405,30 @@ def rating_closed_for(judge: Judge) -> bool:
     return judge.finished_at is not None or time_is_up(judge)
 
 
+def _fails_controls(judge: Judge) -> bool:
+    """The results' control check on a participant's own answers: ``control_test`` on their 1-5
+    scores, or in a pairwise round ``pairwise_control_flag`` on which side of each control item
+    (a real explanation beside its degraded copy) they preferred."""
+    if judge.round.design == EvaluationRound.Design.PAIRWISE:
+        tally = {"real": 0, "degraded": 0, "same": 0}
+        rows = Rating.objects.filter(judge=judge, assignment__right_explanation__isnull=False).values_list(
+            "choice", "assignment__explanation__is_control", "assignment__right_explanation__is_control"
+        )
+        for choice, left_is_control, right_is_control in rows:
+            if not (left_is_control or right_is_control):
+                continue
+            if choice == "same":
+                tally["same"] += 1
+            else:
+                picked_control = left_is_control if choice == "left" else right_is_control
+                tally["degraded" if picked_control else "real"] += 1
+        return bool(pairwise_control_flag(**tally))
+    scores = Rating.objects.filter(judge=judge).values_list("score", "assignment__explanation__is_control")
+    real = [score for score, is_control in scores if not is_control]
+    control = [score for score, is_control in scores if is_control]
+    return bool(control_test(real, control)["flag"])
+
+
 @transaction.atomic
 def participant_finish(*, judge: Judge) -> Participation:
     """Record how a crowd participant's study ended, once: ``completed`` (the completion code) when
@@ -414,12 +443,8 @@ def participant_finish(*, judge: Judge) -> Participation:
     link = participation.study_link
     if rated >= total:
         outcome, code = Outcome.COMPLETED, link.completion_code
-        if link.screen_out_failed_controls:
-            scores = Rating.objects.filter(judge=judge).values_list("score", "assignment__explanation__is_control")
-            real = [score for score, is_control in scores if not is_control]
-            control = [score for score, is_control in scores if is_control]
-            if control_test(real, control)["flag"]:
-                outcome, code = Outcome.SCREENED_OUT, link.screen_out_code
+        if link.screen_out_failed_controls and _fails_controls(judge):
+            outcome, code = Outcome.SCREENED_OUT, link.screen_out_code
     elif time_is_up(judge):
         outcome, code = Outcome.TIMED_OUT, ""
     else:

@@ -10,8 +10,10 @@ platform itself does not need it at run time.
 
 What may change as the platform grows is read in one small function each, to extend there:
 ``judge_kinds`` (how judges arrived: invite links today), ``design_facts`` (the assignment
-design and the kind of judgement it asks for: "all" and "k-per-item" today) and ``instrument``
-(the question, the rubric and the 1-5 scale, from the judges' own templates).
+design and the kind of judgement it asks for: "all" and "k-per-item" ask for absolute 1-5 ratings,
+"pairwise" for a relative judgement between two methods' explanations) and ``instrument`` (the
+question, the rubric and the scale, from the judges' own templates: the 1-5 scale, or the three
+choices of a pairwise item).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from explainers import registry
 SCHEMA_PATH = Path(__file__).with_name("heds-3.0.schema.json")
 REFERENCE = "Belz, A. and Thomson, C. (2024). HEDS 3.0: The Human Evaluation Datasheet Version 3.0. arXiv:2412.07940."
 CRITERION = "Explanation quality (mean opinion score)"
+PAIRWISE_CRITERION = "Explanation quality (pairwise preference)"
 
 # Where the platform can help with a question it cannot answer.
 HINTS = {
@@ -96,7 +99,8 @@ def heds_document(round: EvaluationRound, *, report: dict[str, Any], exclude_fla
     sections = {}
     for key, section in form().items():
         questions = {qid: _question(text, qid, answers) for qid, text in section["questions"].items()}
-        body = {"criteria": [{"criterion": CRITERION, "questions": questions}]} if key == "criteria" else {}
+        criterion = PAIRWISE_CRITERION if _pairwise(round) else CRITERION
+        body = {"criteria": [{"criterion": criterion, "questions": questions}]} if key == "criteria" else {}
         sections[key] = {"number": section["number"], "title": section["title"], **(body or {"questions": questions})}
     return {
         "form": {"name": "HEDS", "version": "3.0", "reference": REFERENCE},
@@ -156,9 +160,32 @@ def judge_kinds(round: EvaluationRound) -> list[dict[str, Any]]:
     return kinds
 
 
+def _pairwise(round: EvaluationRound) -> bool:
+    return round.design == EvaluationRound.Design.PAIRWISE
+
+
 def design_facts(round: EvaluationRound) -> dict[str, Any]:
     """The assignment design and the judgement it asks for: ``{"design", "judges_per_item",
     "description", "mode", "elicitation"}`` ("mode" is HEDS's absolute / relative)."""
+    if _pairwise(round):
+        k = round.judges_per_explanation
+        share = (
+            f"each item goes to {k} distinct judges, dealt so that every judge's number of items and of each method "
+            "pair differ by one at most"
+            if k
+            else "every judge gets every item"
+        )
+        return {
+            "design": round.design,
+            "judges_per_item": k,
+            "description": "pairwise: each item shows one pair's explanations by two methods side by side, for every "
+            f"method pair of every pair; {share}. Which method is on the left is a coin flip per judge and item "
+            "(seeded, recorded, never shown). Control items (a real explanation against a degraded copy of it) go "
+            "to every judge.",
+            "mode": "relative",
+            "elicitation": "relative judgement, pairwise preference: which of two explanations is better, with "
+            "'about the same' allowed; ranked by a Bradley-Terry model",
+        }
     if round.design == EvaluationRound.Design.K_PER_ITEM:
         k = round.judges_per_explanation
         description = (
@@ -179,17 +206,20 @@ def design_facts(round: EvaluationRound) -> dict[str, Any]:
 
 
 @cache
-def instrument() -> dict[str, Any]:
+def instrument(pairwise: bool = False) -> dict[str, Any]:
     """What judges read and answer, from the judges' own templates: the question on every item page
     (``judging/rate.html``), the rubric (``judging/_rubric_text.html``), its definition of a good
-    explanation, and the scale's values with their labels and descriptions."""
-    rubric = get_template("judging/_rubric_text.html").render({})
+    explanation, and the scale's values with their labels and descriptions. ``pairwise``: a
+    pairwise round's (``judging/rate_pairwise.html``, ``judging/_rubric_pairwise_text.html``), whose
+    "scale" is the three choices with the number keys that give them."""
+    text = "judging/_rubric_pairwise_text.html" if pairwise else "judging/_rubric_text.html"
+    rubric = get_template(text).render({})
     scale = [
         {"value": int(value), "label": label.strip(), "description": _text(description)}
         for value, label, description in re.findall(r"<li><strong>(\d+)</strong>\s*([^:<]+):(.*?)</li>", rubric, re.S)
     ]
     definition = re.search(r"<p>(A good explanation.*?)</p>", rubric, re.S)
-    source = get_template("judging/rate.html").template.source
+    source = get_template("judging/rate_pairwise.html" if pairwise else "judging/rate.html").template.source
     reminder = re.search(r'<p class="judge-reminder">(.*?)</p>', source, re.S)
     question = re.sub(r"<a [^>]*>.*?</a>", "", reminder.group(1), flags=re.S) if reminder else ""
     return {
@@ -290,6 +320,8 @@ def _evaluators(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any
 
 
 def _design(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
+    if _pairwise(round):
+        return _design_pairwise(round, report)
     facts = design_facts(round)
     options = report["options"]
     return {
@@ -331,7 +363,118 @@ def _design(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _design_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
+    """Section 5 of a pairwise round: the mode, design, order and sides, and its control items."""
+    facts, options, controls = design_facts(round), report["options"], report["controls"]
+    return {
+        "5.2": "this platform's web pages: each judge has an own queue of items, one item per page showing two "
+        "explanations side by side, answered with three buttons or the keys ←/1 (left), →/2 (right) and ↓/3 (about "
+        "the same), saved at once; judges can go back and change a choice until the round closes",
+        "5.3": {k: facts[k] for k in ("design", "judges_per_item", "description")},
+        "5.4": {
+            "order": report["design"]["order"],
+            "round_seed": round.seed,
+            "judge_seeds": [{"judge": j["id"], "seed": j["seed"]} for j in report["design"]["judges"]],
+            "control_selection": "control items are made from pairs drawn with random.Random(round seed); each "
+            "control's random highlights come from the round seed and its pair; the real explanation it is compared "
+            "with is of a method drawn per judge",
+        },
+        "5.5": {
+            "description": "both paragraphs of the pair and, side by side, two explanations of it by two methods: "
+            f"each with its important words highlighted and a table of at most {round.pairs_shown} matched word "
+            "pairs, scores relative to the explanation's best pair; the same renderer and row budget for every "
+            "method, and never a method's name or side",
+            "blind": True,
+            "pairs_shown": round.pairs_shown,
+            "top_k": round.top_k,
+        },
+        "5.6": {
+            "control_items": {
+                "requested": controls["requested"],
+                "items": controls["items"],
+                "ratings": controls["n_ratings"],
+                "mean": None,  # no scores: which side the judges preferred instead
+                "real_mean": None,
+                "real_preferred": controls["real_preferred"],
+                "degraded_preferred": controls["degraded_preferred"],
+                "same": controls["same"],
+            },
+            "too_fast_seconds": options["too_fast_seconds"],
+            "judge_flags": "a judge is flagged whose median time per choice is under too_fast_seconds, or who "
+            "prefers the degraded explanation of control items at least as often as the real one; results can be "
+            "recomputed without flagged judges",
+            "flagged_judges": sum(1 for j in report["judges"] if j["flagged"]),
+            "excluded_judges": list(options["excluded_judges"]),
+        },
+        "5.7": "judges choose whenever they like while the round is open, in any number of sittings, with no time "
+        "limit per item; the time spent on each choice is recorded",
+    }
+
+
+def _criterion_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
+    """Section 6 of a pairwise round: a relative judgement, three choices, Bradley-Terry statistics."""
+    facts, judged = design_facts(round), instrument(pairwise=True)
+    options, block = report["options"], report["pairwise"]
+    kendall = block["kendall"]
+    return {
+        "6.1": PAIRWISE_CRITERION,
+        "6.2": judged["definition"] or None,
+        "6.5": facts["mode"],
+        "6.6": "subjective",
+        "6.7": "intrinsic",
+        "6.8": facts["elicitation"],
+        "6.9": len(judged["scale"]) or None,
+        "6.10": judged["scale"] or None,
+        "6.11": "three buttons below the two explanations: 'Left is better', 'About the same', 'Right is better', "
+        "each with its keys (←/1, ↓/3, →/2)",
+        "6.12": {"question": judged["question"], "instructions": judged["instructions"]},
+        "6.13": {
+            "statistics": [
+                {"name": "Bradley-Terry strengths", "description": f"{block['model']}; ties count as {block['ties']}"},
+                {"name": "95% CI", "description": f"{options['bootstrap']} ({block['resamples']} resamples)"},
+                {"name": "win rates", "description": "how often each method was preferred to each other (ties half)"},
+                {"name": "ranking", "description": "methods ordered by strength"},
+                {
+                    "name": "Kendall's tau",
+                    "description": "tau-b between the Bradley-Terry ranking and the MOS ranking of a rating round over "
+                    "the same pairs and methods, when there is one"
+                    + (f" (round {kendall['round_id']})" if kendall else " (none in this installation)"),
+                },
+                {
+                    "name": "agreement",
+                    "description": f"Krippendorff's alpha, ordinal and interval, {block['agreement']['coding']}",
+                },
+                {
+                    "name": "judge quality",
+                    "description": "per judge: agreement with the others' most frequent choice, share of left "
+                    "choices (position bias), median seconds, control-item test (question 5.6)",
+                },
+            ],
+            "settings": {
+                k: options[k] for k in ("confidence", "resamples", "alpha_resamples", "seed", "exclude_flagged")
+            }
+            | {"excluded_judges": options["excluded_judges"], "sides": block["sides"]},
+            "results": [
+                {
+                    k: row.get(k)
+                    for k in ("method", "label", "rank", "strength", "ci_low", "ci_high", "win_rate", "comparisons")
+                }
+                for row in report["methods"]
+            ],
+        },
+        "6.14": {
+            "measure": "Krippendorff's alpha over the comparisons judged twice or more "
+            f"({block['agreement']['coding']})",
+            "ordinal": _alpha(block["agreement"]["ordinal"]),
+            "interval": _alpha(block["agreement"]["interval"]),
+            "resamples": block["agreement"]["resamples"],
+        },
+    }
+
+
 def _criterion(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
+    if _pairwise(round):
+        return _criterion_pairwise(round, report)
     facts, judged = design_facts(round), instrument()
     options, agreement = report["options"], report["agreement"]
     return {

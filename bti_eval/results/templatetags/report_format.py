@@ -84,3 +84,15 @@ def latex_dashes(text: str) -> str:
 def textbf(text: str, bold: bool) -> str:
     """``\\textbf{text}`` when ``bold`` (a template cannot write three braces in a row)."""
     return rf"\textbf{{{text}}}" if bold else text
+
+
+@register.filter
+def signed(value: float | None, decimals: int = 2) -> str:
+    """``{{ x|signed }}``: with its sign (``+0.42``), ``0.00`` near zero, ``–`` when None (strengths)."""
+    return tables.number(value, int(decimals), signed=True)
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """``{{ share|percent }}``: a share as a whole percentage (``62%``), ``–`` when None."""
+    return "–" if value is None else f"{100 * value:.0f}%"

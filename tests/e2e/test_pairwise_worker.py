@@ -1,0 +1,63 @@
+"""End to end with a real worker: a pairwise round is launched, a real Celery worker process
+computes its explanations with a tiny model and opens it, the judge's pairwise items are built,
+the judge chooses, and the results are Bradley–Terry strengths (the broker and the worker as in
+tests/e2e/test_celery_worker.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bti_eval.judging.services.ratings import rating_submit
+from bti_eval.results.report import round_report
+from bti_eval.rounds import services
+from bti_eval.rounds.models import EvaluationRound
+from tests.e2e.test_celery_worker import TIMEOUT_SECONDS, purge_queues
+from tests.factories import JudgeFactory, ParagraphPairFactory, ResearcherFactory
+from tests.worker_process import start_worker, stop
+
+METHODS = ["bti", "tfidf-w2v", "vanilla-gradients"]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_computes_a_pairwise_round_that_ends_in_bradley_terry_results(tiny_model_dir, tmp_path):
+    purge_queues()
+    pairs = [
+        ParagraphPairFactory(
+            text_a="Soft wool gloves with touchscreen fingertips.",
+            text_b="Knitted wool gloves that work with touchscreens.",
+        ),
+        ParagraphPairFactory(text_a="A long viscose dress with a V-neck.", text_b="Maxi dress in soft viscose."),
+    ]
+    round = services.round_create(
+        name="pairwise e2e", pairs=pairs, methods=METHODS, design="pairwise", by=ResearcherFactory()
+    )
+    judge = JudgeFactory(round=round)
+    log = tmp_path / "worker.log"
+    worker = start_worker(model_dir=tiny_model_dir, log=log, queues="explain,default")
+    try:
+        services.round_launch(round=round)
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            round.refresh_from_db()
+            if round.status == EvaluationRound.Status.RATING:
+                break
+            assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-4000:]}"
+            time.sleep(1)
+    finally:
+        stop(worker)
+    assert round.status == EvaluationRound.Status.RATING, f"round still {round.status}:\n{log.read_text()[-4000:]}"
+
+    items = list(judge.assignments.select_related("explanation", "right_explanation").order_by("position"))
+    assert len(items) == 2 * 3 and all(item.right_explanation is not None for item in items)  # built by the worker
+    for item in items:  # this judge prefers the methods in the round's order
+        left, right = item.explanation.method, item.right_explanation.method
+        choice = "left" if METHODS.index(left) < METHODS.index(right) else "right"
+        rating_submit(judge=judge, public_id=item.public_id, score=None, choice=choice, seconds=3)
+    services.round_close(round=round)
+    report = round_report(round=round, use_cache=False)
+    assert report["kind"] == "pairwise" and report["final"]
+    assert [row["method"] for row in report["methods"]] == METHODS
+    assert report["pairwise"]["judgements"] == 6 and report["pairwise"]["pairs"] == 2
