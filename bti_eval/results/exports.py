@@ -402,12 +402,18 @@ def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report
         "results": report,
         "ratings": list(rating_rows(round, flagged=flagged, drop_flagged=exclude_flagged)),
         "orders": judge_orders(round),
-        "participants": [
-            {**row, "arrived_at": row["arrived_at"].isoformat(), "finished_at": _iso_or_none(row["finished_at"])}
-            for row in round_participants(round=round)
-        ],
+        "participants": participants_json(round),
     }
     return json.dumps(document, indent=1, ensure_ascii=False)
+
+
+def participants_json(round: EvaluationRound) -> list[dict[str, Any]]:
+    """The JSON export's ``participants``: each crowd participant's platform ids, outcome, code and
+    times (researchers only; empty for a round of invited judges)."""
+    return [
+        {**row, "arrived_at": row["arrived_at"].isoformat(), "finished_at": _iso_or_none(row["finished_at"])}
+        for row in round_participants(round=round)
+    ]
 
 
 def round_facts(round: EvaluationRound) -> dict[str, Any]:

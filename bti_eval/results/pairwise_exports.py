@@ -48,6 +48,7 @@ PAIRWISE_CSV_COLUMNS = [
     "judge_flagged",
     "item_flagged",
     "comment",
+    "participant_id",
 ]
 PAIRWISE_METHOD_COLUMNS = [
     "method",
@@ -88,7 +89,7 @@ PAIRWISE_JUDGE_COLUMNS = [
 ]
 _TEXT_CELLS = tuple(
     PAIRWISE_CSV_COLUMNS.index(c)
-    for c in ("round", "judge", "pair", "left_method", "right_method", "preferred_method", "comment")
+    for c in ("round", "judge", "pair", "left_method", "right_method", "preferred_method", "comment", "participant_id")
 )
 CONTROL = "control"
 
@@ -152,6 +153,7 @@ def pairwise_rating_tuples(
         "updated_at",
         "flagged",
         "comment",
+        "judge__participant_id",
     )
     for (
         judge_id,
@@ -168,6 +170,7 @@ def pairwise_rating_tuples(
         rated_at,
         item_flagged,
         comment,
+        participant_id,
     ) in rows.iterator(chunk_size=5000):
         left, right = _side(left, left_control), _side(right, right_control)
         yield [
@@ -186,6 +189,7 @@ def pairwise_rating_tuples(
             int(judge_id in flagged),
             int(item_flagged),
             comment,
+            participant_id,
         ]
 
 
@@ -218,7 +222,7 @@ def pairwise_orders(round: EvaluationRound) -> dict[str, list[list[Any]]]:
 
 def pairwise_json(round: EvaluationRound, *, report: dict[str, Any], exclude_flagged: bool) -> str:
     """``{"round", "options", "results", "ratings", "orders"}`` as a JSON document."""
-    from bti_eval.results.exports import round_facts
+    from bti_eval.results.exports import participants_json, round_facts
 
     flagged = {row["id"] for row in report["judges"] if row["flagged"]}
     ratings = [
@@ -231,6 +235,7 @@ def pairwise_json(round: EvaluationRound, *, report: dict[str, Any], exclude_fla
         "results": report,
         "ratings": ratings,
         "orders": pairwise_orders(round),
+        "participants": participants_json(round),
     }
     return json.dumps(document, indent=1, ensure_ascii=False)
 
