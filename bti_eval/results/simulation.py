@@ -12,8 +12,10 @@ built by the normal services (the round's design, control items, the spread rule
 - pairwise items (a pairwise round): a careful judge prefers the left explanation with the
   Bradley–Terry probability 1 / (1 + exp(−d)), d = ``PAIRWISE_SCALE`` × (left method's mean −
   right method's mean) + noise (sd ``NOISE_SD``), and answers "about the same" with probability
-  ``PAIRWISE_TIE`` × exp(−d²); a control item's degraded side has mean ``CONTROL_MEAN``. A sloppy
-  judge picks left, right or same uniformly.
+  ``PAIRWISE_TIE`` × exp(−d²). On a control item (a real explanation beside its degraded copy) a
+  careful judge sees the degraded side for what it is: d = ±``PAIRWISE_CONTROL_D`` + noise, so they
+  prefer the real side about 19 times in 20 (the 1-5 means would put a degraded copy only about one
+  point below the paper's weakest method). A sloppy judge picks left, right or same uniformly.
 
 Ratings are bulk-inserted with the same invariants as ``rating_submit``: one per assignment, a
 score from 1 to 5 (a choice on a pairwise item), seconds ≥ 0, and the first RatingChange of each
@@ -48,6 +50,7 @@ CONTROL_MEAN = 1.4
 JUDGE_BIAS_SD, PAIR_EFFECT_SD, NOISE_SD = 0.25, 0.4, 0.6
 MAX_JUDGES = 200
 PAIRWISE_SCALE, PAIRWISE_TIE = 1.2, 0.3
+PAIRWISE_CONTROL_D = 3.0
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,10 @@ def _choice(assignment, sloppy: bool, rng: np.random.Generator) -> tuple[str, fl
     if sloppy:
         return ("left", "right", "same")[int(rng.integers(0, 3))], float(rng.uniform(0.8, 2.5))
     left, right = assignment.explanation, assignment.right_explanation
-    d = PAIRWISE_SCALE * (_mean(left) - _mean(right)) + rng.normal(0.0, NOISE_SD)
+    if left.is_control or right.is_control:
+        d = (-PAIRWISE_CONTROL_D if left.is_control else PAIRWISE_CONTROL_D) + rng.normal(0.0, NOISE_SD)
+    else:
+        d = PAIRWISE_SCALE * (_mean(left) - _mean(right)) + rng.normal(0.0, NOISE_SD)
     seconds = float(rng.lognormal(np.log(15.0), 0.5))
     if rng.random() < PAIRWISE_TIE * np.exp(-d * d):
         return "same", seconds
