@@ -45,7 +45,9 @@ def _choose_all(judge: Judge, *, prefer_control: bool) -> None:
             choice = "left" if control_on_left == prefer_control else "right"
         else:
             choice = "left"
-        rating_submit(judge=Judge.objects.get(pk=judge.pk), public_id=assignment.public_id, score=None, choice=choice, seconds=4)
+        rating_submit(
+            judge=Judge.objects.get(pk=judge.pk), public_id=assignment.public_id, score=None, choice=choice, seconds=4
+        )
 
 
 def test_an_arrival_in_a_pairwise_round_gets_comparisons_and_the_controls(pairwise_study):
