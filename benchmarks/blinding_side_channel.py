@@ -269,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--renderer-file", help="render with this copy of explainers/render.py instead")
     parser.add_argument("--pairs-shown", type=int, help="the row budget (default: the renderer's default)")
     parser.add_argument("--folds", type=int, default=6, help="GroupKFold splits (default 6)")
+    parser.add_argument(
+        "--methods",
+        help="comma-separated methods to compute without --round (default: a new round's, the paper's seven; "
+        "integrated-jacobians costs minutes per pair on a CPU)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -276,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         records, fragments = from_round(args.round)
         source = f"round {args.round}"
     else:
-        from explainers.registry import available_methods
+        from explainers.errors import ExplainerError
+        from explainers.registry import default_methods, get_method
         from explainers.render import DEFAULT_PAIRS_SHOWN
 
         if args.cache and args.cache.exists():
@@ -284,7 +290,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not args.data.is_dir():
                 raise SystemExit(f"error: data folder {args.data} not found (give --data)")
-            records = computed(args.data, args.pairs, available_methods())
+            methods = args.methods.split(",") if args.methods else default_methods()
+            for method in methods:  # an unknown name fails before minutes of computing
+                try:
+                    get_method(method)
+                except ExplainerError as exc:
+                    raise SystemExit(f"error: {exc}") from None
+            records = computed(args.data, args.pairs, methods)
             if args.cache:
                 args.cache.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
         shown_similarity(records)
