@@ -47,14 +47,17 @@ SOURCES = (("fashion/hm_articles_sample.csv", "detail_desc"), ("wine/winemag_sam
 def load_pairs(data: Path, n: int, seed: int = 0) -> list[tuple[str, str]]:
     """n pairs, half fashion and half wine: distinct non-empty texts, seeded shuffle, consecutive
     items paired."""
-    csv.field_size_limit(10**7)
     pairs: list[tuple[str, str]] = []
-    for index, (name, column) in enumerate(SOURCES):
-        with open(data / name, encoding="utf-8", newline="") as f:
-            texts = list(dict.fromkeys(row[column].strip() for row in csv.DictReader(f) if row[column].strip()))
-        random.Random(seed).shuffle(texts)
-        want = n // 2 + (n % 2 if index == 0 else 0)
-        pairs += [(texts[2 * i], texts[2 * i + 1]) for i in range(want)]
+    limit = csv.field_size_limit(10**7)  # the catalogs' long cells; restored: the limit is process-wide
+    try:
+        for index, (name, column) in enumerate(SOURCES):
+            with open(data / name, encoding="utf-8", newline="") as f:
+                texts = list(dict.fromkeys(row[column].strip() for row in csv.DictReader(f) if row[column].strip()))
+            random.Random(seed).shuffle(texts)
+            want = n // 2 + (n % 2 if index == 0 else 0)
+            pairs += [(texts[2 * i], texts[2 * i + 1]) for i in range(want)]
+    finally:
+        csv.field_size_limit(limit)
     return pairs
 
 

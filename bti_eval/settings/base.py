@@ -171,7 +171,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: JSON only, late acks with prefetch 1 for long explanation chunks.
-CELERY_BROKER_URL = env("REDIS_URL", default="filesystem://")
+# Redis when REDIS_URL names it (an empty REDIS_URL counts as unset: never Celery's AMQP default), else
+# kombu's filesystem broker of the embedded mode ("localhost" only keeps kombu from warning that the
+# URL names no host; the filesystem transport has none).
+CELERY_BROKER_URL = env("REDIS_URL", default="") or "filesystem://localhost/"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

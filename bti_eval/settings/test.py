@@ -94,7 +94,7 @@ if REDIS_AVAILABLE:
 else:
     _broker_dir = Path(env("TEST_BROKER_DIR", default="") or tempfile.mkdtemp(prefix="bti-broker-"))
     (_broker_dir / "control").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),

@@ -107,3 +107,23 @@ def test_the_image_and_compose_serve_with_gunicorn_conf():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "gunicorn.conf.py" in dockerfile and 'CMD ["gunicorn"]' in dockerfile
     assert "gunicorn --" not in (ROOT / "docker-compose.yml").read_text()  # no flags overriding the file
+
+
+@pytest.mark.parametrize("redis_url", [None, ""])
+def test_the_embedded_mode_uses_its_own_broker_when_redis_url_is_unset_or_empty(tmp_path, redis_url):
+    """An empty REDIS_URL (``export REDIS_URL=``) is no broker address: the embedded settings keep
+    the filesystem broker instead of Celery's AMQP default, and kombu has a host to name."""
+    code = "from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "REDIS_URL"}}
+    env |= {"DJANGO_SETTINGS_MODULE": "bti_eval.settings.embedded", "BTI_VAR_DIR": str(tmp_path)}
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "filesystem://localhost/", result.stderr

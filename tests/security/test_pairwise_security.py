@@ -14,6 +14,7 @@ from django.test import Client
 
 from bti_eval.judging.models import Assignment, Invite, Judge
 from bti_eval.judging.services.invites import judge_invite
+from bti_eval.judging.services.studies import study_link_create
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory, ResearcherFactory
@@ -60,7 +61,10 @@ def make_pairwise_world(*, leaky_ids: bool = False) -> World:
     other, _ = judge_invite(round=round, name="Ben")
     round_services.round_open(round=round)
     round.refresh_from_db()
-    return World(round=round, judge=judge, judge_token=token, other_judge=other, researcher=ResearcherFactory())
+    link = study_link_create(round=round, platform="prolific")
+    return World(
+        round=round, judge=judge, judge_token=token, other_judge=other, researcher=ResearcherFactory(), study_link=link
+    )
 
 
 # --- blinding --------------------------------------------------------------------------------
