@@ -411,13 +411,12 @@ def _design_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[str
     }
 
 
-def _criterion_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
-    """Section 6 of a pairwise round: a relative judgement, three choices, Bradley-Terry statistics."""
-    facts, judged = design_facts(round), instrument(pairwise=True)
-    options, block = report["options"], report["pairwise"]
-    kendall = block["kendall"]
+def _criterion(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
+    """Section 6: the criterion, how judges answer (``instrument``), and the statistics of the round's design."""
+    pairwise = _pairwise(round)
+    facts, judged = design_facts(round), instrument(pairwise=pairwise)
     return {
-        "6.1": PAIRWISE_CRITERION,
+        "6.1": PAIRWISE_CRITERION if pairwise else CRITERION,
         "6.2": judged["definition"] or None,
         "6.5": facts["mode"],
         "6.6": "subjective",
@@ -425,9 +424,22 @@ def _criterion_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[
         "6.8": facts["elicitation"],
         "6.9": len(judged["scale"]) or None,
         "6.10": judged["scale"] or None,
-        "6.11": "three buttons below the two explanations: 'Left is better', 'About the same', 'Right is better', "
-        "each with its keys (←/1, ↓/3, →/2)",
+        "6.11": (
+            "three buttons below the two explanations: 'Left is better', 'About the same', 'Right is better', "
+            "each with its keys (←/1, ↓/3, →/2)"
+            if pairwise
+            else "one button per value, each with its number and label, in order from 1 to 5; keys 1-5 as well"
+        ),
         "6.12": {"question": judged["question"], "instructions": judged["instructions"]},
+        **(_statistics_pairwise(report) if pairwise else _statistics(report)),
+    }
+
+
+def _statistics_pairwise(report: dict[str, Any]) -> dict[str, Any]:
+    """Questions 6.13 and 6.14 of a pairwise round: Bradley-Terry statistics, agreement over comparisons."""
+    options, block = report["options"], report["pairwise"]
+    kendall = block["kendall"]
+    return {
         "6.13": {
             "statistics": [
                 {"name": "Bradley-Terry strengths", "description": f"{block['model']}; ties count as {block['ties']}"},
@@ -472,22 +484,10 @@ def _criterion_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[
     }
 
 
-def _criterion(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
-    if _pairwise(round):
-        return _criterion_pairwise(round, report)
-    facts, judged = design_facts(round), instrument()
+def _statistics(report: dict[str, Any]) -> dict[str, Any]:
+    """Questions 6.13 and 6.14 of a rating round: the paper's MOS table and tests, agreement over explanations."""
     options, agreement = report["options"], report["agreement"]
     return {
-        "6.1": CRITERION,
-        "6.2": judged["definition"] or None,
-        "6.5": facts["mode"],
-        "6.6": "subjective",
-        "6.7": "intrinsic",
-        "6.8": facts["elicitation"],
-        "6.9": len(judged["scale"]) or None,
-        "6.10": judged["scale"] or None,
-        "6.11": "one button per value, each with its number and label, in order from 1 to 5; keys 1-5 as well",
-        "6.12": {"question": judged["question"], "instructions": judged["instructions"]},
         "6.13": {
             "statistics": [
                 {
