@@ -29,6 +29,8 @@ pytestmark = pytest.mark.django_db
 # Far above anything a test run's sequences reach, so that finding one in a response is a real leak.
 ROUND_ID, PAIR_IDS, FIRST_EXPLANATION_ID = 640_123, (810_101, 810_102), 900_101
 MODEL = "acme-encoder-xyz"
+# What a signed-in judge opens before any item: the rating start, the rubric, the next item, the item list.
+ENTRY_PAGES = ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/")
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
     visit = Visit()
     visit("GET", f"/j/{token}/")
     visit.form_post(f"/j/{token}/")
-    for url in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/"):
+    for url in ENTRY_PAGES:
         visit("GET", url)
     for assignment in judge.assignments.order_by("position"):
         visit("GET", f"/rate/{assignment.public_id}/")
@@ -170,7 +172,7 @@ def test_a_crowd_participants_whole_visit_leaks_no_method_and_no_participant_id(
     if platform == "mturk":
         visit("GET", url, query={**mine, "tab": "1"})
     judge = Judge.objects.get(participant_id=mine.get("PROLIFIC_PID", mine.get("workerId")))
-    for path in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/"):
+    for path in ENTRY_PAGES:
         visit("GET", path)
     for assignment in judge.assignments.order_by("position"):
         visit("GET", f"/rate/{assignment.public_id}/")

@@ -18,7 +18,7 @@ from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory, ResearcherFactory
 from tests.judging.payloads import payload_for_texts
 from tests.security.conftest import World
-from tests.security.test_blinding import MODEL, Visit, _masked, _next_ids_from, internal_ids
+from tests.security.test_blinding import ENTRY_PAGES, MODEL, Visit, _masked, _next_ids_from, internal_ids
 from tests.security.test_schemathesis import CHECKS, SETTINGS, schema, served
 
 METHODS = ["bti", "tfidf-w2v", "vanilla-gradients"]
@@ -75,7 +75,7 @@ def test_a_pairwise_judges_whole_visit_leaks_no_method_no_side_and_no_internal_i
     visit = Visit()
     visit("GET", f"/j/{world.judge_token}/")
     visit.form_post(f"/j/{world.judge_token}/")
-    for url in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/"):
+    for url in ENTRY_PAGES:
         visit("GET", url)
     items = list(judge.assignments.order_by("position"))
     assert len(items) == 2 * 3 + 1

@@ -319,6 +319,28 @@ def _evaluators(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any
     }
 
 
+CONTROL_SELECTION = (
+    "control items are made from pairs drawn with random.Random(round seed); each control's random highlights come "
+    "from the round seed and its pair"
+)
+
+
+def _design_and_order(
+    round: EvaluationRound, report: dict[str, Any], facts: dict[str, Any], *, control_selection: str
+) -> dict[str, Any]:
+    """Questions 5.3 and 5.4, alike for every design: the design (``design_facts``), the judges' orders
+    and seeds, and how the control items were drawn (``control_selection``)."""
+    return {
+        "5.3": {k: facts[k] for k in ("design", "judges_per_item", "description")},
+        "5.4": {
+            "order": report["design"]["order"],
+            "round_seed": round.seed,
+            "judge_seeds": [{"judge": j["id"], "seed": j["seed"]} for j in report["design"]["judges"]],
+            "control_selection": control_selection,
+        },
+    }
+
+
 def _design(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
     if _pairwise(round):
         return _design_pairwise(round, report)
@@ -327,14 +349,7 @@ def _design(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
     return {
         "5.2": "this platform's web pages: each judge has an own queue of items, one item per page, rated with "
         "buttons or the keys 1-5, saved at once; judges can go back and change a rating until the round closes",
-        "5.3": {k: facts[k] for k in ("design", "judges_per_item", "description")},
-        "5.4": {
-            "order": report["design"]["order"],
-            "round_seed": round.seed,
-            "judge_seeds": [{"judge": j["id"], "seed": j["seed"]} for j in report["design"]["judges"]],
-            "control_selection": "control items are made from pairs drawn with random.Random(round seed); each "
-            "control's random highlights come from the round seed and its pair",
-        },
+        **_design_and_order(round, report, facts, control_selection=CONTROL_SELECTION),
         "5.5": {
             "description": "both paragraphs of the pair, the explanation's important words highlighted in each, and "
             f"a table of at most {round.pairs_shown} matched word pairs, scores relative to the explanation's best "
@@ -370,15 +385,13 @@ def _design_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[str
         "5.2": "this platform's web pages: each judge has an own queue of items, one item per page showing two "
         "explanations side by side, answered with three buttons or the keys ←/1 (left), →/2 (right) and ↓/3 (about "
         "the same), saved at once; judges can go back and change a choice until the round closes",
-        "5.3": {k: facts[k] for k in ("design", "judges_per_item", "description")},
-        "5.4": {
-            "order": report["design"]["order"],
-            "round_seed": round.seed,
-            "judge_seeds": [{"judge": j["id"], "seed": j["seed"]} for j in report["design"]["judges"]],
-            "control_selection": "control items are made from pairs drawn with random.Random(round seed); each "
-            "control's random highlights come from the round seed and its pair; the real explanation it is compared "
-            "with is of a method drawn per judge",
-        },
+        **_design_and_order(
+            round,
+            report,
+            facts,
+            control_selection=f"{CONTROL_SELECTION}; the real explanation it is compared with is of a method drawn "
+            "per judge",
+        ),
         "5.5": {
             "description": "both paragraphs of the pair and, side by side, two explanations of it by two methods: "
             f"each with its important words highlighted and a table of at most {round.pairs_shown} matched word "
