@@ -66,9 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds a participant spends on the rubric and on each item, ±50%% (default 2; 0: none, a stress test)",
     )
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
-    parser.add_argument("--database", default="bti_crowd", help="scratch PostgreSQL database (created and dropped)")
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database at the end")
+    load.add_database_arguments(parser, name="bti_crowd")
     parser.add_argument("--quick", action="store_true", help="20 participants within 2 s on 10 pairs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -345,14 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # Django may not be set up yet
-            pass
-        if not args.keep_db:
-            load.recreate_database(args, drop_only=True)
+        load.drop_scratch_database(args)
 
 
 if __name__ == "__main__":

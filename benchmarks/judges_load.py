@@ -91,16 +91,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py)")
     parser.add_argument("--worker-class", default=None, choices=["sync", "gthread"], help="default: gunicorn.conf.py")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
-    parser.add_argument(
-        "--database",
-        default="bti_load",
+    add_database_arguments(
+        parser,
+        name="bti_load",
         help="scratch PostgreSQL database (created and dropped), or 'sqlite': the embedded settings on a scratch file",
     )
     parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes loading the machine meanwhile")
     parser.add_argument("--results-only", action="store_true", help="skip the load; time the results round only")
     parser.add_argument("--results-ratings", type=int, default=100_000, help="ratings in the results round (0: skip)")
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database at the end")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.judges < 1 or args.duration <= 0 or args.pairs < 1:
@@ -114,6 +112,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sqlite = args.database == "sqlite"
     args.scratch = Path(tempfile.mkdtemp(prefix="bti-load-")) if args.sqlite else None
     return args
+
+
+def add_database_arguments(
+    parser: argparse.ArgumentParser, *, name: str, help: str = "scratch PostgreSQL database (created and dropped)"
+) -> None:
+    """The scratch database's options: ``--postgres`` (the server), ``--database`` (default ``name``) and
+    ``--keep-db`` (``recreate_database`` and ``drop_scratch_database`` read them)."""
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
+    parser.add_argument("--database", default=name, help=help)
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database at the end")
 
 
 def free_port() -> int:
@@ -161,6 +169,19 @@ def recreate_database(args: argparse.Namespace, *, drop_only: bool = False) -> N
         conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
         if not drop_only:
             conn.execute(f'CREATE DATABASE "{args.database}"')
+
+
+def drop_scratch_database(args: argparse.Namespace) -> None:
+    """At the end of a run: Django's connections closed (if Django was set up), then the scratch
+    database dropped unless ``--keep-db``."""
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    except Exception:  # Django may not be set up yet
+        pass
+    if not args.keep_db:
+        recreate_database(args, drop_only=True)
 
 
 def payload_for(text_a: str, text_b: str, method: str, rng: random.Random) -> dict:
@@ -750,14 +771,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # Django may not be set up yet
-            pass
-        if not args.keep_db:
-            recreate_database(args, drop_only=True)
+        drop_scratch_database(args)
 
 
 if __name__ == "__main__":

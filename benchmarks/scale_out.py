@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judges_load import cpu_used  # noqa: E402
+from judges_load import add_database_arguments, cpu_used, drop_scratch_database, recreate_database  # noqa: E402
 from worker_rounds import (  # noqa: E402
     ROOT,
     RoundFailed,
@@ -62,12 +62,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="the workers' BTI_EXPLAIN_DEVICE (default cpu)")
     parser.add_argument("--pool", default="prefork", choices=["prefork", "solo"], help="worker pool (default prefork)")
     parser.add_argument("--data", type=Path, default=default_data(), help="the shared data dir (fashion/, wine/)")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
-    parser.add_argument("--database", default="bti_scale", help="scratch database (created and dropped)")
+    add_database_arguments(parser, name="bti_scale")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--timeout", type=float, default=3600, help="seconds a round may take")
     parser.add_argument("--quick", action="store_true", help="4 pairs, three fast methods, chunks of one pair")
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database at the end")
     args = parser.parse_args(argv)
     if args.quick:
         args.pairs, args.chunk_size, args.methods = 4, 1, args.methods or ",".join(QUICK_METHODS)
@@ -80,16 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.pairs < 1 or args.chunk_size < 1 or args.repeat < 1:
         parser.error("--pairs, --chunk-size and --repeat must be positive")
     args.threads = args.threads or max(1, (os.cpu_count() or 1) // max(args.counts))
+    args.sqlite = False  # what judges_load's database helpers read: PostgreSQL only here
     return args
-
-
-def recreate_database(args: argparse.Namespace, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{args.postgres.rstrip('/')}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{args.database}"')
 
 
 def settings_env(args: argparse.Namespace) -> dict[str, str]:
@@ -201,14 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scale_out: {exc}", file=sys.stderr)
         return 1
     finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # Django may not be set up yet
-            pass
-        if not args.keep_db:
-            recreate_database(args, drop_only=True)
+        drop_scratch_database(args)
 
 
 if __name__ == "__main__":

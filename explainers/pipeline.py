@@ -65,6 +65,25 @@ def _words_read(side_a: _Side, side_b: _Side) -> tuple[int, int] | None:
     return side_a.words_read, side_b.words_read
 
 
+def _tokenized_sides(encoder: Encoder, texts: list[str]) -> list[_Side]:
+    """The paragraphs of the pairs, flattened (a0, b0, a1, b1, ...), tokenized and split into words:
+    one :class:`_Side` each, in order. Raises :class:`InputError` naming the pair and side of a
+    paragraph without tokens."""
+    names = [f"pair {i // 2}, paragraph {'ab'[i % 2]}" for i in range(len(texts))]
+    sides = []
+    for name, text, paragraph in zip(names, texts, encoder.tokenize(texts, names), strict=True):
+        if paragraph.offsets.shape[0] == 0:
+            raise InputError(f"{name} has no text the model can read (no tokens)")
+        words = split_words(text)
+        sides.append(_Side(paragraph, words, *token_words(words, paragraph.offsets)))
+    return sides
+
+
+def _pair_lengths(sides: list[_Side]) -> list[int]:
+    """Each pair's length for ``make_batches``: the token count of its longer paragraph."""
+    return [max(sides[i].paragraph.ids.size, sides[i + 1].paragraph.ids.size) for i in range(0, len(sides), 2)]
+
+
 def make_batches(lengths: Sequence[int], *, token_budget: int, batch_size: int | None = None) -> list[list[int]]:
     """Pair indices in batches, by ascending pair length (the longer paragraph's token count).
 
@@ -138,13 +157,7 @@ def explain_pairs(
     if not pairs:
         return []
     texts = [text for pair in pairs for text in pair]
-    names = [f"pair {i // 2}, paragraph {'ab'[i % 2]}" for i in range(len(texts))]
-    sides = []
-    for name, text, paragraph in zip(names, texts, encoder.tokenize(texts, names), strict=True):
-        if paragraph.offsets.shape[0] == 0:
-            raise InputError(f"{name} has no text the model can read (no tokens)")
-        words = split_words(text)
-        sides.append(_Side(paragraph, words, *token_words(words, paragraph.offsets)))
+    sides = _tokenized_sides(encoder, texts)
 
     tfidf = None
     if spec.words == "tfidf-w2v":
@@ -155,7 +168,7 @@ def explain_pairs(
 
     score_batch = spec.load()
     options = {"token_budget": budget} | ({"steps": steps} if "steps" in spec.options else {})
-    lengths = [max(sides[2 * i].paragraph.ids.size, sides[2 * i + 1].paragraph.ids.size) for i in range(len(pairs))]
+    lengths = _pair_lengths(sides)
     results: list[Explanation | None] = [None] * len(pairs)
     from tqdm.auto import tqdm
 

@@ -13,10 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .encoder import DEFAULT_TOKEN_BUDGET, Encoder
-from .errors import InputError
-from .pipeline import _Side, _validate, _words_read, make_batches
+from .pipeline import _pair_lengths, _tokenized_sides, _validate, _words_read, make_batches
 from .saliency import forward_only
-from .words import split_words, token_words
 
 
 @dataclass(frozen=True)
@@ -47,14 +45,8 @@ def pair_readings(
     if not pairs:
         return []
     texts = [text for pair in pairs for text in pair]
-    names = [f"pair {i // 2}, paragraph {'ab'[i % 2]}" for i in range(len(texts))]
-    sides = []
-    for name, text, paragraph in zip(names, texts, encoder.tokenize(texts, names), strict=True):
-        if paragraph.offsets.shape[0] == 0:
-            raise InputError(f"{name} has no text the model can read (no tokens)")
-        words = split_words(text)
-        sides.append(_Side(paragraph, words, *token_words(words, paragraph.offsets)))
-    lengths = [max(sides[2 * i].paragraph.ids.size, sides[2 * i + 1].paragraph.ids.size) for i in range(len(pairs))]
+    sides = _tokenized_sides(encoder, texts)
+    lengths = _pair_lengths(sides)
     readings: list[PairReading | None] = [None] * len(pairs)
     for batch_pairs in make_batches(lengths, token_budget=budget, batch_size=batch_size):
         rows = [sides[2 * i + s] for i in batch_pairs for s in (0, 1)]

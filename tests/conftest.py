@@ -83,6 +83,17 @@ def _isolated_cache():
 
 
 @pytest.fixture
+def fresh_encoder_cache():
+    """The web process's encoder cache (``bti_eval.core.encoders``) empty before and after the test, so
+    that each test loads its own model (``pytest.mark.usefixtures("fresh_encoder_cache")``)."""
+    from bti_eval.core import encoders
+
+    encoders._encoders.clear()
+    yield
+    encoders._encoders.clear()
+
+
+@pytest.fixture
 def enqueued(monkeypatch) -> list[tuple[str, list, str]]:
     """What is published to the broker, recorded instead of sent: ``(task name, args, queue)``, the
     queue being where the app's router (settings.CELERY_TASK_ROUTES) sends it."""

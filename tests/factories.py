@@ -110,6 +110,18 @@ class EvaluationRoundFactory(factory.django.DjangoModelFactory):
         )
 
 
+def gloves_and_dress_pairs() -> list[ParagraphPair]:
+    """Two short pairs (wool gloves, viscose dresses) that a tiny model explains in moments: the pairs of
+    the end-to-end rounds."""
+    return [
+        ParagraphPairFactory(
+            text_a="Soft wool gloves with touchscreen fingertips.",
+            text_b="Knitted wool gloves that work with touchscreens.",
+        ),
+        ParagraphPairFactory(text_a="A long viscose dress with a V-neck.", text_b="Maxi dress in soft viscose."),
+    ]
+
+
 def explained_round(*, name: str, pairs: list[ParagraphPair], methods: list[str], model_dir: Path) -> EvaluationRound:
     """A round over ``pairs`` open for rating, whose explanations were computed here by ``methods``
     with the model at ``model_dir`` on the CPU (real payloads, not ``explanation_payload``)."""

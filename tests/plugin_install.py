@@ -62,6 +62,18 @@ def fake_distribution(
     return root
 
 
+def broken_distribution(root: Path, module: str) -> Path:
+    """The distribution "broken-dist" 2.3 in ``root``, whose method "broken-method" lives in ``module``, a
+    module that cannot be imported (it imports ``missing_dependency_xyz``)."""
+    return fake_distribution(
+        root,
+        "broken-dist",
+        version="2.3",
+        entry_points={"broken-method": f"{module}:METHOD"},
+        modules={module: "import missing_dependency_xyz\n"},
+    )
+
+
 def method_module(method: str) -> str:
     """A plugin's light entry-point module defining ``METHOD = <method>`` (Python source)."""
     return f"from explainers.registry import Method\nMETHOD = {method}\n"

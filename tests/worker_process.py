@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT_SECONDS = 240  # for a worker to compute a small launched round with a tiny model
 
 
 def worker_command(*, queues: str, node: str, pool: str = "solo", module: str = "celery") -> list[str]:
@@ -75,6 +78,57 @@ def wait_ready(workers: list[tuple[subprocess.Popen, Path, str]], *, timeout: fl
             state = f"exited ({process.returncode})" if process.poll() is not None else f"not ready in {timeout:.0f} s"
             raise RuntimeError(f"worker {node} {state}:\n{text[-4000:]}")
         time.sleep(0.2)
+
+
+@contextmanager
+def running_worker(*, model_dir: Path, log: Path, queues: str = "explain,default") -> Iterator[subprocess.Popen]:
+    """A worker (``start_worker``) for the duration of the block, stopped after it whatever happens."""
+    worker = start_worker(model_dir=model_dir, log=log, queues=queues)
+    try:
+        yield worker
+    finally:
+        stop(worker)
+
+
+def wait_while_computing(round, worker: subprocess.Popen, log: Path, *, timeout: float = TIMEOUT_SECONDS) -> None:
+    """Wait until the launched ``round`` leaves computing (it opens once the worker has computed every
+    explanation), at most ``timeout`` seconds; the caller asserts the status it expects. Fails at once,
+    with the log's tail, if the worker exits."""
+    from bti_eval.rounds.models import EvaluationRound  # not at import: benchmarks import this before Django is set up
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        round.refresh_from_db()
+        if round.status != EvaluationRound.Status.COMPUTING:
+            return
+        assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-4000:]}"
+        time.sleep(1)
+
+
+def wait_for(
+    condition: Callable[[], bool], *, timeout: float, worker: subprocess.Popen, log: Path, interval: float = 0.2
+) -> None:
+    """Wait until ``condition()`` holds; fails with the log's tail if the worker exits or ``timeout``
+    seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-4000:]}"
+        assert time.monotonic() < deadline, f"timed out:\n{log.read_text()[-4000:]}"
+        time.sleep(interval)
+
+
+def purge_queues() -> None:
+    """Drop messages a previous run may have left on the shared broker."""
+    from workers.celery import app
+
+    with app.connection_for_write() as conn:
+        channel = conn.channel()
+        for queue in ("explain", "metrics", "default"):
+            try:
+                channel.queue_purge(queue)
+            except Exception:  # the queue does not exist yet
+                pass
+        channel.close()
 
 
 def stop(worker: subprocess.Popen) -> None:

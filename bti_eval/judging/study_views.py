@@ -34,7 +34,7 @@ from bti_eval.judging.forms import StudyLinkForm
 from bti_eval.judging.invite_views import _csv_safe, _judges_page
 from bti_eval.judging.models import StudyLink
 from bti_eval.judging.services import studies
-from bti_eval.judging.views import _judge_error, _judge_render, _score_buttons
+from bti_eval.judging.views import _judge_error, _judge_render, _score_buttons, _too_many_invalid_links
 from bti_eval.rounds.models import EvaluationRound
 
 # The page title of each refusal a participant may meet (``ApplicationError.extra["reason"]``).
@@ -71,15 +71,11 @@ def study_arrive(request: HttpRequest, token: str) -> HttpResponse:
     address = ratelimit.client_address(request)
     limit = ratelimit.INVITE_PER_ADDRESS
     if limit.blocked(address):
-        response = _judge_error(
-            request,
-            429,
-            "Too many invalid links",
+        message = (
             f"Too many invalid links were opened from your address. Wait {limit.minutes} minutes, "
-            "then open the study again from the platform.",
+            "then open the study again from the platform."
         )
-        response["Retry-After"] = str(limit.window_seconds)
-        return _deny_framing(response)
+        return _deny_framing(_too_many_invalid_links(request, limit, message))
     try:
         arrival = studies.participant_arrive(token=token, params=dict(request.GET.lists()), user=request.user)
     except ApplicationError as exc:

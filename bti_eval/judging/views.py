@@ -109,6 +109,14 @@ def _judge_error(request: HttpRequest, status: int, title: str, message: str) ->
     return _judge_render(request, "judging/error.html", {"title": title, "message": message}, status=status)
 
 
+def _too_many_invalid_links(request: HttpRequest, limit: ratelimit.Limit, message: str) -> HttpResponse:
+    """The 429 page of an address that opened too many unknown links (invites or study links), with
+    the time to wait in ``Retry-After``."""
+    response = _judge_error(request, 429, "Too many invalid links", message)
+    response["Retry-After"] = str(limit.window_seconds)
+    return response
+
+
 def judge_required(view):
     """Judge pages: the signed-in user must be an active judge (anonymous and researchers get 403)."""
 
@@ -155,15 +163,12 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     address = ratelimit.client_address(request)
     limit = ratelimit.INVITE_PER_ADDRESS
     if limit.blocked(address):
-        response = _judge_error(
+        return _too_many_invalid_links(
             request,
-            429,
-            "Too many invalid links",
+            limit,
             f"Too many invalid invite links were opened from your address. Wait {limit.minutes} minutes, "
             "then open the link you were sent again.",
         )
-        response["Retry-After"] = str(limit.window_seconds)
-        return response
     try:
         if request.method == "GET":
             invite = invites.invite_usable(token=token, user=request.user)
@@ -285,17 +290,10 @@ def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpRespons
     if item.pairwise:
         return _pairwise_item(request, judge, item)
     context = {
-        "assignment": item,
-        "item_number": item.position + 1,
-        "progress": item.progress,
+        **_item_context(judge, item),
         "score": item.score,
         "explanation_html": item.html,
-        "previous": item.previous,
-        "next": item.next,
-        "closed": judge.round.status == Status.CLOSED,
-        "open": judge.round.status == Status.RATING,
         "score_buttons": _score_buttons(item.score, judge.round.status == Status.RATING),
-        "comment_max_length": COMMENT_MAX_LENGTH,
         # A crowd participant's time limit, in whole minutes left (None: no limit); from the row already loaded.
         "minutes_left": math.ceil((judge.deadline_at - timezone.now()).total_seconds() / 60)
         if judge.deadline_at
@@ -307,19 +305,26 @@ def rate_item(request: HttpRequest, judge: Judge, public_id: str) -> HttpRespons
 def _pairwise_item(request: HttpRequest, judge: Judge, item: selectors.JudgeItem) -> HttpResponse:
     """A pairwise item: the two explanations side by side (the left one first in the markup, as on
     screen), the three choice buttons. Nothing on the page says which method is on which side."""
-    open = judge.round.status == Status.RATING
     context = {
-        "assignment": item,
-        "item_number": item.position + 1,
-        "progress": item.progress,
+        **_item_context(judge, item),
         "choice": item.choice,
         "left_html": item.html,
         "right_html": item.right_html,
+        "choice_buttons": _choice_buttons(item.choice, judge.round.status == Status.RATING),
+    }
+    return _judge_render(request, "judging/rate_pairwise.html", context)
+
+
+def _item_context(judge: Judge, item: selectors.JudgeItem) -> dict:
+    """What every item page shows, whatever the design: the item and its number, the judge's progress, the
+    previous and next items, whether the round is open or closed, and the comment's length limit."""
+    return {
+        "assignment": item,
+        "item_number": item.position + 1,
+        "progress": item.progress,
         "previous": item.previous,
         "next": item.next,
         "closed": judge.round.status == Status.CLOSED,
-        "open": open,
-        "choice_buttons": _choice_buttons(item.choice, open),
+        "open": judge.round.status == Status.RATING,
         "comment_max_length": COMMENT_MAX_LENGTH,
     }
-    return _judge_render(request, "judging/rate_pairwise.html", context)

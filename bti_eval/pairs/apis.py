@@ -20,6 +20,17 @@ MAX_PAIR_ID = 2**63 - 1  # the database's bigint
 MAX_DELETED_IDS = 10_000
 
 
+def upload_input(request: Request, serializer_class: type[serializers.Serializer]) -> dict:
+    """The validated input of a file upload (multipart, the file in ``file``), the file's size checked
+    first: a file over the limit is a 413 before anything reads it into memory."""
+    upload = request.FILES.get("file")
+    if upload is not None:
+        check_upload_size(upload.size)
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 class ImportWarningSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=["identical", "column-twice", "too-long"])
     message = serializers.CharField()
@@ -68,12 +79,7 @@ class PairImportApi(APIView):
         summary="Import pairs from a CSV or JSONL file (atomic; dry_run previews)",
     )
     def post(self, request: Request) -> Response:
-        upload = request.FILES.get("file")
-        if upload is not None:
-            check_upload_size(upload.size)  # before reading it into memory
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = upload_input(request, self.InputSerializer)
         # Only the mapping fields the client sent; "" leaves an optional field unmapped.
         mapping = {name: data[name] or None for name in parsing.FIELDS if name in data}
         result = pairs_import(

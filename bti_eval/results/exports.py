@@ -59,13 +59,8 @@ NAMES = {
     "svg": ("means", "svg"),
     "heds": ("heds", "json"),
 }
-CSV_COLUMNS = [
-    "round",
-    "judge_id",
-    "judge",
-    "pair",
-    "method",
-    "score",
+# How every rating row ends, a score's (CSV_COLUMNS) as a choice's (pairwise_exports.PAIRWISE_CSV_COLUMNS).
+RATING_TAIL_COLUMNS = [
     "seconds",
     "position",
     "rated_at",
@@ -75,6 +70,7 @@ CSV_COLUMNS = [
     "comment",
     "participant_id",
 ]
+CSV_COLUMNS = ["round", "judge_id", "judge", "pair", "method", "score", *RATING_TAIL_COLUMNS]
 METHOD_COLUMNS = [
     "method",
     "label",
@@ -369,7 +365,13 @@ def imported_provenance(round: EvaluationRound) -> list[dict[str, Any]]:
     ]
 
 
+def report_flagged(report: dict[str, Any]) -> set[int]:
+    """The ids of the judges ``report`` flags (the ``judge_flagged`` column)."""
+    return {row["id"] for row in report["judges"] if row["flagged"]}
+
+
 def judge_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's judges flattened for the judges CSV (the reasons joined by "; ")."""
     return [{**row, "reasons": "; ".join(row["reasons"])} for row in report["judges"]]
 
 
@@ -393,15 +395,23 @@ def _iso_or_none(value) -> str | None:
 
 
 def export_json(round: EvaluationRound, *, exclude_flagged: bool = False, report: dict[str, Any] | None = None) -> str:
-    """``{"round", "options", "results", "ratings", "orders"}`` as a JSON document."""
+    """``{"round", "options", "results", "ratings", "orders", "participants"}`` as a JSON document."""
     report = report or round_report(round=round, exclude_flagged=exclude_flagged)
-    flagged = {row["id"] for row in report["judges"] if row["flagged"]}
+    ratings = rating_rows(round, flagged=report_flagged(report), drop_flagged=exclude_flagged)
+    return json_document(round, report, ratings=list(ratings), orders=judge_orders(round))
+
+
+def json_document(
+    round: EvaluationRound, report: dict[str, Any], *, ratings: list[dict[str, Any]], orders: dict[str, list]
+) -> str:
+    """The JSON export of a round of either design: ``{"round": round_facts, "options", "results": report,
+    "ratings", "orders", "participants": participants_json}``, ``ratings`` and ``orders`` as the design writes them."""
     document = {
         "round": round_facts(round),
         "options": report["options"],
         "results": report,
-        "ratings": list(rating_rows(round, flagged=flagged, drop_flagged=exclude_flagged)),
-        "orders": judge_orders(round),
+        "ratings": ratings,
+        "orders": orders,
         "participants": participants_json(round),
     }
     return json.dumps(document, indent=1, ensure_ascii=False)

@@ -19,7 +19,6 @@ judges, and the CSV and JSON leave their choices out.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterator
 from typing import Any
 
@@ -27,6 +26,15 @@ from django.db.models import F
 from django.template.loader import render_to_string
 
 from bti_eval.judging.models import Assignment, Rating
+from bti_eval.results.exports import (
+    RATING_TAIL_COLUMNS,
+    _csv_lines,
+    _csv_pieces,
+    _iso_utc,
+    json_document,
+    judge_rows,
+    report_flagged,
+)
 from bti_eval.results.plots import strengths_plot_svg
 from bti_eval.rounds.models import EvaluationRound
 from bti_eval.rounds.selectors import round_truncation
@@ -41,14 +49,7 @@ PAIRWISE_CSV_COLUMNS = [
     "right_method",
     "choice",
     "preferred_method",
-    "seconds",
-    "position",
-    "rated_at",
-    "control",
-    "judge_flagged",
-    "item_flagged",
-    "comment",
-    "participant_id",
+    *RATING_TAIL_COLUMNS,
 ]
 PAIRWISE_METHOD_COLUMNS = [
     "method",
@@ -99,11 +100,8 @@ def export_pairwise(
 ) -> Iterator[str]:
     """The export of a pairwise round in ``fmt`` (``exports.FORMATS``); ``report`` is its
     ``round_report`` (None for ``csv``, which needs the flags only)."""
-    from bti_eval.results.exports import _csv_lines, _csv_pieces
-
     if fmt == "csv":
-        flagged = {row["id"] for row in report["judges"] if row["flagged"]}
-        rows = pairwise_rating_tuples(round, flagged=flagged, drop_flagged=exclude_flagged)
+        rows = pairwise_rating_tuples(round, flagged=report_flagged(report), drop_flagged=exclude_flagged)
         return _csv_pieces(PAIRWISE_CSV_COLUMNS, rows, text_cells=_TEXT_CELLS)
     if fmt == "json":
         return iter([pairwise_json(round, report=report, exclude_flagged=exclude_flagged)])
@@ -119,9 +117,7 @@ def export_pairwise(
     if fmt == "methods-csv":
         truncated = round_truncation(round=round)["per_method"]
         return _csv_lines(PAIRWISE_METHOD_COLUMNS, pairwise_method_rows(report, truncated=truncated))
-    return _csv_lines(
-        PAIRWISE_JUDGE_COLUMNS, [{**row, "reasons": "; ".join(row["reasons"])} for row in report["judges"]]
-    )
+    return _csv_lines(PAIRWISE_JUDGE_COLUMNS, judge_rows(report))
 
 
 def _side(method: str, is_control: bool) -> str:
@@ -133,8 +129,6 @@ def pairwise_rating_tuples(
 ) -> Iterator[list[Any]]:
     """One list per choice in ``PAIRWISE_CSV_COLUMNS`` order (values as stored), by judge and
     position; ``rated_at`` is ISO 8601 in UTC with microseconds (``exports._iso_utc``)."""
-    from bti_eval.results.exports import _iso_utc
-
     ratings = Rating.objects.filter(judge__round=round, assignment__right_explanation__isnull=False)
     if drop_flagged and flagged:
         ratings = ratings.exclude(judge_id__in=list(flagged))
@@ -221,23 +215,12 @@ def pairwise_orders(round: EvaluationRound) -> dict[str, list[list[Any]]]:
 
 
 def pairwise_json(round: EvaluationRound, *, report: dict[str, Any], exclude_flagged: bool) -> str:
-    """``{"round", "options", "results", "ratings", "orders"}`` as a JSON document."""
-    from bti_eval.results.exports import participants_json, round_facts
-
-    flagged = {row["id"] for row in report["judges"] if row["flagged"]}
+    """``exports.json_document`` of a pairwise round: its choices and its judges' orders with both sides."""
     ratings = [
         dict(zip(PAIRWISE_CSV_COLUMNS, row, strict=True))
-        for row in pairwise_rating_tuples(round, flagged=flagged, drop_flagged=exclude_flagged)
+        for row in pairwise_rating_tuples(round, flagged=report_flagged(report), drop_flagged=exclude_flagged)
     ]
-    document = {
-        "round": round_facts(round),
-        "options": report["options"],
-        "results": report,
-        "ratings": ratings,
-        "orders": pairwise_orders(round),
-        "participants": participants_json(round),
-    }
-    return json.dumps(document, indent=1, ensure_ascii=False)
+    return json_document(round, report, ratings=ratings, orders=pairwise_orders(round))
 
 
 def pairwise_method_rows(report: dict[str, Any], *, truncated: dict[str, int] | None = None) -> list[dict[str, Any]]:

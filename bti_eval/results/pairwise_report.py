@@ -20,9 +20,10 @@ from typing import Any
 
 from django.db.models import Count, F, Q
 
-from bti_eval.judging.models import Assignment, Judge, Rating
+from bti_eval.judging.models import Rating
 from bti_eval.results.pairwise import Judgement, kendall_tau, pairwise_report
-from bti_eval.results.quality import pairwise_judge_quality
+from bti_eval.results.quality import mark_excluded, pairwise_judge_quality
+from bti_eval.results.selectors import judge_loads, round_judges
 from bti_eval.rounds.models import EvaluationRound
 from explainers.registry import method_title
 
@@ -145,16 +146,9 @@ def _agreement(real: list[dict[str, Any]], options: dict[str, Any]) -> dict[str,
         matrix[row_of[j["judge"]], column_of[j["comparison"]]] = code
     resamples = options["alpha_resamples"]
     return {
-        **{
-            level: statistics.alpha_with_ci(
-                matrix,
-                level,
-                resamples=resamples,
-                rng=statistics.rng_for(options["seed"], "alpha", level, "pairwise"),
-                confidence=options["confidence"],
-            )
-            for level in ("ordinal", "interval")
-        },
+        **statistics.alpha_levels(
+            matrix, resamples=resamples, seed=options["seed"], label="pairwise", confidence=options["confidence"]
+        ),
         "coding": AGREEMENT_CODING,
         "judges": len(judges),
         "resamples": resamples,
@@ -188,13 +182,9 @@ def pairwise_round_report(
     ``reference``: the MOS round of ``mos_reference`` (None: no tau).
     """
     judgements = pairwise_judgements(round=round)
-    judges = list(
-        Judge.objects.filter(round=round).order_by("id").values("id", "name", "seed", active=F("user__is_active"))
-    )
+    judges = round_judges(round=round)
     quality = pairwise_judge_quality(judgements, judges, too_fast_seconds=options["too_fast_seconds"])
-    excluded = sorted(row["id"] for row in quality if row["flagged"]) if exclude_flagged else []
-    for row in quality:
-        row["excluded"] = row["id"] in excluded
+    excluded = mark_excluded(quality, exclude_flagged=exclude_flagged)
     kept = [j for j in judgements if j["judge"] not in excluded]
     real = [j for j in kept if not j["control"]]
     bt = pairwise_report(
@@ -258,12 +248,6 @@ def pairwise_round_report(
 
 
 def _design(round: EvaluationRound, judges: list[dict[str, Any]]) -> dict[str, Any]:
-    sizes = dict(
-        Assignment.objects.filter(judge__round=round)
-        .values("judge_id")
-        .annotate(n=Count("id"))
-        .values_list("judge_id", "n")
-    )
     k = round.judges_per_explanation
     return {
         "design": round.design,
@@ -277,5 +261,5 @@ def _design(round: EvaluationRound, judges: list[dict[str, Any]]) -> dict[str, A
         "control_items": round.control_items,
         "round_seed": round.seed,
         "order": ORDER,
-        "judges": [{"id": j["id"], "seed": j["seed"], "assigned": sizes.get(j["id"], 0)} for j in judges],
+        "judges": judge_loads(round=round, judges=judges),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from typing import Any
 
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "bti-eval"}
@@ -22,18 +23,10 @@ def round_plot_svg(report: dict[str, Any]) -> str:
 
 def means_plot_svg(report: dict[str, Any]) -> str:
     """SVG text of the means plot: one row per method with ratings (round order, first at the top),
-    a dot at the mean, error bars from ci_low to ci_high, the letter groups beside it.
-
-    matplotlib is imported here, not at module level: it takes about a second to import, and
-    only drawing needs it. ``Figure`` draws without pyplot or a backend switch (Agg canvas)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
+    a dot at the mean, error bars from ci_low to ci_high, the letter groups beside it."""
     rows = [r for r in report["methods"] if r["mean"] is not None]
-    height = 1.2 + 0.45 * max(len(rows), 1)
-    figure = Figure(figsize=(6.4, height))
-    axes = figure.subplots()
-    with matplotlib.rc_context(SVG_RC):
+
+    def draw(axes) -> None:
         if rows:
             y = list(range(len(rows)))[::-1]
             means = [r["mean"] for r in rows]
@@ -42,14 +35,7 @@ def means_plot_svg(report: dict[str, Any]) -> str:
             axes.errorbar(means, y, xerr=[low, high], fmt="o", color="#c2410c", ecolor="#3a3a3c", capsize=4)
             axes.set_yticks(y, [_plain(r["label"]) for r in rows])
             for yi, r in zip(y, rows, strict=True):
-                axes.annotate(
-                    f"{r['mean']:.2f} {r.get('letters', '')}".strip(),
-                    (r.get("ci_high") or r["mean"], yi),
-                    xytext=(6, 0),
-                    textcoords="offset points",
-                    va="center",
-                    fontsize=8,
-                )
+                _label_right(axes, f"{r['mean']:.2f} {r.get('letters', '')}".strip(), r.get("ci_high") or r["mean"], yi)
         else:
             axes.set_yticks([])
             axes.text(3, 0.5, "no ratings yet", ha="center", va="center")
@@ -57,25 +43,17 @@ def means_plot_svg(report: dict[str, Any]) -> str:
         axes.set_xticks([1, 2, 3, 4, 5])
         resamples = report.get("options", {}).get("resamples")
         axes.set_xlabel(f"MOS (1–5), 95% bootstrap CI over pairs ({resamples} resamples)")
-        axes.grid(axis="x", color="#e5e5ea")
-        figure.tight_layout()
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
+
+    return _method_rows_svg(len(rows), draw)
 
 
 def strengths_plot_svg(report: dict[str, Any]) -> str:
     """SVG text of a pairwise round's plot: one row per method, best first at the top, a dot at its
     Bradley–Terry log-strength with its bootstrap 95% CI as error bars, the win rate beside it.
     Deterministic like ``means_plot_svg``."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
     rows = [r for r in report["methods"] if r["comparisons"]]
-    height = 1.2 + 0.45 * max(len(rows), 1)
-    figure = Figure(figsize=(6.4, height))
-    axes = figure.subplots()
-    with matplotlib.rc_context(SVG_RC):
+
+    def draw(axes) -> None:
         if rows:
             y = list(range(len(rows)))[::-1]
             values = [r["strength"] for r in rows]
@@ -89,14 +67,8 @@ def strengths_plot_svg(report: dict[str, Any]) -> str:
             axes.plot(values, y, "o", color="#c2410c")
             axes.set_yticks(y, [_plain(f"{r['rank']}. {r['label']}") for r in rows])
             for yi, r, high in zip(y, rows, highs, strict=True):
-                axes.annotate(
-                    f"{r['strength']:+.2f} ({100 * r['win_rate']:.0f}% wins)",
-                    (max(r["strength"], high), yi),
-                    xytext=(6, 0),
-                    textcoords="offset points",
-                    va="center",
-                    fontsize=8,
-                )
+                text = f"{r['strength']:+.2f} ({100 * r['win_rate']:.0f}% wins)"
+                _label_right(axes, text, max(r["strength"], high), yi)
             axes.axvline(0.0, color="#e5e5ea", zorder=0)
             axes.set_xlim(min(lows + values) - 0.3, max(highs + values) + 1.2)  # room for the labels on the right
         else:
@@ -104,11 +76,33 @@ def strengths_plot_svg(report: dict[str, Any]) -> str:
             axes.text(0.5, 0.5, "no choices yet", ha="center", va="center", transform=axes.transAxes)
         resamples = report.get("pairwise", {}).get("resamples")
         axes.set_xlabel(f"Bradley–Terry log-strength (centred)\n95% bootstrap CI over pairs, {resamples} resamples")
+
+    return _method_rows_svg(len(rows), draw)
+
+
+def _method_rows_svg(n_rows: int, draw: Callable[[Any], None]) -> str:
+    """SVG text of a plot of one row per method: ``draw(axes)`` draws on a bare Figure sized for
+    ``n_rows`` rows, under ``SVG_RC``; then an x grid, a tight layout, and no date in the file.
+
+    matplotlib is imported here, not at module level: it takes about a second to import, and
+    only drawing needs it. ``Figure`` draws without pyplot or a backend switch (Agg canvas)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 1.2 + 0.45 * max(n_rows, 1)))
+    axes = figure.subplots()
+    with matplotlib.rc_context(SVG_RC):
+        draw(axes)
         axes.grid(axis="x", color="#e5e5ea")
         figure.tight_layout()
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
+
+
+def _label_right(axes, text: str, x: float, y: float) -> None:
+    """A small label just right of the point (x, y) of a method's row."""
+    axes.annotate(text, (x, y), xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
 
 
 _STYLE_ATTRIBUTE = re.compile(r' style="([^"]*)"')

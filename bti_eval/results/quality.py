@@ -27,6 +27,50 @@ from bti_eval.judging.controls import control_test, pairwise_control_flag
 from bti_eval.results import statistics
 from bti_eval.results.selectors import RatingFrame
 
+CONTROL_REASON = "does not rate control items lower"
+PAIRWISE_CONTROL_REASON = "prefers degraded control items at least as often as the real explanations"
+
+
+def mark_excluded(quality: list[dict[str, Any]], *, exclude_flagged: bool) -> list[int]:
+    """The ids of the judges a report leaves out (the flagged ones, sorted, when ``exclude_flagged``;
+    else none), each row of ``quality`` marked ``excluded`` accordingly."""
+    excluded = sorted(row["id"] for row in quality if row["flagged"]) if exclude_flagged else []
+    for row in quality:
+        row["excluded"] = row["id"] in excluded
+    return excluded
+
+
+def _timing(seconds: np.ndarray, too_fast_seconds: float) -> dict[str, Any]:
+    """``median_seconds`` of a judge's (finite) seconds per item, None without any, and ``too_fast``
+    when it is below ``too_fast_seconds``."""
+    median_seconds = float(np.median(seconds)) if seconds.size else None
+    return {
+        "median_seconds": median_seconds,
+        "too_fast": None if median_seconds is None else bool(median_seconds < too_fast_seconds),
+    }
+
+
+def _judge_row(
+    judge: dict[str, Any], stats: dict[str, Any], *, control_reason: str, too_fast_seconds: float, per: str
+) -> dict[str, Any]:
+    """A judge's row: who (``id``, ``name``, ``seed``, ``active``), its ``stats`` (with ``control_flag``,
+    ``median_seconds`` and ``too_fast``), ``flagged`` and the ``reasons``: ``control_reason`` and a
+    median under ``too_fast_seconds`` per ``per`` (rating or choice)."""
+    reasons = []
+    if stats["control_flag"]:
+        reasons.append(control_reason)
+    if stats["too_fast"]:
+        reasons.append(f"median {stats['median_seconds']:.1f} s per {per} < {too_fast_seconds:g} s")
+    return {
+        "id": judge["id"],
+        "name": judge["name"] or f"judge {judge['id']}",
+        "seed": judge["seed"],
+        "active": judge["active"],
+        **stats,
+        "flagged": bool(reasons),
+        "reasons": reasons,
+    }
+
 
 class _Consensus:
     """Per explanation, the sum and count of real scores, so that "the other judges' mean" of any
@@ -65,35 +109,21 @@ def judge_quality(
         real = frame.score[mine & ~frame.control]
         control = frame.score[mine & frame.control]
         seconds = frame.seconds[mine]
-        seconds = seconds[np.isfinite(seconds)]
-        median_seconds = float(np.median(seconds)) if seconds.size else None
-        too_fast = None if median_seconds is None else bool(median_seconds < too_fast_seconds)
         test = control_test(real, control)
-        reasons = []
-        if test["flag"]:
-            reasons.append("does not rate control items lower")
-        if too_fast:
-            reasons.append(f"median {median_seconds:.1f} s per rating < {too_fast_seconds:g} s")
+        stats = {
+            "n": int(real.size),
+            "mean": float(real.mean()) if real.size else None,
+            "z": None,
+            "agreement": consensus.rho(judge["id"]) if consensus is not None and real.size else None,
+            **_timing(seconds[np.isfinite(seconds)], too_fast_seconds),
+            "n_control": int(control.size),
+            "control_mean": float(control.mean()) if control.size else None,
+            "control_u": test["u"],
+            "control_p": test["p"],
+            "control_flag": test["flag"],
+        }
         rows.append(
-            {
-                "id": judge["id"],
-                "name": judge["name"] or f"judge {judge['id']}",
-                "seed": judge["seed"],
-                "active": judge["active"],
-                "n": int(real.size),
-                "mean": float(real.mean()) if real.size else None,
-                "z": None,
-                "agreement": consensus.rho(judge["id"]) if consensus is not None and real.size else None,
-                "median_seconds": median_seconds,
-                "too_fast": too_fast,
-                "n_control": int(control.size),
-                "control_mean": float(control.mean()) if control.size else None,
-                "control_u": test["u"],
-                "control_p": test["p"],
-                "control_flag": test["flag"],
-                "flagged": bool(reasons),
-                "reasons": reasons,
-            }
+            _judge_row(judge, stats, control_reason=CONTROL_REASON, too_fast_seconds=too_fast_seconds, per="rating")
         )
     rated = [row for row in rows if row["mean"] is not None]
     for row, z in zip(rated, statistics.leave_one_out_z([row["mean"] for row in rated]), strict=True):
@@ -138,40 +168,28 @@ def pairwise_judge_quality(
         real = [j for j in mine if not j["control"]]
         control = [j for j in mine if j["control"]]
         seconds = np.array([j["seconds"] for j in mine if j["seconds"] is not None], dtype=float)
-        median_seconds = float(np.median(seconds)) if seconds.size else None
-        too_fast = None if median_seconds is None else bool(median_seconds < too_fast_seconds)
         sided = [j["choice"] for j in mine if j["choice"] != "same"]
         tally = {
             kind: sum(1 for j in control if j["control_preferred"] == kind) for kind in ("real", "degraded", "same")
         }
         decided = tally["real"] + tally["degraded"]
         control_p = float(binomtest(tally["real"], decided, 0.5, alternative="greater").pvalue) if decided else None
-        control_flag = pairwise_control_flag(**tally)
-        reasons = []
-        if control_flag:
-            reasons.append("prefers degraded control items at least as often as the real explanations")
-        if too_fast:
-            reasons.append(f"median {median_seconds:.1f} s per choice < {too_fast_seconds:g} s")
+        stats = {
+            "n": len(real),
+            "agreement": _majority_agreement(judge["id"], real, answers),
+            "left_share": sided.count("left") / len(sided) if sided else None,
+            **_timing(seconds, too_fast_seconds),
+            "n_control": len(control),
+            "control_real": tally["real"],
+            "control_degraded": tally["degraded"],
+            "control_same": tally["same"],
+            "control_p": control_p,
+            "control_flag": pairwise_control_flag(**tally),
+        }
         rows.append(
-            {
-                "id": judge["id"],
-                "name": judge["name"] or f"judge {judge['id']}",
-                "seed": judge["seed"],
-                "active": judge["active"],
-                "n": len(real),
-                "agreement": _majority_agreement(judge["id"], real, answers),
-                "left_share": sided.count("left") / len(sided) if sided else None,
-                "median_seconds": median_seconds,
-                "too_fast": too_fast,
-                "n_control": len(control),
-                "control_real": tally["real"],
-                "control_degraded": tally["degraded"],
-                "control_same": tally["same"],
-                "control_p": control_p,
-                "control_flag": control_flag,
-                "flagged": bool(reasons),
-                "reasons": reasons,
-            }
+            _judge_row(
+                judge, stats, control_reason=PAIRWISE_CONTROL_REASON, too_fast_seconds=too_fast_seconds, per="choice"
+            )
         )
     return rows
 

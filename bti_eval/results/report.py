@@ -19,19 +19,19 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.cache import BaseCache, caches
-from django.db.models import Count, F
 
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.judging.models import Assignment, Judge
 from bti_eval.results import statistics
 from bti_eval.results.auto_metrics import auto_report
 from bti_eval.results.pairwise_report import mos_reference, pairwise_round_report
-from bti_eval.results.quality import judge_quality
+from bti_eval.results.quality import judge_quality, mark_excluded
 from bti_eval.results.selectors import (
     RatingFrame,
+    judge_loads,
     pair_method_sums,
     rating_frame,
     ratings_fingerprint,
+    round_judges,
     round_results,
 )
 from bti_eval.rounds.models import EvaluationRound
@@ -115,9 +115,7 @@ def judges_with_quality(
     """The round's judges (``id``, ``name``, ``seed``, ``active``; by id) and their quality rows
     (results.quality): the report's judge table and the flags ``exclude_flagged`` acts on.
     ``agreement=False`` leaves each judge's agreement out (None): the flags do not use it."""
-    judges = list(
-        Judge.objects.filter(round=round).order_by("id").values("id", "name", "seed", active=F("user__is_active"))
-    )
+    judges = round_judges(round=round)
     return judges, judge_quality(frame, judges, too_fast_seconds=options["too_fast_seconds"], agreement=agreement)
 
 
@@ -138,9 +136,7 @@ def flagged_judges(*, round: EvaluationRound) -> set[int]:
 def _compute(round: EvaluationRound, exclude_flagged: bool, options: dict[str, Any]) -> dict[str, Any]:
     frame = rating_frame(round=round)
     judges, quality = judges_with_quality(round, frame, options)
-    excluded = sorted(row["id"] for row in quality if row["flagged"]) if exclude_flagged else []
-    for row in quality:
-        row["excluded"] = row["id"] in excluded
+    excluded = mark_excluded(quality, exclude_flagged=exclude_flagged)
 
     table = round_results(round=round, exclude_judges=excluded, frame=frame)
     methods = [row["method"] for row in table["methods"]]
@@ -247,17 +243,13 @@ def _agreement(frame: RatingFrame, methods: list[str], options: dict[str, Any]) 
     resamples = options["alpha_resamples"]
 
     def both(sub: RatingFrame, label: str) -> dict[str, Any]:
-        matrix = _reliability(sub, judges)
-        return {
-            level: statistics.alpha_with_ci(
-                matrix,
-                level,
-                resamples=resamples,
-                rng=statistics.rng_for(options["seed"], "alpha", level, label),
-                confidence=options["confidence"],
-            )
-            for level in ("ordinal", "interval")
-        }
+        return statistics.alpha_levels(
+            _reliability(sub, judges),
+            resamples=resamples,
+            seed=options["seed"],
+            label=label,
+            confidence=options["confidence"],
+        )
 
     per_method = [{"method": m, **both(frame.where(frame.method == m), m)} for m in methods]
     return {"overall": both(frame, "*"), "per_method": per_method, "judges": int(judges.size), "resamples": resamples}
@@ -277,17 +269,11 @@ def _controls(round: EvaluationRound, frame: RatingFrame) -> dict[str, Any]:
 
 def _design(round: EvaluationRound, judges: list[dict[str, Any]]) -> dict[str, Any]:
     """The design, the seeds, and each judge's number of assignments (the positions are in the ratings export)."""
-    sizes = dict(
-        Assignment.objects.filter(judge__round=round)
-        .values("judge_id")
-        .annotate(n=Count("id"))
-        .values_list("judge_id", "n")
-    )
     return {
         "design": round.design,
         "judges_per_explanation": round.judges_per_explanation,
         "control_items": round.control_items,
         "round_seed": round.seed,
         "order": "per judge: random.Random(judge seed) shuffle, then no two explanations of a pair adjacent",
-        "judges": [{"id": j["id"], "seed": j["seed"], "assigned": sizes.get(j["id"], 0)} for j in judges],
+        "judges": judge_loads(round=round, judges=judges),
     }

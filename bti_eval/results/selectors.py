@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
-from bti_eval.judging.models import Assignment, Rating
+from bti_eval.judging.models import Assignment, Judge, Rating
 from bti_eval.results.models import AutoEvaluation
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from explainers.registry import method_title
@@ -38,6 +38,25 @@ def round_ratings(*, round: EvaluationRound) -> QuerySet[Rating]:
     return Rating.objects.filter(assignment__explanation__round=round).annotate(
         method=F("assignment__explanation__method")
     )
+
+
+def round_judges(*, round: EvaluationRound) -> list[dict[str, Any]]:
+    """The round's judges by id: ``id``, ``name``, ``seed`` and ``active`` (their account can log in)."""
+    return list(
+        Judge.objects.filter(round=round).order_by("id").values("id", "name", "seed", active=F("user__is_active"))
+    )
+
+
+def judge_loads(*, round: EvaluationRound, judges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each of ``judges`` (``round_judges``) with its seed and its number of assignments:
+    ``[{"id", "seed", "assigned"}, ...]``, the design section of every report."""
+    sizes = dict(
+        Assignment.objects.filter(judge__round=round)
+        .values("judge_id")
+        .annotate(n=Count("id"))
+        .values_list("judge_id", "n")
+    )
+    return [{"id": j["id"], "seed": j["seed"], "assigned": sizes.get(j["id"], 0)} for j in judges]
 
 
 def round_results(

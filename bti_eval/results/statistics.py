@@ -199,6 +199,23 @@ def alpha_with_ci(
     return out
 
 
+def alpha_levels(
+    matrix: np.ndarray, *, resamples: int, seed: int, label: Hashable, confidence: float = LEVEL
+) -> dict[str, dict[str, Any]]:
+    """``{"ordinal": ..., "interval": ...}``: ``alpha_with_ci`` of ``matrix`` at both levels, each
+    resampled with its own generator ``rng_for(seed, "alpha", level, label)``."""
+    return {
+        level: alpha_with_ci(
+            matrix,
+            level,
+            resamples=resamples,
+            rng=rng_for(seed, "alpha", level, label),
+            confidence=confidence,
+        )
+        for level in ("ordinal", "interval")
+    }
+
+
 _BOOTSTRAP_CELLS = 4_000_000  # units × resamples drawn at once in alpha_with_ci (about 32 MB each array)
 
 

@@ -35,16 +35,10 @@ def round_results_view(request: HttpRequest, round_id: int) -> HttpResponse:
     if report.get("kind") == "pairwise":
         return _pairwise_results(request, round, report, exclude)
     context = {
-        "round": round,
-        "results": report,
-        "formats": FORMATS,
-        "exclude_flagged": exclude,
-        "query": "&exclude_flagged=1" if exclude else "",
+        **_page_context(round, report, exclude),
         # matplotlib's SVG: numbers and our own method labels only, text escaped by matplotlib.
         "plot": mark_safe(inline_svg(means_plot_svg(report))),
         "auto": report["auto"] or {},
-        "flagged": [j for j in report["judges"] if j["flagged"]],
-        "remarks": round_item_remarks(round=round),
         "plan_form": PlanForm(),  # the plan itself is computed only on its own page, when asked
         "imported_names": imported_names(round=round),
         **report_rows(report),
@@ -58,18 +52,26 @@ def _pairwise_results(request: HttpRequest, round: EvaluationRound, report: dict
     from bti_eval.results.plots import strengths_plot_svg
 
     context = {
-        "round": round,
-        "results": report,
+        **_page_context(round, report, exclude),
         "bt": report["pairwise"],
-        "formats": FORMATS,
-        "exclude_flagged": exclude,
-        "query": "&exclude_flagged=1" if exclude else "",
         "plot": mark_safe(inline_svg(strengths_plot_svg(report))),  # matplotlib's SVG, as means_plot_svg
-        "flagged": [j for j in report["judges"] if j["flagged"]],
-        "remarks": round_item_remarks(round=round),
         **pairwise_rows(report),
     }
     return render(request, "results/round_results_pairwise.html", context)
+
+
+def _page_context(round: EvaluationRound, report: dict, exclude: bool) -> dict:
+    """What every results page shows (``results/base.html``): the round and its report, the export links (carrying
+    the without-flagged-judges option), the flagged judges, and the judges' remarks on items."""
+    return {
+        "round": round,
+        "results": report,
+        "formats": FORMATS,
+        "exclude_flagged": exclude,
+        "query": "&exclude_flagged=1" if exclude else "",
+        "flagged": [j for j in report["judges"] if j["flagged"]],
+        "remarks": round_item_remarks(round=round),
+    }
 
 
 @researcher_required

@@ -13,11 +13,11 @@ from rest_framework.views import APIView
 from bti_eval.core.fields import CountField, IdField, SeedField
 from bti_eval.core.pagination import LimitOffsetPagination
 from bti_eval.core.serializers import error_responses
+from bti_eval.pairs.apis import upload_input
 from bti_eval.pairs.selectors import pair_ids_select
-from bti_eval.pairs.services import check_upload_size
-from bti_eval.rounds import services
+from bti_eval.rounds import options, services
 from bti_eval.rounds.imported import imported_method_create, imported_method_remove
-from bti_eval.rounds.models import DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound, ImportedMethod
+from bti_eval.rounds.models import EvaluationRound, ImportedMethod
 from bti_eval.rounds.selectors import round_list, round_progress
 from explainers.modeldir import DTYPES, POOLING_MODES
 
@@ -108,68 +108,30 @@ class RoundListCreateApi(APIView):
             child=serializers.CharField(), required=False, help_text="Default: the paper's seven methods."
         )
         model = serializers.CharField(required=False, allow_blank=True, default="")
-        dtype = serializers.ChoiceField(
+        dtype = options.DTYPE.api_field(
+            serializers.ChoiceField,
             choices=DTYPES,
-            required=False,
-            default="fp32",
-            help_text="Precision of the model's forward pass: fp32, or bf16 / fp16 autocast (pooling, cosine and "
-            "saliency stay float32).",
             error_messages={"invalid_choice": f'"{{input}}" is not a dtype: use {", ".join(DTYPES)}.'},
         )
-        pooling = serializers.ChoiceField(
+        pooling = options.POOLING.api_field(
+            serializers.ChoiceField,
             choices=["", *POOLING_MODES],
-            required=False,
             allow_blank=True,
-            default="",
-            help_text="How a paragraph's vector is pooled: empty = the model's own (a sentence-transformers "
-            "directory's Pooling module, else the mean over content tokens, Eq. 1), or "
-            f"{', '.join(POOLING_MODES)}.",
             error_messages={
                 "invalid_choice": f'"{{input}}" is not a pooling: use {", ".join(POOLING_MODES)}, or leave it empty.'
             },
         )
-        top_k = CountField(
-            required=False,
-            default=2,
-            min_value=1,
-            max_value=services.MAX_TOP_K,
-            help_text="MeanShift clusters of pair scores kept by TopWords (the paper's top_k = 2), "
-            "not a number of pairs.",
-        )
-        pairs_shown = serializers.IntegerField(
-            required=False,
-            default=DEFAULT_PAIRS_SHOWN,
-            min_value=1,
-            max_value=MAX_PAIRS_SHOWN,
-            help_text="Rows of matched words a judge sees at most per explanation, the same for every method "
-            "(same-word pairs merged, best first); the stored explanations keep the full selection.",
-        )
+        top_k = options.TOP_K.api_field(CountField)
+        pairs_shown = options.PAIRS_SHOWN.api_field(serializers.IntegerField)
         seed = SeedField(required=False, default=0)
-        design = serializers.ChoiceField(
-            choices=EvaluationRound.Design.choices,
-            required=False,
-            default=EvaluationRound.Design.ALL,
-            help_text="all: every judge rates everything; k-per-item: judges_per_explanation judges each; "
-            "pairwise: judges choose the better of two methods' explanations of a pair (every method pair of "
-            "every pair; judges_per_explanation judges each, or every judge when it is null).",
+        design = options.DESIGN.api_field(serializers.ChoiceField, choices=EvaluationRound.Design.choices)
+        judges_per_explanation = options.JUDGES_PER_EXPLANATION.api_field(CountField, allow_null=True)
+        control_items = options.CONTROL_ITEMS.api_field(CountField)
+        # The service checks the bounds (a 400 naming the field); the schema has never stated them.
+        too_fast_seconds = options.TOO_FAST_SECONDS.api_field(
+            serializers.FloatField, allow_null=True, min_value=None, max_value=None
         )
-        judges_per_explanation = CountField(
-            required=False,
-            allow_null=True,
-            default=None,
-            min_value=1,
-            max_value=services.MAX_JUDGES_PER_EXPLANATION,
-            help_text="k, for the k-per-item design; for pairwise, judges per pair and method pair (null: all).",
-        )
-        control_items = CountField(
-            required=False, default=0, help_text="Degraded control explanations added at opening."
-        )
-        too_fast_seconds = serializers.FloatField(
-            required=False, allow_null=True, default=None, help_text="Median seconds under which a judge is flagged."
-        )
-        auto_metrics = serializers.BooleanField(
-            required=False, default=False, help_text="Compute the automatic metrics once explanations are done."
-        )
+        auto_metrics = options.AUTO_METRICS.api_field(serializers.BooleanField)
 
         def validate(self, data):
             given = [k for k in ("pairs", "source") if k in data] + (["all_pairs"] if data["all_pairs"] else [])
@@ -358,16 +320,7 @@ class ImportedMethodOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportedMethod
-        fields = [
-            "name",
-            "file_name",
-            "sha256",
-            "size_bytes",
-            "lines",
-            "similarities_given",
-            "uploaded_by",
-            "uploaded_at",
-        ]
+        fields = ["name", *ImportedMethod.PROVENANCE]
         extra_kwargs = {
             "sha256": {"help_text": "SHA-256 of the uploaded file's bytes (hex)."},
             "lines": {"help_text": "Explanations in the file (its non-blank lines): one per pair of the round."},
@@ -420,12 +373,7 @@ class RoundImportedMethodsApi(APIView):
     )
     def post(self, request: Request, round_id: int) -> Response:
         round = get_object_or_404(EvaluationRound, pk=round_id)
-        upload = request.FILES.get("file")
-        if upload is not None:
-            check_upload_size(upload.size)  # before reading it into memory
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = upload_input(request, self.InputSerializer)
         method = imported_method_create(
             round=round, name=data["name"], content=data["file"].read(), file_name=data["file"].name, by=request.user
         )

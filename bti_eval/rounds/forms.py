@@ -16,10 +16,9 @@ from django.template.defaultfilters import pluralize
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.core.fields import CountFormField, SeedFormField
 from bti_eval.pairs.selectors import pair_sources
-from bti_eval.rounds.models import DEFAULT_PAIRS_SHOWN, MAX_PAIRS_SHOWN, EvaluationRound, default_methods
-from bti_eval.rounds.services import MAX_JUDGES_PER_EXPLANATION, MAX_TOP_K
+from bti_eval.rounds import options
+from bti_eval.rounds.models import EvaluationRound, default_methods
 
-MAX_TOO_FAST_SECONDS = 3600
 # Service field names (the API's) that this form calls differently.
 SERVICE_FIELDS = {"pairs": "source"}
 
@@ -49,77 +48,20 @@ class RoundCreateForm(forms.Form):
         max_length=500,
         help_text="A model directory on the server; empty = the default model (all-MiniLM-L6-v2).",
     )
-    pooling = forms.ChoiceField(
-        required=False,
-        choices=EvaluationRound._meta.get_field("pooling").choices,
-        label="Pooling",
-        help_text="How a paragraph's vector is pooled: the model's own (a sentence-transformers directory's "
-        "Pooling module, else the mean over content tokens, the paper's Eq. 1), or another mode.",
+    pooling = options.POOLING.form_field(
+        forms.ChoiceField, required=False, choices=EvaluationRound._meta.get_field("pooling").choices
     )
-    dtype = forms.ChoiceField(
-        required=False,
-        choices=EvaluationRound._meta.get_field("dtype").choices,
-        initial="fp32",
-        label="Precision",
-        help_text="fp32, or bf16 / fp16 for a faster forward pass on a GPU (BTI's word ranks stay within "
-        "Spearman 0.99 of fp32 with bf16).",
+    dtype = options.DTYPE.form_field(
+        forms.ChoiceField, required=False, choices=EvaluationRound._meta.get_field("dtype").choices
     )
-    top_k = forms.IntegerField(
-        initial=2,
-        min_value=1,
-        max_value=MAX_TOP_K,
-        label="Score clusters kept (top_k)",
-        help_text="TopWords keeps every word pair of the k best MeanShift clusters of pair scores (the paper's "
-        "top_k = 2); not a number of pairs.",
-    )
-    pairs_shown = forms.IntegerField(
-        required=False,
-        initial=DEFAULT_PAIRS_SHOWN,
-        min_value=1,
-        max_value=MAX_PAIRS_SHOWN,
-        label="Pairs shown at most",
-        help_text="Rows of matched words a judge sees per explanation, best first, the same for every method "
-        "(the paper's Fig. 3 shows 2-4); the full selection is kept and exported. "
-        f"Empty = {DEFAULT_PAIRS_SHOWN}.",
-    )
+    top_k = options.TOP_K.form_field(forms.IntegerField)
+    pairs_shown = options.PAIRS_SHOWN.form_field(forms.IntegerField, required=False)
     seed = SeedFormField(initial=0)
-    design = forms.ChoiceField(
-        required=False,
-        choices=EvaluationRound.Design.choices,
-        initial=EvaluationRound.Design.ALL,
-        label="Assignment design",
-        help_text="Every judge rates everything (the paper's design), k judges per explanation with balanced loads, "
-        "or pairwise: judges choose the better of two methods' explanations of a pair, shown side by side "
-        "(Bradley–Terry results).",
-    )
-    judges_per_explanation = CountFormField(
-        required=False,
-        min_value=1,
-        max_value=MAX_JUDGES_PER_EXPLANATION,
-        label="Judges per explanation (k)",
-        help_text="For the k-per-item design; for pairwise, judges per pair and method pair (empty: every judge "
-        "compares everything).",
-    )
-    control_items = CountFormField(
-        required=False,
-        initial=0,
-        min_value=0,
-        label="Control items",
-        help_text="Degraded explanations of real pairs (random words and pairs) that every judge rates blind; "
-        "judges who do not rate them lower are flagged.",
-    )
-    too_fast_seconds = forms.FloatField(
-        required=False,
-        min_value=0,
-        max_value=MAX_TOO_FAST_SECONDS,
-        label="Too fast (seconds)",
-        help_text="Flag judges whose median time per rating is below this; empty = the site default.",
-    )
-    auto_metrics = forms.BooleanField(
-        required=False,
-        label="Automatic metrics",
-        help_text="Compute plausibility, faithfulness and sanity once the explanations are done.",
-    )
+    design = options.DESIGN.form_field(forms.ChoiceField, required=False, choices=EvaluationRound.Design.choices)
+    judges_per_explanation = options.JUDGES_PER_EXPLANATION.form_field(CountFormField, required=False)
+    control_items = options.CONTROL_ITEMS.form_field(CountFormField, required=False)
+    too_fast_seconds = options.TOO_FAST_SECONDS.form_field(forms.FloatField, required=False)
+    auto_metrics = options.AUTO_METRICS.form_field(forms.BooleanField, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

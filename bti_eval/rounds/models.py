@@ -148,6 +148,10 @@ class ImportedMethod(models.Model):
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
+    # What the API and the JSON export record of an upload beside its method's name, in their order
+    # (``uploaded_by`` as a username).
+    PROVENANCE = ["file_name", "sha256", "size_bytes", "lines", "similarities_given", "uploaded_by", "uploaded_at"]
+
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["round", "name"], name="imported_method_unique_per_round")]

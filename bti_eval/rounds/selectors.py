@@ -120,29 +120,9 @@ def round_imported_methods(*, round: EvaluationRound) -> list[dict[str, Any]]:
     """The provenance of the round's imported methods, in upload order: ``{"method", "file_name",
     "sha256", "size_bytes", "lines", "similarities_given", "uploaded_by", "uploaded_at"}``
     (``uploaded_by``: the uploader's username, None when unknown; ``uploaded_at``: a datetime)."""
-    rows = ImportedMethod.objects.filter(round=round).order_by("id")
-    return [
-        {
-            "method": name,
-            "file_name": file_name,
-            "sha256": sha256,
-            "size_bytes": size_bytes,
-            "lines": lines,
-            "similarities_given": given,
-            "uploaded_by": username,
-            "uploaded_at": uploaded_at,
-        }
-        for name, file_name, sha256, size_bytes, lines, given, username, uploaded_at in rows.values_list(
-            "name",
-            "file_name",
-            "sha256",
-            "size_bytes",
-            "lines",
-            "similarities_given",
-            "uploaded_by__username",
-            "uploaded_at",
-        )
-    ]
+    columns = ["uploaded_by__username" if c == "uploaded_by" else c for c in ImportedMethod.PROVENANCE]
+    rows = ImportedMethod.objects.filter(round=round).order_by("id").values_list("name", *columns)
+    return [dict(zip(["method", *ImportedMethod.PROVENANCE], row, strict=True)) for row in rows]
 
 
 def round_pairs_jsonl(*, round: EvaluationRound) -> Iterator[str]:

@@ -224,6 +224,7 @@ def _clean_pair_ids(pairs: Iterable[int | ParagraphPair]) -> list[int]:
 OPTIONS_BEFORE_OPENING = ("design", "judges_per_explanation", "control_items", "auto_metrics")
 OPTIONS = (*OPTIONS_BEFORE_OPENING, "too_fast_seconds")
 MAX_JUDGES_PER_EXPLANATION = 1000
+MAX_TOO_FAST_SECONDS = 3600
 
 
 def round_options_update(*, round: EvaluationRound, **options) -> EvaluationRound:
@@ -289,9 +290,9 @@ def _clean_options(options: dict, *, n_pairs: int, n_methods: int) -> dict:
             extra={"field": "control_items"},
         )
     too_fast = options.get("too_fast_seconds")
-    if too_fast is not None and (isinstance(too_fast, bool) or not 0 <= float(too_fast) <= 3600):
+    if too_fast is not None and (isinstance(too_fast, bool) or not 0 <= float(too_fast) <= MAX_TOO_FAST_SECONDS):
         raise ApplicationError(
-            "too_fast_seconds must be between 0 and 3600 seconds (or empty for the default).",
+            f"too_fast_seconds must be between 0 and {MAX_TOO_FAST_SECONDS} seconds (or empty for the default).",
             extra={"field": "too_fast_seconds"},
         )
     return {

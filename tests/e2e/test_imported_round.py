@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -22,24 +21,13 @@ from django.test import Client
 from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds import services
 from bti_eval.rounds.models import EvaluationRound, Explanation, ImportedMethod
-from tests.e2e.test_celery_worker import TIMEOUT_SECONDS, purge_queues
 from tests.factories import ParagraphPairFactory, ResearcherFactory
 from tests.imported_files import jsonl, pair_lines
 from tests.judging.conftest import method_words_in
-from tests.worker_process import start_worker, stop
+from tests.worker_process import purge_queues, running_worker, wait_while_computing
 
 NAME = "quokka-attributions"  # words no judge page would hold by chance
 WORDS = ("quokka", "attribution")
-
-
-def _wait_for_rating(round: EvaluationRound, worker, log) -> None:
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        round.refresh_from_db()
-        if round.status == EvaluationRound.Status.RATING:
-            return
-        assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-4000:]}"
-        time.sleep(1)
 
 
 def _judge_browser(token: str) -> Client:
@@ -72,12 +60,9 @@ def test_an_imported_method_goes_through_a_whole_round_blind(tiny_model_dir, tmp
     assert response.status_code == 302, response.content.decode()[-2000:]
 
     log = tmp_path / "worker.log"
-    worker = start_worker(model_dir=tiny_model_dir, log=log, queues="explain,default")
-    try:
+    with running_worker(model_dir=tiny_model_dir, log=log) as worker:
         assert page.post(f"/rounds/{round.pk}/launch/").status_code == 302
-        _wait_for_rating(round, worker, log)
-    finally:
-        stop(worker)
+        wait_while_computing(round, worker, log)
     assert round.status == EvaluationRound.Status.RATING, f"round still {round.status}:\n{log.read_text()[-4000:]}"
 
     # The worker computed bti and completed the imported rows from the round's model.

@@ -53,7 +53,12 @@ pytestmark = [
 @pytest.fixture
 def browser_round(transactional_db):
     """A round open for rating: 2 pairs × the 7 methods, with payloads that name their method."""
-    round = EvaluationRoundFactory(status=EvaluationRound.Status.RATING)
+    return explained_for_browsers(EvaluationRoundFactory(status=EvaluationRound.Status.RATING))
+
+
+def explained_for_browsers(round: EvaluationRound) -> EvaluationRound:
+    """``round`` with the PAIRS explained by the paper's seven methods, each payload naming its method
+    (in ``diagnostics``, where a careless page might show it)."""
     for text_a, text_b in PAIRS:
         pair = ParagraphPairFactory(text_a=text_a, text_b=text_b)
         for method in default_methods():

@@ -7,17 +7,14 @@ far longer than the explanations; the round must open while the job still has ch
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bti_eval.results import services as results
 from bti_eval.results.models import AutoEvaluation
 from bti_eval.rounds import services
 from bti_eval.rounds.models import EvaluationRound
-from tests.e2e.test_celery_worker import purge_queues
 from tests.factories import ParagraphPairFactory, ResearcherFactory, explained_round
-from tests.worker_process import filesystem_broker, publish_to, start_worker, stop
+from tests.worker_process import filesystem_broker, publish_to, purge_queues, start_worker, stop, wait_for
 
 METHODS = ["bti", "bti-activations", "bti-gradients", "vanilla-gradients"]
 METRICS_DELAY = 4  # seconds per metrics chunk: 4 chunks, 16 s or more for the job
@@ -30,14 +27,6 @@ def rated_round(model_dir) -> EvaluationRound:
         ParagraphPairFactory(text_a="A long viscose dress with a V-neck.", text_b="Maxi dress in soft viscose."),
     ]
     return explained_round(name="measured", pairs=pairs, methods=METHODS, model_dir=model_dir)
-
-
-def wait_for(condition, *, timeout: float, worker, log) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-4000:]}"
-        assert time.monotonic() < deadline, f"timed out:\n{log.read_text()[-4000:]}"
-        time.sleep(0.2)
 
 
 @pytest.mark.slow

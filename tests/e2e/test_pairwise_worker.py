@@ -5,17 +5,14 @@ tests/e2e/test_celery_worker.py)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.results.report import round_report
 from bti_eval.rounds import services
 from bti_eval.rounds.models import EvaluationRound
-from tests.e2e.test_celery_worker import TIMEOUT_SECONDS, purge_queues
-from tests.factories import JudgeFactory, ParagraphPairFactory, ResearcherFactory
-from tests.worker_process import start_worker, stop
+from tests.factories import JudgeFactory, ResearcherFactory, gloves_and_dress_pairs
+from tests.worker_process import purge_queues, running_worker, wait_while_computing
 
 METHODS = ["bti", "tfidf-w2v", "vanilla-gradients"]
 
@@ -24,30 +21,15 @@ METHODS = ["bti", "tfidf-w2v", "vanilla-gradients"]
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_computes_a_pairwise_round_that_ends_in_bradley_terry_results(tiny_model_dir, tmp_path):
     purge_queues()
-    pairs = [
-        ParagraphPairFactory(
-            text_a="Soft wool gloves with touchscreen fingertips.",
-            text_b="Knitted wool gloves that work with touchscreens.",
-        ),
-        ParagraphPairFactory(text_a="A long viscose dress with a V-neck.", text_b="Maxi dress in soft viscose."),
-    ]
+    pairs = gloves_and_dress_pairs()
     round = services.round_create(
         name="pairwise e2e", pairs=pairs, methods=METHODS, design="pairwise", by=ResearcherFactory()
     )
     judge = JudgeFactory(round=round)
     log = tmp_path / "worker.log"
-    worker = start_worker(model_dir=tiny_model_dir, log=log, queues="explain,default")
-    try:
+    with running_worker(model_dir=tiny_model_dir, log=log) as worker:
         services.round_launch(round=round)
-        deadline = time.monotonic() + TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            round.refresh_from_db()
-            if round.status == EvaluationRound.Status.RATING:
-                break
-            assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-4000:]}"
-            time.sleep(1)
-    finally:
-        stop(worker)
+        wait_while_computing(round, worker, log)
     assert round.status == EvaluationRound.Status.RATING, f"round still {round.status}:\n{log.read_text()[-4000:]}"
 
     items = list(judge.assignments.select_related("explanation", "right_explanation").order_by("position"))

@@ -8,19 +8,16 @@ rates every item, seeing nothing that names the method; the results label it wit
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
 from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds.models import EvaluationRound, Explanation
-from tests.e2e.test_celery_worker import TIMEOUT_SECONDS, purge_queues
-from tests.factories import ParagraphPairFactory, ResearcherFactory
+from tests.factories import ResearcherFactory, gloves_and_dress_pairs
 from tests.judging.conftest import method_words_in
 from tests.plugin_install import EXAMPLE_DISTRIBUTION, EXAMPLE_METHOD, EXAMPLE_MODULE, EXAMPLE_TITLE
-from tests.worker_process import start_worker, stop
+from tests.worker_process import purge_queues, running_worker, wait_while_computing
 
 # Everything that would name the plugin's method to a judge, in any spelling.
 PLUGIN_WORDS = (EXAMPLE_METHOD, EXAMPLE_TITLE, "Gradient &times; Input", EXAMPLE_DISTRIBUTION, EXAMPLE_MODULE)
@@ -34,13 +31,7 @@ def _leaks(text: str) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_a_plugin_method_goes_through_a_whole_blind_round(tiny_model_dir, example_plugin, tmp_path):
     purge_queues()
-    pairs = [
-        ParagraphPairFactory(
-            text_a="Soft wool gloves with touchscreen fingertips.",
-            text_b="Knitted wool gloves that work with touchscreens.",
-        ),
-        ParagraphPairFactory(text_a="A long viscose dress with a V-neck.", text_b="Maxi dress in soft viscose."),
-    ]
+    pairs = gloves_and_dress_pairs()
     researcher = APIClient()
     researcher.force_authenticate(ResearcherFactory())
     created = researcher.post(
@@ -52,19 +43,10 @@ def test_a_plugin_method_goes_through_a_whole_blind_round(tiny_model_dir, exampl
     round = EvaluationRound.objects.get(pk=created.json()["id"])
 
     log = tmp_path / "worker.log"
-    worker = start_worker(model_dir=tiny_model_dir, log=log, queues="explain,default")  # PYTHONPATH has the plugin
-    try:
+    with running_worker(model_dir=tiny_model_dir, log=log) as worker:  # PYTHONPATH has the plugin
         launched = researcher.post(f"/api/rounds/{round.pk}/launch/")
         assert launched.status_code == 202, launched.json()
-        deadline = time.monotonic() + TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            round.refresh_from_db()
-            if round.status != EvaluationRound.Status.COMPUTING:
-                break
-            assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-4000:]}"
-            time.sleep(1)
-    finally:
-        stop(worker)
+        wait_while_computing(round, worker, log)
 
     rows = Explanation.objects.filter(round=round)
     errors = list(rows.exclude(error="").values_list("error", flat=True))

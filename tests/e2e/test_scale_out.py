@@ -30,11 +30,9 @@ import pytest
 
 from bti_eval.rounds import services
 from bti_eval.rounds.models import EvaluationRound, Explanation
-from tests.e2e.test_celery_worker import purge_queues
 from tests.factories import JudgeFactory, ParagraphPairFactory, ResearcherFactory
-from tests.worker_process import start_worker, stop, wait_ready
+from tests.worker_process import TIMEOUT_SECONDS, purge_queues, start_worker, stop, wait_ready
 
-TIMEOUT_SECONDS = 240
 PAIRS, METHODS = 6, ["bti", "vanilla-gradients"]  # 12 chunks of one pair
 DELAY = "0.5"  # seconds each chunk takes at least
 

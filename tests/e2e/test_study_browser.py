@@ -10,16 +10,15 @@ import pytest
 
 from bti_eval.judging.models import Judge, Participation
 from bti_eval.judging.services.studies import study_link_create
-from bti_eval.rounds.models import EvaluationRound, default_methods
+from bti_eval.rounds.models import EvaluationRound
 from tests.e2e.test_judge_browser import (  # noqa: F401 - the browser fixture and helpers
-    PAIRS,
     _assert_blind,
     _rate_with_key,
     browser,
+    explained_for_browsers,
     pytestmark,
 )
-from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory
-from tests.judging.payloads import payload_for_texts
+from tests.factories import EvaluationRoundFactory
 
 PID, STUDY, SESSION = "5f3c1a2b" + "0" * 16, "60b1" + "1" * 20, "61c2" + "2" * 20
 
@@ -30,12 +29,7 @@ def crowd_round(transactional_db):
     round = EvaluationRoundFactory(
         status=EvaluationRound.Status.RATING, design=EvaluationRound.Design.K_PER_ITEM, judges_per_explanation=2
     )
-    for text_a, text_b in PAIRS:
-        pair = ParagraphPairFactory(text_a=text_a, text_b=text_b)
-        for method in default_methods():
-            payload = payload_for_texts(text_a, text_b, method=method, extra={"diagnostics": {"method": method}})
-            ExplanationFactory(round=round, pair=pair, method=method, payload=payload)
-    return round
+    return explained_for_browsers(round)
 
 
 def _assert_private(page) -> None:

@@ -27,6 +27,7 @@ from tests.plugin_install import (
     EXAMPLE_SOURCE,
     EXAMPLE_TITLE,
     WRAP_BTI,
+    broken_distribution,
     fake_distribution,
     fake_plugin,
     method_module,
@@ -133,13 +134,7 @@ def test_the_plugins_scores_sum_to_the_derivative_of_the_cosine_along_the_embedd
 
 
 def test_a_plugin_that_fails_to_import_is_listed_with_its_error_and_named_when_used(tmp_path, tiny_model_dir):
-    folder = fake_distribution(
-        tmp_path,
-        "broken-dist",
-        version="2.3",
-        entry_points={"broken-method": "broken_dist_entry:METHOD"},
-        modules={"broken_dist_entry": "import missing_dependency_xyz\n"},
-    )
+    folder = broken_distribution(tmp_path, "broken_dist_entry")
     with on_path(folder):
         assert "broken-method" not in explainers.available_methods()
         [broken] = registry.broken_plugins()

@@ -24,7 +24,7 @@ from django.db.models import Count
 from bti_eval.rounds import services
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import ParagraphPairFactory, ResearcherFactory
-from tests.worker_process import filesystem_broker, publish_to, start_worker, stop
+from tests.worker_process import filesystem_broker, publish_to, start_worker, stop, wait_for
 
 EXPLAIN_DELAY = 60  # the first worker would sleep this long in its chunk: it is killed long before
 RECOVERY_TIMEOUT = 180  # seconds for the second worker to finish the round; far below 40 min or 1 h
@@ -38,14 +38,6 @@ def start_slow_worker(model_dir: Path, log: Path, *, delay: float, broker_env: d
         module="tests.faults.slow_worker",
         extra_env={"BTI_TEST_EXPLAIN_DELAY": str(delay), **broker_env},
     )
-
-
-def wait_for(condition, *, timeout: float, worker: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-4000:]}"
-        assert time.monotonic() < deadline, f"timed out:\n{log.read_text()[-4000:]}"
-        time.sleep(0.3)
 
 
 def redis_broker():

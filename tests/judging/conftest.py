@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bti_eval.judging.services.assignments import controls_create
 from bti_eval.judging.services.invites import judge_invite
 from bti_eval.rounds.models import EvaluationRound, default_methods
 from tests.factories import EvaluationRoundFactory
@@ -34,6 +35,20 @@ def method_words_in(text: str) -> list[str]:
 @pytest.fixture
 def rating_round(db) -> EvaluationRound:
     return EvaluationRoundFactory(explained_pairs=3, status=EvaluationRound.Status.RATING)
+
+
+def add_controls(round: EvaluationRound, n: int) -> EvaluationRound:
+    """``round`` with ``n`` control items made, as opening the round makes them."""
+    round.control_items = n
+    round.save()
+    controls_create(round=round)
+    return round
+
+
+@pytest.fixture
+def controlled_round(rating_round) -> EvaluationRound:
+    """``rating_round`` with 3 control items."""
+    return add_controls(rating_round, 3)
 
 
 @pytest.fixture

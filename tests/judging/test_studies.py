@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging.models import Assignment, Judge, Participation, StudyLink
-from bti_eval.judging.services.assignments import controls_create
 from bti_eval.judging.services.invites import invite_revoke, judge_invite
 from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.judging.services.studies import (
@@ -25,6 +24,7 @@ from bti_eval.judging.services.studies import (
 )
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory, UserFactory
+from tests.judging.conftest import add_controls
 
 pytestmark = pytest.mark.django_db
 Status = EvaluationRound.Status
@@ -42,6 +42,13 @@ def prolific(n: int, session: int | None = None) -> dict[str, list[str]]:
 
 def arrive(link: StudyLink, n: int, session: int | None = None, user=None):
     return participant_arrive(token=link.token, params=prolific(n, session), user=user)
+
+
+def refusal(link: StudyLink, n: int, session: int | None = None) -> ApplicationError:
+    """The error participant ``n``'s arrival by ``link`` raises (the test fails if they get in)."""
+    with pytest.raises(ApplicationError) as refused:
+        arrive(link, n, session)
+    return refused.value
 
 
 def rate_all(judge: Judge, score=4, control_score=None) -> None:
@@ -101,9 +108,7 @@ def test_the_screen_out_needs_control_items_that_can_be_passed(rating_round):
     options = {"platform": "prolific", "screen_out_failed_controls": True, "screen_out_code": "SCREEN1"}
     with pytest.raises(ApplicationError, match="can never pass"):
         study_link_create(round=rating_round, **options)  # no control items
-    rating_round.control_items = 3
-    rating_round.save()
-    controls_create(round=rating_round)
+    add_controls(rating_round, 3)
     link = study_link_create(round=rating_round, **options)
     assert link.screen_out_failed_controls and link.screen_out_code == "SCREEN1"
     with pytest.raises(ApplicationError, match="differ"):
@@ -146,9 +151,8 @@ def test_a_later_visit_resumes_only_with_the_same_session_or_in_the_same_browser
     judge = arrive(link, 1).judge
     again = arrive(link, 1)  # same id, same session, another browser
     assert again.judge.pk == judge.pk and not again.created
-    with pytest.raises(ApplicationError) as refused:
-        arrive(link, 1, session=77)  # same id, another session, another browser: someone who knows the id
-    assert refused.value.status == 409 and refused.value.extra["reason"] == "other-session"
+    refused = refusal(link, 1, session=77)  # same id, another session, another browser: someone who knows the id
+    assert refused.status == 409 and refused.extra["reason"] == "other-session"
     signed_in = arrive(link, 1, session=78, user=judge.user)  # the same browser: a new attempt
     assert signed_in.judge.pk == judge.pk
     assert Participation.objects.get(pk=judge.pk).study_session == pid(10_078)
@@ -200,9 +204,8 @@ def test_the_constraint_refuses_a_second_judge_for_one_participant(rating_round)
 def test_a_round_not_open_or_closed_turns_new_participants_away_and_creates_nothing(rating_round, status, reason, code):
     link = study_link_create(round=rating_round, platform="prolific")
     EvaluationRound.objects.filter(pk=rating_round.pk).update(status=status)
-    with pytest.raises(ApplicationError) as refused:
-        arrive(link, 1)
-    assert (refused.value.status, refused.value.extra["reason"]) == (code, reason)
+    refused = refusal(link, 1)
+    assert (refused.status, refused.extra["reason"]) == (code, reason)
     assert not Judge.objects.exists()
 
 
@@ -210,9 +213,8 @@ def test_a_closed_link_turns_new_participants_away_but_lets_arrived_ones_go_on(r
     link = study_link_create(round=rating_round, platform="prolific")
     judge = arrive(link, 1).judge
     study_link_close(link=link)
-    with pytest.raises(ApplicationError) as refused:
-        arrive(link, 2)
-    assert refused.value.status == 410
+    refused = refusal(link, 2)
+    assert refused.status == 410
     assert arrive(link, 1).judge.pk == judge.pk
 
 
@@ -220,9 +222,8 @@ def test_the_quota_caps_participants_and_returning_ones_still_get_in(rating_roun
     link = study_link_create(round=rating_round, platform="prolific", quota=2)
     arrive(link, 1)
     arrive(link, 2)
-    with pytest.raises(ApplicationError) as refused:
-        arrive(link, 3)
-    assert (refused.value.status, refused.value.extra["reason"]) == (409, "full")
+    refused = refusal(link, 3)
+    assert (refused.status, refused.extra["reason"]) == (409, "full")
     assert arrive(link, 2).judge.participant_id == pid(2)
     assert Judge.objects.filter(round=rating_round).count() == 2
 
@@ -242,9 +243,8 @@ def test_a_revoked_participant_is_told_so(rating_round):
     link = study_link_create(round=rating_round, platform="prolific")
     judge = arrive(link, 1).judge
     invite_revoke(judge=judge)
-    with pytest.raises(ApplicationError) as refused:
-        arrive(link, 1)
-    assert refused.value.status == 403
+    refused = refusal(link, 1)
+    assert refused.status == 403
 
 
 def test_mturk_preview_creates_nothing(rating_round):
@@ -299,9 +299,7 @@ def test_screened_out_and_timed_out_participants_hold_only_what_counts(k_round):
 
 
 def test_an_all_round_gives_every_participant_everything_and_the_controls(rating_round):
-    rating_round.control_items = 2
-    rating_round.save()
-    controls_create(round=rating_round)
+    add_controls(rating_round, 2)
     link = study_link_create(round=rating_round, platform="prolific")
     judge = arrive(link, 1).judge
     assert judge.assignments.count() == rating_round.explanations.count()
@@ -324,14 +322,6 @@ def test_finishing_gives_the_completion_code_once_and_freezes_the_ratings(rating
     with pytest.raises(ApplicationError) as refused:
         rating_submit(judge=judge, public_id=judge.assignments.first().public_id, score=1, seconds=1)
     assert refused.value.status == 409 and "finished" in refused.value.message
-
-
-@pytest.fixture
-def controlled_round(rating_round):
-    rating_round.control_items = 3
-    rating_round.save()
-    controls_create(round=rating_round)
-    return rating_round
 
 
 @pytest.mark.parametrize(

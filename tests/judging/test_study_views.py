@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bti_eval.judging.models import Judge, Participation, StudyLink
-from bti_eval.judging.services.assignments import controls_create
 from bti_eval.judging.services.ratings import rating_submit
 from bti_eval.judging.services.studies import study_link_create
 from bti_eval.rounds.models import EvaluationRound
@@ -199,12 +198,9 @@ def test_an_mturk_worker_starts_in_the_frame_works_in_a_tab_and_submits_to_mturk
 # --- done page -------------------------------------------------------------------------------
 
 
-def test_a_participant_who_fails_the_controls_gets_the_screen_out_code(rating_round):
-    rating_round.control_items = 3
-    rating_round.save()
-    controls_create(round=rating_round)
+def test_a_participant_who_fails_the_controls_gets_the_screen_out_code(controlled_round):
     link = study_link_create(
-        round=rating_round,
+        round=controlled_round,
         platform="prolific",
         completion_code="GOOD1",
         screen_out_failed_controls=True,

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from bti_eval.rounds.models import EvaluationRound
 from tests.factories import EvaluationRoundFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage_py(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python manage.py ARGS`` in a fresh interpreter at the repository root, as a user runs it, with
+    ``env``: its exit code and its output as text (two minutes at most)."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def rated_round(methods: list[str], *, pairs: int, judges: int, seed: int = 0, skip: float = 0.0) -> EvaluationRound:

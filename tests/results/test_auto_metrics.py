@@ -27,6 +27,7 @@ from explainers.faithfulness import erase, faithfulness, keep_only, ranked_words
 from tests.factories import ExplanationFactory, ParagraphPairFactory, explained_round
 from tests.pairs.test_ists import SNIPPET
 
+pytestmark = pytest.mark.usefixtures("fresh_encoder_cache")
 METHODS = ["bti", "vanilla-gradients", "bti-activations"]
 
 
@@ -103,15 +104,6 @@ def ists_round(db, tiny_model_dir) -> EvaluationRound:
     pairs_import_ists(content=snippet.encode(), filename="STSint.input.headlines.wa", source="ists")
     pairs = list(ParagraphPair.objects.filter(source="ists"))
     return explained_round(name="ists", pairs=pairs, methods=METHODS, model_dir=tiny_model_dir)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_encoders():
-    from bti_eval.core import encoders
-
-    encoders._encoders.clear()
-    yield
-    encoders._encoders.clear()
 
 
 def test_evaluate_auto_command_stores_metrics_and_correlates_with_mos(ists_round, capsys):

@@ -6,9 +6,6 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -19,9 +16,9 @@ from bti_eval.results import exports, tables
 from bti_eval.rounds.models import EvaluationRound
 from tests.embedded_sqlite import run_on_embedded_sqlite
 from tests.factories import AssignmentFactory, EvaluationRoundFactory, JudgeFactory, RatingFactory, rating_table
+from tests.results.helpers import manage_py
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -137,14 +134,7 @@ def test_export_results_exit_code_without_traceback():
         "DJANGO_SETTINGS_MODULE": "bti_eval.settings.test",
         "TEST_DB_NAME_OVERRIDE": connection.settings_dict["NAME"],
     }
-    proc = subprocess.run(
-        [sys.executable, "manage.py", "export_results", "no-such-round", "--format", "latex"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = manage_py("export_results", "no-such-round", "--format", "latex", env=env)
     assert proc.returncode == 2
     assert "No round with id or name 'no-such-round'" in proc.stderr and "Traceback" not in proc.stderr
 

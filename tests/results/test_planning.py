@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -17,9 +14,8 @@ from django.urls import reverse
 
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.results import planning
+from tests.results.helpers import ROOT, manage_py
 from tests.results.test_simulation import open_round
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def plan(**settings) -> planning.Plan:
@@ -115,20 +111,8 @@ def run(*args: str) -> str:
 
 
 def test_plan_study_on_a_pilot_round_prints_the_table_and_the_simulation_count(demo_like):
-    out = run(
-        str(demo_like.pk),
-        "--effect",
-        "0.5",
-        "1.0",
-        "--judges",
-        "2",
-        "5",
-        "--pairs",
-        "20",
-        "100",
-        "--simulations",
-        "100",
-    )
+    grid = ("--effect", "0.5", "1.0", "--judges", "2", "5", "--pairs", "20", "100", "--simulations", "100")
+    out = run(str(demo_like.pk), *grid)
     assert f"Study plan from round {demo_like.name!r}" in out
     assert re.search(r"Pilot: \d+ ratings by 5 judges of 7 methods on 12 pairs \(design all\)", out)
     assert "7 methods → 21 comparison(s)" in out and "100 simulations per cell, seed 0" in out
@@ -137,20 +121,7 @@ def test_plan_study_on_a_pilot_round_prints_the_table_and_the_simulation_count(d
     power = np.array([[float(v) for v in row[1:]] for row in tables]).reshape(2, 2, 2)
     assert power[:, 1, 1].min() > power[:, 0, 0].max() - 0.05 and power[1, 1, 1] >= power[0, 1, 1]
     assert out.count("Smallest design with power ≥ 0.8") + out.count("No design in this grid") == 2
-    assert out == run(
-        str(demo_like.pk),
-        "--effect",
-        "0.5",
-        "1.0",
-        "--judges",
-        "2",
-        "5",
-        "--pairs",
-        "20",
-        "100",
-        "--simulations",
-        "100",
-    )
+    assert out == run(str(demo_like.pk), *grid)
 
     default = run(str(demo_like.pk), "--judges", "3", "--pairs", "30", "--simulations", "20")
     assert "in the pilot)" in default  # the pilot's own differences between neighbouring methods
@@ -202,15 +173,7 @@ def test_plan_study_on_a_round_without_enough_ratings_says_so(db):
 
 
 def test_plan_study_exits_2_without_a_traceback():
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "manage.py", "plan_study", "--effect", "0.3"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = manage_py("plan_study", "--effect", "0.3", env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 2
     assert "Give a pilot round, or assumed effects" in done.stderr and "Traceback" not in done.stderr
 

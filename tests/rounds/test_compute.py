@@ -13,16 +13,9 @@ from bti_eval.rounds.models import EvaluationRound, Explanation
 from bti_eval.rounds.tasks import explain_chunk
 from tests.factories import JudgeFactory, ParagraphPairFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_encoder_cache")]
 Status = EvaluationRound.Status
 METHODS = ["bti", "tfidf-w2v"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_encoder_cache():
-    encoders._encoders.clear()
-    yield
-    encoders._encoders.clear()
 
 
 def launched(tiny_model_dir, pairs, settings, capture) -> tuple[EvaluationRound, list[list[int]]]:

@@ -9,7 +9,6 @@ from unittest import mock
 
 import pytest
 
-from bti_eval.core import encoders
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.judging.services import assignments
 from bti_eval.pairs.services import pairs_delete
@@ -20,15 +19,8 @@ from bti_eval.rounds.models import EvaluationRound, Explanation, ImportedExplana
 from tests.factories import JudgeFactory, ParagraphPairFactory, ResearcherFactory
 from tests.imported_files import explanation_line, jsonl, pair_lines
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_encoder_cache")]
 Status = EvaluationRound.Status
-
-
-@pytest.fixture(autouse=True)
-def _fresh_encoder_cache():
-    encoders._encoders.clear()
-    yield
-    encoders._encoders.clear()
 
 
 @pytest.fixture

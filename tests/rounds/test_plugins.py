@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from bti_eval.core import encoders
 from bti_eval.core.exceptions import ApplicationError
 from bti_eval.rounds import compute, services
 from bti_eval.rounds.forms import method_choices
@@ -20,20 +19,13 @@ from tests.plugin_install import (
     EXAMPLE_SOURCE,
     EXAMPLE_TITLE,
     WRAP_BTI,
-    fake_distribution,
+    broken_distribution,
     fake_plugin,
     on_path,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_encoder_cache")]
 Status = EvaluationRound.Status
-
-
-@pytest.fixture(autouse=True)
-def _fresh_encoder_cache():
-    encoders._encoders.clear()
-    yield
-    encoders._encoders.clear()
 
 
 def _computing(methods: list[str], model_dir: Path, n_pairs: int = 2) -> EvaluationRound:
@@ -80,13 +72,7 @@ def test_without_the_plugin_the_api_refuses_its_method(researcher_api_client):
 
 
 def test_a_broken_plugin_method_is_refused_at_creation_with_its_name_and_distribution(tmp_path, researcher_api_client):
-    folder = fake_distribution(
-        tmp_path,
-        "broken-dist",
-        version="2.3",
-        entry_points={"broken-method": "broken_dist_rounds:METHOD"},
-        modules={"broken_dist_rounds": "import missing_dependency_xyz\n"},
-    )
+    folder = broken_distribution(tmp_path, "broken_dist_rounds")
     pair = ParagraphPairFactory()
     with on_path(folder):
         response = researcher_api_client.post(

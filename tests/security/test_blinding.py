@@ -29,6 +29,8 @@ pytestmark = pytest.mark.django_db
 # Far above anything a test run's sequences reach, so that finding one in a response is a real leak.
 ROUND_ID, PAIR_IDS, FIRST_EXPLANATION_ID = 640_123, (810_101, 810_102), 900_101
 MODEL = "acme-encoder-xyz"
+# What a signed-in judge opens before any item: the rating start, the rubric, the next item, the item list.
+ENTRY_PAGES = ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/")
 
 
 @pytest.fixture
@@ -60,8 +62,10 @@ def _next_ids_from(start: int, *models) -> None:
                 cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, first - 1])
 
 
-def _internal_ids(round: EvaluationRound, judge) -> list[str]:
-    ids = [str(round.pk), str(judge.pk), str(judge.user_id), str(judge.invite.pk), *map(str, PAIR_IDS)]
+def internal_ids(round: EvaluationRound, judge, via, pair_ids=PAIR_IDS) -> list[str]:
+    """The ids a judge must never see: the round's, the judge's and their user's, ``via`` (the invite or
+    study link they came by), the pairs', the explanations' and the judge's assignments'."""
+    ids = [str(round.pk), str(judge.pk), str(judge.user_id), str(via.pk), *map(str, pair_ids)]
     ids += [str(pk) for pk in round.explanations.values_list("id", flat=True)]
     ids += [str(pk) for pk in Assignment.objects.filter(judge=judge).values_list("id", flat=True)]
     # A short id (a user id of 3) would match any number; every id here is long, so none is skipped.
@@ -76,20 +80,52 @@ def _everything(response) -> str:
     return f"{response.status_code}\n{headers}\n{cookies}\n{response.content.decode(errors='replace')}"
 
 
+class Visit:
+    """A judge's browser that keeps every response it gets (``seen``: (request, response)), so that a
+    test can check all of them at the end. ``visit(method, path, body)`` sends JSON; with ``query``, a GET."""
+
+    def __init__(self):
+        self.browser = Client()
+        self.seen: list[tuple[str, object]] = []
+
+    def __call__(self, method: str, path: str, body=None, query=None):
+        if query is not None:
+            response = self.browser.get(path, query)
+        else:
+            response = self.browser.generic(
+                method, path, json.dumps(body) if body else "", content_type="application/json"
+            )
+        self.seen.append((f"{method} {path}", response))
+        return response
+
+    def form_post(self, path: str):
+        """A POST of an empty form, as the invite page's button sends it."""
+        response = self.browser.post(path)
+        self.seen.append((f"POST {path}", response))
+        return response
+
+    def statuses(self) -> set[int]:
+        return {response.status_code for _, response in self.seen}
+
+    def assert_blind(self, ids: list[str], hidden: list[str] = ()) -> None:
+        """No response named a method, the model or its diagnostics, held one of ``ids`` or (in any case)
+        of ``hidden``, or showed a traceback."""
+        for request, response in self.seen:
+            text = _everything(response)
+            assert method_words_in(text) == [], request
+            assert MODEL not in text and "diagnostics" not in text, request
+            assert [i for i in ids if i in text] == [], request
+            assert [s for s in hidden if s.lower() in text.lower()] == [], request
+            assert "Traceback" not in text, request
+
+
 def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
     _next_ids_from(7_100_001, get_user_model(), Judge, Invite, Assignment)
     judge, token = judge_invite(round=leaky_round, name="Dana")
-    browser = Client()
-    seen = []
-
-    def visit(method: str, url: str, body=None):
-        response = browser.generic(method, url, json.dumps(body) if body else "", content_type="application/json")
-        seen.append((f"{method} {url}", response))
-        return response
-
+    visit = Visit()
     visit("GET", f"/j/{token}/")
-    seen.append((f"POST /j/{token}/", browser.post(f"/j/{token}/")))
-    for url in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/"):
+    visit.form_post(f"/j/{token}/")
+    for url in ENTRY_PAGES:
         visit("GET", url)
     for assignment in judge.assignments.order_by("position"):
         visit("GET", f"/rate/{assignment.public_id}/")
@@ -102,23 +138,8 @@ def test_a_judges_whole_visit_leaks_no_method_and_no_internal_id(leaky_round):
     for url in (f"/rounds/{leaky_round.pk}/", f"/api/rounds/{leaky_round.pk}/results/", "/pairs/", "/api/no-such/"):
         visit("GET", url)
     visit("DELETE", "/api/judge/assignments/")
-    assert {r.status_code for _, r in seen} >= {200, 201, 302, 403, 404, 405}
-
-    ids = _internal_ids(leaky_round, judge)
-    for request, response in seen:
-        text = _everything(response)
-        assert method_words_in(text) == [], request
-        assert MODEL not in text and "diagnostics" not in text, request
-        assert [i for i in ids if i in text] == [], request
-        assert "Traceback" not in text, request
-
-
-def _crowd_ids(round: EvaluationRound, judge, link) -> list[str]:
-    ids = [str(round.pk), str(judge.pk), str(judge.user_id), str(link.pk), *map(str, PAIR_IDS)]
-    ids += [str(pk) for pk in round.explanations.values_list("id", flat=True)]
-    ids += [str(pk) for pk in Assignment.objects.filter(judge=judge).values_list("id", flat=True)]
-    assert all(len(i) >= 6 for i in ids), ids
-    return ids
+    assert visit.statuses() >= {200, 201, 302, 403, 404, 405}
+    visit.assert_blind(internal_ids(leaky_round, judge, judge.invite))
 
 
 @pytest.mark.parametrize("platform", ["prolific", "mturk"])
@@ -146,22 +167,12 @@ def test_a_crowd_participants_whole_visit_leaks_no_method_and_no_participant_id(
         secret = [mine["workerId"], theirs["workerId"], theirs["assignmentId"], common["hitId"]]
     url = f"/s/{link.token}/"
     assert Client().get(url, theirs).status_code in (200, 302)  # another participant arrived first
-    browser = Client()
-    seen = []
-
-    def visit(method: str, path: str, body=None, query=None):
-        if query is not None:
-            response = browser.get(path, query)
-        else:
-            response = browser.generic(method, path, json.dumps(body) if body else "", content_type="application/json")
-        seen.append((f"{method} {path}", response))
-        return response
-
+    visit = Visit()
     visit("GET", url, query=mine)
     if platform == "mturk":
         visit("GET", url, query={**mine, "tab": "1"})
     judge = Judge.objects.get(participant_id=mine.get("PROLIFIC_PID", mine.get("workerId")))
-    for path in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/"):
+    for path in ENTRY_PAGES:
         visit("GET", path)
     for assignment in judge.assignments.order_by("position"):
         visit("GET", f"/rate/{assignment.public_id}/")
@@ -173,16 +184,8 @@ def test_a_crowd_participants_whole_visit_leaks_no_method_and_no_participant_id(
     visit("GET", url, query=theirs | {"SESSION_ID": mine.get("SESSION_ID", "")} if platform == "prolific" else theirs)
     visit("GET", url, query={"PROLIFIC_PID": "bad"})
     visit("GET", f"/api/rounds/{leaky_round.pk}/judges/")
-    assert {r.status_code for _, r in seen} >= {200, 201, 302, 400, 403, 409}
-
-    ids = _crowd_ids(leaky_round, judge, link)
-    for request, response in seen:
-        text = _everything(response)
-        assert method_words_in(text) == [], request
-        assert MODEL not in text and "diagnostics" not in text, request
-        assert [i for i in ids if i in text] == [], request
-        assert [s for s in secret if s.lower() in text.lower()] == [], request
-        assert "Traceback" not in text, request
+    assert visit.statuses() >= {200, 201, 302, 400, 403, 409}
+    visit.assert_blind(internal_ids(leaky_round, judge, link), hidden=secret)
 
 
 def test_the_rating_order_is_the_judges_own_and_says_nothing_about_methods(leaky_round):

@@ -5,12 +5,10 @@ results operations of a pairwise round."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from bti_eval.judging.models import Assignment, Invite, Judge
 from bti_eval.judging.services.invites import judge_invite
@@ -18,11 +16,10 @@ from bti_eval.judging.services.studies import study_link_create
 from bti_eval.rounds import services as round_services
 from bti_eval.rounds.models import EvaluationRound, Explanation
 from tests.factories import EvaluationRoundFactory, ExplanationFactory, ParagraphPairFactory, ResearcherFactory
-from tests.judging.conftest import method_words_in
 from tests.judging.payloads import payload_for_texts
 from tests.security.conftest import World
-from tests.security.test_blinding import MODEL, _everything, _masked, _next_ids_from
-from tests.security.test_schemathesis import CHECKS, REAL_IDS, SETTINGS, schema
+from tests.security.test_blinding import ENTRY_PAGES, MODEL, Visit, _masked, _next_ids_from, internal_ids
+from tests.security.test_schemathesis import CHECKS, SETTINGS, schema, served
 
 METHODS = ["bti", "tfidf-w2v", "vanilla-gradients"]
 ROUND_ID, PAIR_IDS, FIRST_EXPLANATION_ID = 641_123, (811_101, 811_102), 901_101
@@ -30,7 +27,8 @@ ROUND_ID, PAIR_IDS, FIRST_EXPLANATION_ID = 641_123, (811_101, 811_102), 901_101
 
 def make_pairwise_world(*, leaky_ids: bool = False) -> World:
     """A pairwise round open for rating (2 pairs × 3 methods, one control item), whose payloads name
-    their method and model everywhere a careless view might show them; judges A and B, a researcher."""
+    their method and model everywhere a careless view might show them; judges A and B, a researcher,
+    and a Prolific study link of the round (as ``conftest.World`` has)."""
     extra = {"id": ROUND_ID} if leaky_ids else {}
     round = EvaluationRoundFactory(
         name="bti vs tfidf-w2v", methods=METHODS, status=EvaluationRound.Status.COMPUTING, **extra
@@ -74,17 +72,10 @@ def make_pairwise_world(*, leaky_ids: bool = False) -> World:
 def test_a_pairwise_judges_whole_visit_leaks_no_method_no_side_and_no_internal_id():
     world = make_pairwise_world(leaky_ids=True)
     judge, round = world.judge, world.round
-    browser = Client()
-    seen = []
-
-    def visit(method: str, url: str, body=None):
-        response = browser.generic(method, url, json.dumps(body) if body else "", content_type="application/json")
-        seen.append((f"{method} {url}", response))
-        return response
-
+    visit = Visit()
     visit("GET", f"/j/{world.judge_token}/")
-    seen.append(("POST invite", browser.post(f"/j/{world.judge_token}/")))
-    for url in ("/rate/", "/rate/rubric/", "/rate/next/", "/api/judge/assignments/"):
+    visit.form_post(f"/j/{world.judge_token}/")
+    for url in ENTRY_PAGES:
         visit("GET", url)
     items = list(judge.assignments.order_by("position"))
     assert len(items) == 2 * 3 + 1
@@ -101,18 +92,8 @@ def test_a_pairwise_judges_whole_visit_leaks_no_method_no_side_and_no_internal_i
         f"/api/rounds/{round.pk}/results/",
     ):
         visit("GET", url)
-    assert {r.status_code for _, r in seen} >= {200, 201, 302, 400, 403, 404}
-
-    ids = [str(round.pk), str(judge.pk), str(judge.user_id), str(judge.invite.pk), *map(str, PAIR_IDS)]
-    ids += [str(pk) for pk in round.explanations.values_list("id", flat=True)]
-    ids += [str(pk) for pk in Assignment.objects.filter(judge=judge).values_list("id", flat=True)]
-    assert all(len(i) >= 6 for i in ids), ids
-    for request, response in seen:
-        text = _everything(response)
-        assert method_words_in(text) == [], request
-        assert MODEL not in text and "diagnostics" not in text and "control" not in text.lower(), request
-        assert [i for i in ids if i in text] == [], request
-        assert "Traceback" not in text, request
+    assert visit.statuses() >= {200, 201, 302, 400, 403, 404}
+    visit.assert_blind(internal_ids(round, judge, judge.invite, PAIR_IDS), hidden=["control"])
 
 
 def _page_skeleton(html: str, fragments: list[str], public_ids: list[str]) -> str:
@@ -205,27 +186,10 @@ def test_pairwise_routes_answer_each_role_as_expected(key, role):
 def pairwise_world_ids(db, monkeypatch):
     """The schemathesis world of test_schemathesis, with a pairwise round: the judge's items are
     pairwise ones; path ids are swapped for this world's half of the time."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-    from rest_framework.authtoken.models import Token
-
     monkeypatch.setattr("celery.app.task.Task.apply_async", lambda self, *args, **kwargs: None)
     world = make_pairwise_world()
-    browser = world.client("judge")
-    assert browser.get("/rate/next/", follow=True).status_code == 200
-    world.judge_cookies = {name: morsel.value for name, morsel in browser.cookies.items()}
-    world.researcher_token = Token.objects.create(user=world.researcher).key
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    REAL_IDS.clear()
-    REAL_IDS.update(
-        round_id=[world.round.pk],
-        judge_id=[world.other_judge.pk],
-        public_id=list(world.judge.assignments.order_by("position").values_list("public_id", flat=True)[:2]),
-    )
-    yield world
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    with served(world, round_id=[world.round.pk], judge_id=[world.other_judge.pk]):
+        yield world
 
 
 PAIRWISE_OPERATIONS = schema.include(path_regex=r"^/api/(judge/|rounds/\{round_id\}/(results|export)/)")

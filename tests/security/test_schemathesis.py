@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import schemathesis
@@ -32,7 +34,7 @@ from schemathesis.specs.openapi import checks
 from bti_eval.catalogs import services as catalogs_services
 from bti_eval.pairs.models import ParagraphPair
 from bti_eval.rounds import services as round_services
-from tests.security.conftest import make_world
+from tests.security.conftest import World, make_world
 
 # Cases per operation and role; SCHEMATHESIS_MAX_EXAMPLES raises it for a longer hunt.
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
@@ -76,8 +78,25 @@ def world_ids(db, monkeypatch):
         content=catalog, filename="c.csv", name="catalog", id_column="id", text_column="text"
     )
     job = catalogs_services.catalog_embed(catalog=catalog, by=world.researcher)
-    # The judge's browser session and CSRF cookie, as the judge page sets them. (Django's test
-    # client reconnects close_old_connections after each request: use it before disconnecting.)
+    with served(
+        world,
+        # The open round and a draft (launch and options get past their 409s on the draft).
+        round_id=[world.round.pk, draft.pk],
+        catalog_id=[catalog.pk],
+        job_id=[job.pk],
+        judge_id=[world.other_judge.pk],
+        link_id=[world.study_link.pk],
+    ):
+        yield world
+
+
+@contextmanager
+def served(world: World, **real_ids: list[object]) -> Iterator[World]:
+    """``world`` ready for the calls schemathesis makes: the judge's browser session and CSRF cookie,
+    as the judge page sets them (``world.judge_cookies``), a researcher token (``world.researcher_token``),
+    requests answered on this test's connection, and path ids swapped for ``real_ids`` and the judge's
+    first two items (``public_id``)."""
+    # Django's test client reconnects close_old_connections after each request: use it before disconnecting.
     browser = world.client("judge")
     assert browser.get("/rate/next/", follow=True).status_code == 200
     world.judge_cookies = {name: morsel.value for name, morsel in browser.cookies.items()}
@@ -86,17 +105,14 @@ def world_ids(db, monkeypatch):
     request_finished.disconnect(close_old_connections)
     REAL_IDS.clear()
     REAL_IDS.update(
-        # The open round and a draft (launch and options get past their 409s on the draft).
-        round_id=[world.round.pk, draft.pk],
-        catalog_id=[catalog.pk],
-        job_id=[job.pk],
-        judge_id=[world.other_judge.pk],
-        link_id=[world.study_link.pk],
+        real_ids,
         public_id=list(world.judge.assignments.order_by("position").values_list("public_id", flat=True)[:2]),
     )
-    yield world
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    try:
+        yield world
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 SETTINGS = hypothesis_settings(

@@ -319,6 +319,28 @@ def _evaluators(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any
     }
 
 
+CONTROL_SELECTION = (
+    "control items are made from pairs drawn with random.Random(round seed); each control's random highlights come "
+    "from the round seed and its pair"
+)
+
+
+def _design_and_order(
+    round: EvaluationRound, report: dict[str, Any], facts: dict[str, Any], *, control_selection: str
+) -> dict[str, Any]:
+    """Questions 5.3 and 5.4, alike for every design: the design (``design_facts``), the judges' orders
+    and seeds, and how the control items were drawn (``control_selection``)."""
+    return {
+        "5.3": {k: facts[k] for k in ("design", "judges_per_item", "description")},
+        "5.4": {
+            "order": report["design"]["order"],
+            "round_seed": round.seed,
+            "judge_seeds": [{"judge": j["id"], "seed": j["seed"]} for j in report["design"]["judges"]],
+            "control_selection": control_selection,
+        },
+    }
+
+
 def _design(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
     if _pairwise(round):
         return _design_pairwise(round, report)
@@ -327,14 +349,7 @@ def _design(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
     return {
         "5.2": "this platform's web pages: each judge has an own queue of items, one item per page, rated with "
         "buttons or the keys 1-5, saved at once; judges can go back and change a rating until the round closes",
-        "5.3": {k: facts[k] for k in ("design", "judges_per_item", "description")},
-        "5.4": {
-            "order": report["design"]["order"],
-            "round_seed": round.seed,
-            "judge_seeds": [{"judge": j["id"], "seed": j["seed"]} for j in report["design"]["judges"]],
-            "control_selection": "control items are made from pairs drawn with random.Random(round seed); each "
-            "control's random highlights come from the round seed and its pair",
-        },
+        **_design_and_order(round, report, facts, control_selection=CONTROL_SELECTION),
         "5.5": {
             "description": "both paragraphs of the pair, the explanation's important words highlighted in each, and "
             f"a table of at most {round.pairs_shown} matched word pairs, scores relative to the explanation's best "
@@ -370,15 +385,13 @@ def _design_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[str
         "5.2": "this platform's web pages: each judge has an own queue of items, one item per page showing two "
         "explanations side by side, answered with three buttons or the keys ←/1 (left), →/2 (right) and ↓/3 (about "
         "the same), saved at once; judges can go back and change a choice until the round closes",
-        "5.3": {k: facts[k] for k in ("design", "judges_per_item", "description")},
-        "5.4": {
-            "order": report["design"]["order"],
-            "round_seed": round.seed,
-            "judge_seeds": [{"judge": j["id"], "seed": j["seed"]} for j in report["design"]["judges"]],
-            "control_selection": "control items are made from pairs drawn with random.Random(round seed); each "
-            "control's random highlights come from the round seed and its pair; the real explanation it is compared "
-            "with is of a method drawn per judge",
-        },
+        **_design_and_order(
+            round,
+            report,
+            facts,
+            control_selection=f"{CONTROL_SELECTION}; the real explanation it is compared with is of a method drawn "
+            "per judge",
+        ),
         "5.5": {
             "description": "both paragraphs of the pair and, side by side, two explanations of it by two methods: "
             f"each with its important words highlighted and a table of at most {round.pairs_shown} matched word "
@@ -411,13 +424,12 @@ def _design_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[str
     }
 
 
-def _criterion_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
-    """Section 6 of a pairwise round: a relative judgement, three choices, Bradley-Terry statistics."""
-    facts, judged = design_facts(round), instrument(pairwise=True)
-    options, block = report["options"], report["pairwise"]
-    kendall = block["kendall"]
+def _criterion(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
+    """Section 6: the criterion, how judges answer (``instrument``), and the statistics of the round's design."""
+    pairwise = _pairwise(round)
+    facts, judged = design_facts(round), instrument(pairwise=pairwise)
     return {
-        "6.1": PAIRWISE_CRITERION,
+        "6.1": PAIRWISE_CRITERION if pairwise else CRITERION,
         "6.2": judged["definition"] or None,
         "6.5": facts["mode"],
         "6.6": "subjective",
@@ -425,9 +437,22 @@ def _criterion_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[
         "6.8": facts["elicitation"],
         "6.9": len(judged["scale"]) or None,
         "6.10": judged["scale"] or None,
-        "6.11": "three buttons below the two explanations: 'Left is better', 'About the same', 'Right is better', "
-        "each with its keys (←/1, ↓/3, →/2)",
+        "6.11": (
+            "three buttons below the two explanations: 'Left is better', 'About the same', 'Right is better', "
+            "each with its keys (←/1, ↓/3, →/2)"
+            if pairwise
+            else "one button per value, each with its number and label, in order from 1 to 5; keys 1-5 as well"
+        ),
         "6.12": {"question": judged["question"], "instructions": judged["instructions"]},
+        **(_statistics_pairwise(report) if pairwise else _statistics(report)),
+    }
+
+
+def _statistics_pairwise(report: dict[str, Any]) -> dict[str, Any]:
+    """Questions 6.13 and 6.14 of a pairwise round: Bradley-Terry statistics, agreement over comparisons."""
+    options, block = report["options"], report["pairwise"]
+    kendall = block["kendall"]
+    return {
         "6.13": {
             "statistics": [
                 {"name": "Bradley-Terry strengths", "description": f"{block['model']}; ties count as {block['ties']}"},
@@ -472,22 +497,10 @@ def _criterion_pairwise(round: EvaluationRound, report: dict[str, Any]) -> dict[
     }
 
 
-def _criterion(round: EvaluationRound, report: dict[str, Any]) -> dict[str, Any]:
-    if _pairwise(round):
-        return _criterion_pairwise(round, report)
-    facts, judged = design_facts(round), instrument()
+def _statistics(report: dict[str, Any]) -> dict[str, Any]:
+    """Questions 6.13 and 6.14 of a rating round: the paper's MOS table and tests, agreement over explanations."""
     options, agreement = report["options"], report["agreement"]
     return {
-        "6.1": CRITERION,
-        "6.2": judged["definition"] or None,
-        "6.5": facts["mode"],
-        "6.6": "subjective",
-        "6.7": "intrinsic",
-        "6.8": facts["elicitation"],
-        "6.9": len(judged["scale"]) or None,
-        "6.10": judged["scale"] or None,
-        "6.11": "one button per value, each with its number and label, in order from 1 to 5; keys 1-5 as well",
-        "6.12": {"question": judged["question"], "instructions": judged["instructions"]},
         "6.13": {
             "statistics": [
                 {
