@@ -268,8 +268,8 @@ def test_text_and_html_show_at_most_pairs_shown_rows_json_keeps_all():
     pairs = [WordPair(i, i, 0.9, 1.0 - 0.1 * i) for i in range(4)]
     explanation = Explanation("bti", "m", 0.5, False, (words, words), pairs)
     records = [(Pair(1, "wool silk knit warm", "wool silk knit warm"), "bti", explanation)]
-    text = _format_explanations(records, "text", single=False, pairs_shown=2)
-    assert "wool \u2194 wool" in text and "silk \u2194 silk" in text and "knit \u2194 knit" not in text
-    page = _format_explanations(records, "html", single=False)  # the judges' default: 3 rows
-    assert page.count('<td class="expl-pair">') == 3
+    text = _format_explanations(records, "text", single=False, pairs_shown=3)
+    assert "knit \u2194 knit" in text and "warm \u2194 warm" not in text
+    page = _format_explanations(records, "html", single=False)  # the judges' default: 2 rows
+    assert page.count('<td class="expl-pair">') == 2
     assert len(json.loads(_format_explanations(records, "json", single=True))["pairs"]) == 4

@@ -134,7 +134,7 @@ def test_exports_record_the_row_budget_and_count_the_truncated_explanations(simu
     assert len(cut) == n_methods
 
     document = json.loads(text(simulated, "json"))
-    assert document["round"]["pairs_shown"] == 3 and document["round"]["top_k"] == 2
+    assert document["round"]["pairs_shown"] == 2 and document["round"]["top_k"] == 2
     assert (
         "MeanShift" in document["round"]["top_k_means"]
         and "same for every method" in document["round"]["pairs_shown_means"]
@@ -145,7 +145,7 @@ def test_exports_record_the_row_budget_and_count_the_truncated_explanations(simu
     methods = list(csv.DictReader(io.StringIO(text(simulated, "methods-csv"))))
     assert {row["truncated"] for row in methods} == {"1"}
     markdown = text(simulated, "markdown")
-    assert "judges saw at most 3 word pair(s) per explanation" in markdown
+    assert "judges saw at most 2 word pair(s) per explanation" in markdown
     assert f"{n_methods} explanation(s) of 1 pair(s) truncated" in markdown
     latex = text(simulated, "latex")
     assert "top\\_k = 2" in latex and f"{n_methods} explanation(s) of 1 pair(s) truncated" in latex

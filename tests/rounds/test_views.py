@@ -49,7 +49,7 @@ def test_create_form_names_top_k_as_clusters_and_sets_the_pairs_shown(researcher
     html = researcher_client.get(reverse("rounds:new")).content.decode()
     assert "Score clusters kept (top_k)" in html and "MeanShift clusters" in html
     assert "Word pairs per explanation" not in html
-    assert re.search(r'name="pairs_shown" value="3"', html) and "Pairs shown at most" in html
+    assert re.search(r'name="pairs_shown" value="2"', html) and "Pairs shown at most" in html
     data = {"name": "budget", "source": "fashion", "methods": ["bti"], "top_k": 2, "seed": 0, "pairs_shown": 4}
     assert researcher_client.post(reverse("rounds:new"), data).status_code == 302
     round = EvaluationRound.objects.get(name="budget")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from base64 import urlsafe_b64decode
 
 import numpy as np
@@ -73,11 +74,18 @@ def internal_ids(round: EvaluationRound, judge, via, pair_ids=PAIR_IDS) -> list[
     return ids
 
 
+# Random secrets a response carries: a session id and CSRF tokens (a fresh masked one in every form).
+# They are drawn at random, so they say nothing of a method, but one in a few hundred spells "w2v".
+_RANDOM_SECRETS = re.compile(r'((?:sessionid|csrftoken)=|name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+')
+
+
 def _everything(response) -> str:
-    """Status, headers (Location, Set-Cookie, ...), cookies and body of a response, as text."""
+    """Status, headers (Location, Set-Cookie, ...), cookies and body of a response, as text, with the
+    random session id and CSRF tokens blanked."""
     cookies = "\n".join(f"{name}={morsel.value}; {morsel.OutputString()}" for name, morsel in response.cookies.items())
     headers = "\n".join(f"{key}: {value}" for key, value in response.headers.items())
-    return f"{response.status_code}\n{headers}\n{cookies}\n{response.content.decode(errors='replace')}"
+    text = f"{response.status_code}\n{headers}\n{cookies}\n{response.content.decode(errors='replace')}"
+    return _RANDOM_SECRETS.sub(r"\1", text)
 
 
 class Visit:
