@@ -320,6 +320,11 @@ def start_server(args: argparse.Namespace, env: dict[str, str], port: int) -> su
         log = (args.scratch / "server.log").open("w")  # runserver logs every request
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     else:
+        # Production serves collected static files (the Dockerfile runs collectstatic); without
+        # them WhiteNoise warns in every worker and the judge page's script would be missing.
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+        )
         # gunicorn.conf.py (production's settings) is read from ROOT; flags given here override it.
         command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
         if args.workers is not None:
@@ -369,7 +374,7 @@ def judge_loop(
     rng = random.Random(seed)
     start.wait()
     next_url = "/rate/next/"
-    queue: list[str] = []  # after the last item: the judge's queue, re-rated with new scores
+    assigned: list[str] = []  # after the last item: the judge's assignments, re-rated with new scores
     count = 0
     while time.monotonic() < stop_at[0]:
         try:
@@ -416,10 +421,10 @@ def judge_loop(
                 run.repeats += not (reply["created"] or reply["changed"])
                 next_url = reply["next_url"]
             if next_url.rstrip("/").endswith("/rate/done"):
-                if not queue:
+                if not assigned:
                     status, _, answer = browser.request("GET", "/api/judge/assignments/")
-                    queue = [item["public_id"] for item in json.loads(answer)["items"]]
-                next_url = f"/rate/{queue[count % len(queue)]}/"
+                    assigned = [item["public_id"] for item in json.loads(answer)["items"]]
+                next_url = f"/rate/{assigned[count % len(assigned)]}/"
         except (http.client.HTTPException, OSError, ValueError, KeyError) as exc:
             run.errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -746,7 +751,9 @@ def main(argv: list[str] | None = None) -> int:
                 judge_invite(round=rounds[i % len(rounds)], name=f"Judge {i}", expires_in_hours=2)[1]
                 for i in range(args.judges)
             ]
-            print(f"{args.judges} judges invited (queues built) in {time.perf_counter() - began:.1f} s", flush=True)
+            print(
+                f"{args.judges} judges invited (assignments built) in {time.perf_counter() - began:.1f} s", flush=True
+            )
             connections.close_all()
 
             server = start_server(args, env, port)

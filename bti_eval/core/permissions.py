@@ -1,4 +1,5 @@
-"""Who may do what: researchers are staff users; judges are plain users with a Judge row."""
+"""Who may do what: researchers are staff users; judges are plain users with a Judge row (their
+permission, ``judging.permissions.IsJudge``, lives with the judging app that knows them)."""
 
 from functools import wraps
 
@@ -16,17 +17,6 @@ class IsResearcher(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return is_researcher(request.user)
-
-
-class IsJudge(BasePermission):
-    message = "This endpoint is for judges; open your invite link first."
-
-    def has_permission(self, request, view) -> bool:
-        from bti_eval.judging.selectors import judge_for_user
-
-        # Kept on the request, so that the view does not look the judge up a second time.
-        request.judge = judge_for_user(user=request.user)
-        return request.judge is not None
 
 
 def researcher_required(view):

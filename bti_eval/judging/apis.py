@@ -17,11 +17,12 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from bti_eval.core.exceptions import ApplicationError
-from bti_eval.core.permissions import IsJudge, IsResearcher
+from bti_eval.core.permissions import IsResearcher
 from bti_eval.core.serializers import error_responses
 from bti_eval.judging import selectors
 from bti_eval.judging.invite_views import invite_url
 from bti_eval.judging.models import COMMENT_MAX_LENGTH, Judge
+from bti_eval.judging.permissions import IsJudge
 from bti_eval.judging.services import invites, judge_html, ratings
 from bti_eval.rounds.models import EvaluationRound
 

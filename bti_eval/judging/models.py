@@ -117,7 +117,7 @@ class Invite(models.Model):
 
 
 class Assignment(models.Model):
-    """One item of a judge's queue, at ``position`` in that judge's own shuffled order.
+    """One of a judge's assignments, at ``position`` in that judge's own shuffled order.
 
     A rating item shows one ``explanation``. A pairwise item (design "pairwise") shows two
     explanations of one pair by two methods side by side: ``explanation`` on the left and

@@ -237,9 +237,14 @@ class RoundExportApi(APIView):
             (200, "image/svg+xml"): OpenApiResponse(
                 OpenApiTypes.STR, description="Means (pairwise: Bradley-Terry strengths) with 95% CI bars."
             ),
+            (200, "application/x-ndjson"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="(explanations) One JSON object per line: each explanation with its pair, method, "
+                "status and stored explanation (raw saliencies and pair scores, the whole selection).",
+            ),
             **error_responses(400, 404),
         },
-        summary="Export a round's results: csv | json | markdown | latex | svg | methods-csv | judges-csv | heds",
+        summary=f"Export a round's results: {' | '.join(exports.FORMATS)}",
     )
     def get(self, request: Request, round_id: int) -> HttpResponse:
         round = get_object_or_404(EvaluationRound, pk=round_id)
@@ -247,7 +252,7 @@ class RoundExportApi(APIView):
         if fmt not in exports.FORMATS:
             raise ApplicationError(f"Choose format= one of {', '.join(exports.FORMATS)}.")
         exclude = exclude_flagged_param(request)
-        cls = StreamingHttpResponse if fmt == "csv" else HttpResponse
+        cls = StreamingHttpResponse if fmt in exports.STREAMED else HttpResponse
         content = batched_text(exports.export(round, fmt, exclude_flagged=exclude))  # 64 KB writes, not per line
         response = cls(content, content_type=exports.CONTENT_TYPES[fmt])
         filename = exports.export_filename(round, fmt, exclude_flagged=exclude)

@@ -14,7 +14,12 @@
   tests, the judges and the automatic metrics (``bti_eval.results.tables``);
 - ``svg``: the means plot with CI error bars;
 - ``heds``: the HEDS 3.0 datasheet as JSON, filled from what the round knows
-  (``bti_eval.results.heds``; its schema ships beside it).
+  (``bti_eval.results.heds``; its schema ships beside it);
+- ``explanations``: JSON Lines, one line per explanation of the round (control items included,
+  marked), streamed: the pair (id, external id, source), the method, its status, and the stored
+  explanation as computed or imported, with the raw numbers (word saliencies, every selected
+  pair's ``word_similarity`` and ``score``, the whole selection): judges see at most
+  ``pairs_shown`` rows, with scores relative to the explanation's best pair; this keeps the rest.
 
 ``exclude_flagged`` recomputes everything without the flagged judges; every format records it
 (a column, a field, a line, or the file name).
@@ -41,7 +46,7 @@ from bti_eval.results.selectors import round_ratings
 from bti_eval.rounds.models import EvaluationRound
 from bti_eval.rounds.selectors import round_imported_methods, round_truncation
 
-FORMATS = ("csv", "json", "markdown", "latex", "svg", "methods-csv", "judges-csv", "heds")
+FORMATS = ("csv", "json", "markdown", "latex", "svg", "methods-csv", "judges-csv", "heds", "explanations")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
@@ -51,13 +56,16 @@ CONTENT_TYPES = {
     "methods-csv": "text/csv; charset=utf-8",
     "judges-csv": "text/csv; charset=utf-8",
     "heds": "application/json",
+    "explanations": "application/x-ndjson; charset=utf-8",
 }
+STREAMED = ("csv", "explanations")  # sent as they are read, in pieces: their size grows with the round
 EXTENSIONS = {"csv": "csv", "json": "json", "markdown": "md", "latex": "tex", "svg": "svg"}
 NAMES = {
     "methods-csv": ("methods", "csv"),
     "judges-csv": ("judges", "csv"),
     "svg": ("means", "svg"),
     "heds": ("heds", "json"),
+    "explanations": ("explanations", "jsonl"),
 }
 # How every rating row ends, a score's (CSV_COLUMNS) as a choice's (pairwise_exports.PAIRWISE_CSV_COLUMNS).
 RATING_TAIL_COLUMNS = [
@@ -125,7 +133,9 @@ def export_filename(round: EvaluationRound, fmt: str, *, exclude_flagged: bool =
 
 def export(round: EvaluationRound, fmt: str, *, decimals: int = 2, exclude_flagged: bool = False) -> Iterator[str]:
     """The export of ``round`` in ``fmt`` (one of FORMATS) as text pieces (CSV: one line each); a
-    pairwise round's are ``pairwise_exports``'s."""
+    pairwise round's are ``pairwise_exports``'s (but for ``explanations``, the same for every design)."""
+    if fmt == "explanations":
+        return export_explanations(round)
     if round.design == EvaluationRound.Design.PAIRWISE:
         from bti_eval.results.pairwise_exports import export_pairwise
 
@@ -155,6 +165,43 @@ def export(round: EvaluationRound, fmt: str, *, decimals: int = 2, exclude_flagg
         imported = round_imported_methods(round=round)
         return _csv_lines(METHOD_COLUMNS, method_rows(report, truncated=truncated, imported=imported))
     return _csv_lines(JUDGE_COLUMNS, judge_rows(report))
+
+
+EXPLANATION_FIELDS = (
+    "pair_id",
+    "pair__external_id",
+    "pair__source",
+    "method",
+    "is_control",
+    "status",
+    "error",
+    "compute_seconds",
+    "payload",
+)
+
+
+def export_explanations(round: EvaluationRound) -> Iterator[str]:
+    """The round's explanations as JSON Lines (see the module docstring), by pair then method;
+    ``exclude_flagged`` does not apply (no judge is involved)."""
+    rows = (
+        round.explanations.order_by("pair_id", "is_control", "method")
+        .values_list(*EXPLANATION_FIELDS)
+        .iterator(chunk_size=500)
+    )
+    for pair_id, external_id, source, method, is_control, status, error, seconds, payload in rows:
+        line = {
+            "round": round.pk,
+            "pair": pair_id,
+            "external_id": external_id,
+            "source": source,
+            "method": method,
+            "control": is_control,
+            "status": status,
+            "error": error,
+            "compute_seconds": seconds,
+            "explanation": payload,
+        }
+        yield json.dumps(line, ensure_ascii=False) + "\n"
 
 
 def neutralise(value: Any) -> Any:

@@ -37,6 +37,9 @@ from bti_eval.results.selectors import (
 from bti_eval.rounds.models import EvaluationRound
 
 CACHE_SECONDS = 3600
+# A closed round's ratings never change (the key holds their fingerprint anyway): its report is kept
+# for this long, so that exports and the results page read it instead of computing it again.
+CLOSED_CACHE_SECONDS = 30 * 24 * 3600
 
 
 def results_cache() -> BaseCache:
@@ -91,7 +94,8 @@ def round_report(*, round: EvaluationRound, exclude_flagged: bool = False, use_c
     else:
         report = _compute(round, exclude_flagged, options)
     if use_cache:
-        results_cache().set(key, report, CACHE_SECONDS)
+        closed = round.status == EvaluationRound.Status.CLOSED
+        results_cache().set(key, report, CLOSED_CACHE_SECONDS if closed else CACHE_SECONDS)
     return report
 
 

@@ -250,3 +250,18 @@ def auto_evaluation_run(
     if row.status == AutoEvaluation.Status.FAILED:
         raise ApplicationError(f"The automatic metrics failed: {row.error}")
     return row
+
+
+def round_report_prepare(*, round_id: int) -> bool:
+    """Compute a closed round's report into the results cache (``report.round_report``), as the
+    results page and the exports will ask for it: all judges (the usual view), and without the
+    flagged ones when any is flagged. False (nothing done) when the round is gone or not closed."""
+    from bti_eval.results.report import round_report
+
+    round = EvaluationRound.objects.filter(pk=round_id, status=EvaluationRound.Status.CLOSED).first()
+    if round is None:
+        return False
+    report = round_report(round=round)
+    if any(judge.get("flagged") for judge in report.get("judges", [])):
+        round_report(round=round, exclude_flagged=True)
+    return True

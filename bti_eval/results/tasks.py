@@ -1,5 +1,6 @@
-"""Results tasks: one chunk of an automatic-metrics job. Routed to the ``metrics`` queue by
-settings.CELERY_TASK_ROUTES, so that a metrics job never holds up a round's explanations."""
+"""Results tasks: one chunk of an automatic-metrics job, routed to the ``metrics`` queue by
+settings.CELERY_TASK_ROUTES so that a metrics job never holds up a round's explanations; and a
+closed round's report, computed once into the results cache (``default`` queue: no model)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,11 @@ def evaluate_auto_chunk(self, job_id: int, index: int) -> str:
     from bti_eval.results.services import auto_evaluation_chunk_run
 
     return auto_evaluation_chunk_run(job_id=job_id, index=index, worker=worker_identity(self.request.hostname or ""))
+
+
+@shared_task(name="bti_eval.results_report_compute", base=JobTask, max_retries=3)
+def report_compute(round_id: int) -> bool:
+    """Compute and cache a closed round's report; False when the round is gone or not closed."""
+    from bti_eval.results.services import round_report_prepare
+
+    return round_report_prepare(round_id=round_id)

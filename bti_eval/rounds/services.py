@@ -37,6 +37,7 @@ from bti_eval.rounds.models import (
     Explanation,
     default_methods,
 )
+from bti_eval.rounds.signals import round_closed, round_opened
 from explainers.modeldir import DTYPES, POOLING_MODES
 
 logger = logging.getLogger(__name__)
@@ -481,13 +482,15 @@ def round_open_if_complete(*, round_id: int) -> bool:
 
 
 def round_close(*, round: EvaluationRound) -> EvaluationRound:
-    """rating → closed: ratings are frozen from now on."""
+    """rating → closed: ratings are frozen from now on; ``round_closed`` lets the results app prepare
+    the report."""
     with transaction.atomic():
         locked = _lock(round)
         _require(locked, Status.RATING, "close")
         locked.status = Status.CLOSED
         locked.closed_at = timezone.now()
         locked.save(update_fields=["status", "closed_at"])
+        round_closed.send(sender=EvaluationRound, round=locked)
     round.refresh_from_db()
     return round
 
@@ -581,22 +584,13 @@ def _open_locked(locked: EvaluationRound) -> None:
 
 
 def _open_ready(locked: EvaluationRound) -> None:
-    """Open a locked round whose explanations are all DONE: status, control items, every judge's
-    queue, and the automatic metrics task."""
-    from bti_eval.judging.services.assignments import assignments_build_for_round, controls_create
-    from bti_eval.judging.tasks import render_judge_html
-
+    """Open a locked round whose explanations are all DONE: its status, then ``round_opened``, on
+    which the judging app builds the control items and every judge's assignments and the results
+    app asks for the automatic metrics (``rounds.signals``)."""
     locked.status = Status.RATING
     locked.opened_at = timezone.now()
     locked.save(update_fields=["status", "opened_at"])
-    controls_create(round=locked)
-    assignments_build_for_round(round=locked)
-    # If the broker refuses, the judges' first views render it instead (slower for them, nothing lost).
-    jobs.enqueue(render_judge_html, [locked.pk], check_broker=False)
-    if locked.auto_metrics:
-        from bti_eval.results.services import auto_evaluation_request
-
-        auto_evaluation_request(round=locked, check_broker=False)
+    round_opened.send(sender=EvaluationRound, round=locked)
 
 
 def _lock(round: EvaluationRound) -> EvaluationRound:

@@ -2,7 +2,7 @@
 
 Each app is imported alone, in a fresh interpreter (what a worker or a management command starts), so
 that an import that only works because another app happened to be loaded first shows here. The
-app → app graph is read from the source (``ast``): its module-level imports must have no cycle,
+app → app graph is read from the source (``ast``): its imports, at module level or inside functions, must have no cycle,
 and no module of an app may import ``workers`` (the Celery app sits on top of every app: its
 autodiscovery finds each app's ``tasks.py``), not even inside a function, which is how a circle
 through the worker's task module used to close.
@@ -69,6 +69,16 @@ def test_the_apps_module_level_imports_have_no_cycle():
     except CycleError as exc:
         pytest.fail(f"import cycle between apps: {' -> '.join(exc.args[1])}")
     assert order.index("core") < order.index("rounds") < order.index("results")
+
+
+def test_no_app_imports_an_app_above_it_even_inside_a_function():
+    """A deferred import (inside a function) still ties two apps together: when one app must act on
+    another's event (a round opening builds the judges' assignments and asks for the metrics), the
+    app below sends a signal that the app above receives (``rounds.signals``)."""
+    try:
+        list(TopologicalSorter(app_graph(module_level=False)).static_order())
+    except CycleError as exc:
+        pytest.fail(f"import cycle between apps, counting imports inside functions: {' -> '.join(exc.args[1])}")
 
 
 def test_no_app_imports_the_worker_package():

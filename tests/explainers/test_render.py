@@ -288,3 +288,32 @@ def test_page_is_standalone():
     assert page.startswith("<!DOCTYPE html>") and RENDER_CSS in page
     assert page.count('<div class="expl-explanation">') == 2
     assert not re.search(r"<link|<script|src=|https?://|@import", page)
+
+
+def _css_colour(rule: str, prop: str) -> tuple[int, int, int]:
+    """The 6-digit hex colour of ``prop`` in the RENDER_CSS rule whose selector is ``rule``."""
+    body = re.search(re.escape(rule) + r"\s*\{([^}]*)\}", RENDER_CSS).group(1)
+    value = re.search(rf"(?:^|;|\s){prop}\s*:\s*#([0-9a-fA-F]{{6}}|[0-9a-fA-F]{{3}})\b", body).group(1)
+    value = "".join(c * 2 for c in value) if len(value) == 3 else value
+    return tuple(int(value[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def _contrast(fg: tuple[int, int, int], bg: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours."""
+
+    def luminance(rgb):
+        linear = [(c / 255) / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_saliency_numbers_sit_outside_the_highlight_with_readable_contrast():
+    """The numbers sit on the paragraph's own background (after the highlighted word, not in it),
+    in a colour that meets WCAG AA for small text (4.5:1) there."""
+    fragment = render_html(explanation_payload("bti"))
+    number = re.search(r'(<span class="expl-word[^"]*"[^>]*>[^<]*</span>)(<sup class="expl-saliency">)', fragment)
+    assert number, "a saliency number follows its word's highlight, outside it"
+    ratio = _contrast(_css_colour(".expl-saliency", "color"), _css_colour(".expl-paragraph", "background"))
+    assert ratio >= 4.5, f"saliency numbers have contrast {ratio:.1f}:1"

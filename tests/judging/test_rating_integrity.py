@@ -49,11 +49,16 @@ def test_the_displayed_item_is_rated_and_api_clients_may_leave_item_out(judge_cl
     assert dict(Rating.objects.values_list("assignment_id", "score")) == {first.pk: 4, second.pk: 3}
 
 
-@pytest.mark.parametrize("item", ["", None, 7])
-def test_a_malformed_item_is_a_400(judge_client, judge, item):
+@pytest.mark.parametrize(
+    "item, status",
+    [("", 400), (None, 400), (7, 409)],  # blank and null are malformed; a number is read as another item's id
+)
+def test_a_malformed_or_foreign_item_is_refused_and_nothing_is_saved(judge_client, judge, item, status):
     public_id = judge.assignments.first().public_id
     response = _rate(judge_client, public_id, {"item": item, "score": 3})
-    assert response.status_code in (400, 409) and not Rating.objects.exists()
+    assert response.status_code == status, response.content
+    assert "item" in response.json()["extra"]["fields"]
+    assert not Rating.objects.exists()
 
 
 @pytest.mark.parametrize("seconds", [True, False])

@@ -110,6 +110,10 @@ def test_full_closed_and_not_open_studies_get_polite_pages(rating_round):
     EvaluationRound.objects.filter(pk=rating_round.pk).update(status=Status.COMPUTING)
     waiting = Client().get(_url(draft), prolific(4))
     assert waiting.status_code == 409 and "not open yet" in waiting.content.decode()
+    EvaluationRound.objects.filter(pk=rating_round.pk).update(status=Status.CLOSED)  # the round itself closed
+    ended = Client().get(_url(draft), prolific(5))
+    assert ended.status_code == 410 and "This study is closed" in ended.content.decode()
+    assert "Thank you for your interest" in ended.content.decode()
     assert Judge.objects.count() == 1
 
 

@@ -1,8 +1,11 @@
 """The authorization matrix: every URL pattern (walked from the resolver, so that a new route cannot
-be forgotten) × anonymous, judge, another judge and researcher, each with its expected status.
+be forgotten) × anonymous, judge, another judge, a crowd participant and researcher, each with its
+expected status.
 
 A judge's objects (an assignment's public id, the invite token) belong to judge A: "judge" is A,
-"other_judge" is B asking for A's object. Rounds, judges and catalogs are the researcher's objects.
+"other_judge" is B asking for A's object. "crowd_judge" is a participant who arrived through the
+round's study link: a judge of the round like B, so by default they get B's answers
+(CROWD_JUDGE lists where they differ). Rounds, judges and catalogs are the researcher's objects.
 Each case runs in a fresh database so that state-changing requests (close, revoke, invite) cannot
 affect another case.
 """
@@ -18,7 +21,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from bti_eval.judging.services.invites import invite_revoke
 from tests.security.conftest import World, make_world
 
-ROLES = ("anonymous", "judge", "other_judge", "researcher")
+ROLES = ("anonymous", "judge", "other_judge", "researcher")  # the columns of EXPECTED
+ALL_ROLES = (*ROLES, "crowd_judge")
 NO_SUCH_ID = 987_654
 
 # Expected status per role, in ROLES order.
@@ -161,6 +165,16 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("api-judge-rating", "PUT"): (401, 201, 404, 403),
     ("api-judge-rating", "POST"): (401, 201, 404, 403),
 }
+# Where a crowd participant's answer differs from another invited judge's (EXPECTED's other_judge).
+CROWD_JUDGE: dict[tuple[str, str], int] = {}
+
+
+def expected_status(name: str, method: str, role: str) -> int:
+    if role == "crowd_judge":
+        return CROWD_JUDGE.get((name, method), EXPECTED[(name, method)][ROLES.index("other_judge")])
+    return EXPECTED[(name, method)][ROLES.index(role)]
+
+
 # Queries some routes need to do their job.
 QUERY = {
     "api-round-export": "?format=csv",
@@ -230,7 +244,7 @@ def _request(client, method: str, url: str):
     return client.generic(method, url)
 
 
-CASES = [(name, method, role) for (name, method) in EXPECTED for role in ROLES]
+CASES = [(name, method, role) for (name, method) in EXPECTED for role in ALL_ROLES]
 
 
 @pytest.mark.django_db
@@ -240,7 +254,7 @@ def test_route_answers_each_role_as_expected(name, method, role):
     params = next(p for n, _, p in url_patterns() if n == name)
     url = reverse(name, kwargs=_kwargs(world, params, name)) + QUERY.get(name, "")
     response = _request(world.client(role), method, url)
-    expected = EXPECTED[(name, method)][ROLES.index(role)]
+    expected = expected_status(name, method, role)
     assert response.status_code == expected, f"{method} {url} as {role}: {response.status_code}, expected {expected}"
     if (
         response.status_code == 302

@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
-from bti_eval.core.jobs import WORKER_INSTANCE
+from bti_eval.core.jobs import WORKER_INSTANCE, JobTask
 from bti_eval.rounds.constants import CHUNK_SOFT_TIME_LIMIT, CHUNK_TIME_LIMIT
 from bti_eval.rounds.models import Explanation
 from bti_eval.rounds.tasks import explain_chunk
@@ -40,6 +40,8 @@ def test_every_task_acknowledges_late():
         "bti_eval.catalog_train_recobert",
     } <= set(tasks)
     assert {name for name, task in tasks.items() if task.acks_late is not True} == set()
+    # One base for retries and failure marking: every task of the platform is a JobTask.
+    assert {name for name, task in tasks.items() if not isinstance(task, JobTask)} == set()
 
 
 def test_task_passes_ids_to_the_service():

@@ -1,6 +1,6 @@
 """``python manage.py export_results ROUND --format FORMAT [--exclude-flagged] [--output FILE]``.
 
-FORMAT: csv | json | markdown | latex | svg | methods-csv | judges-csv | heds (see results.exports).
+FORMAT: csv | json | markdown | latex | svg | methods-csv | judges-csv | heds | explanations (see results.exports).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from bti_eval.rounds.models import EvaluationRound
 class Command(BaseCommand):
     help = (
         "Export a round's results (ROUND = its id or exact name): ratings CSV, JSON, Markdown, LaTeX, the means plot "
-        "(SVG), the methods/judges tables as CSV, or the HEDS 3.0 datasheet (JSON)."
+        "(SVG), the methods/judges tables as CSV, the HEDS 3.0 datasheet (JSON), or every explanation as stored "
+        "(JSON Lines: raw saliencies and pair scores)."
     )
     # A read-only command: the system checks would import every URL and view (about a third of its
     # time on a small round) to check nothing it uses. ``manage.py check`` runs them.
