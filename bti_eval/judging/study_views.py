@@ -45,6 +45,7 @@ TITLES = {
     "other-session": "You started this study elsewhere",
     "ended": "Your participation has ended",
 }
+POLITE_REASONS = {"closed", "not-open", "full"}  # the study's state, not the participant's mistake
 STATUS_TITLES = {404: "This study link does not work", 400: "This study link is incomplete"}
 
 
@@ -81,8 +82,10 @@ def study_arrive(request: HttpRequest, token: str) -> HttpResponse:
     except ApplicationError as exc:
         if exc.status == 404:
             limit.fail(address)
-        title = TITLES.get(exc.extra.get("reason"), STATUS_TITLES.get(exc.status, "This study link does not work"))
-        return _deny_framing(_judge_error(request, exc.status, title, exc.message))
+        reason = exc.extra.get("reason")
+        title = TITLES.get(reason, STATUS_TITLES.get(exc.status, "This study link does not work"))
+        polite = reason in POLITE_REASONS
+        return _deny_framing(_judge_error(request, exc.status, title, exc.message, polite=polite))
     mturk = arrival.link.platform == crowd.MTURK
     if arrival.preview:
         return _framed_by_mturk(request, _preview(request, arrival.link))

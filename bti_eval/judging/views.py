@@ -105,8 +105,11 @@ def _judge_render(request: HttpRequest, template: str, context: dict, status: in
     return render(request, template, context, status=status)
 
 
-def _judge_error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
-    return _judge_render(request, "judging/error.html", {"title": title, "message": message}, status=status)
+def _judge_error(request: HttpRequest, status: int, title: str, message: str, *, polite: bool = False) -> HttpResponse:
+    """A judge-facing refusal; ``polite``: not an error of the visitor's (a study that is full or
+    closed), so the message is not shown in the error colour."""
+    context = {"title": title, "message": message, "polite": polite}
+    return _judge_render(request, "judging/error.html", context, status=status)
 
 
 def _too_many_invalid_links(request: HttpRequest, limit: ratelimit.Limit, message: str) -> HttpResponse:

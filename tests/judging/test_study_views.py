@@ -114,6 +114,10 @@ def test_full_closed_and_not_open_studies_get_polite_pages(rating_round):
     ended = Client().get(_url(draft), prolific(5))
     assert ended.status_code == 410 and "This study is closed" in ended.content.decode()
     assert "Thank you for your interest" in ended.content.decode()
+    for page in (full, closed, waiting, ended):  # the study's state, not a mistake: not in the error colour
+        assert 'class="judge-notice"' in page.content.decode() and 'class="judge-error"' not in page.content.decode()
+    broken = Client().get(_url(draft))  # no participant id: the visitor's link is wrong
+    assert broken.status_code == 400 and 'class="judge-error"' in broken.content.decode()
     assert Judge.objects.count() == 1
 
 
