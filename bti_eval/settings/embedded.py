@@ -19,6 +19,10 @@ if not SECRET_KEY:  # noqa: F405
     SECRET_KEY = _key_file.read_text().strip()
 
 WHITENOISE_USE_FINDERS = True
+# Static files come straight from the finders here (nothing is collected for the demo); an empty
+# STATIC_ROOT of its own keeps WhiteNoise from warning, at every start, that there is none.
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 
 # kombu's filesystem transport (base's CELERY_BROKER_URL when REDIS_URL is unset): producer and
 # consumer share one folder, no server needed.

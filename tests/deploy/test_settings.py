@@ -127,3 +127,29 @@ def test_the_embedded_mode_uses_its_own_broker_when_redis_url_is_unset_or_empty(
         timeout=60,
     )
     assert result.stdout.strip() == "filesystem://localhost/", result.stderr
+
+
+def test_the_embedded_mode_serves_static_files_without_a_warning(tmp_path):
+    """make demo collects nothing: the finders serve the files, and WhiteNoise finds a (empty)
+    STATIC_ROOT instead of warning at every start that it has none."""
+    code = (
+        "import warnings; warnings.simplefilter('error'); "
+        "from django.conf import settings; from django.test import Client; "
+        "response = Client().get('/static/bti/judge.css'); "
+        "print(response.status_code, settings.STATIC_ROOT.is_dir(), settings.STATIC_ROOT.parent)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "REDIS_URL"}}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "bti_eval.settings.embedded",
+        "BTI_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == f"200 True {tmp_path}", result.stderr[-2000:]
