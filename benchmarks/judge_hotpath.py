@@ -47,16 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--runs, --loops and --pairs must be positive")
     if args.loops > args.pairs * 7:
         parser.error(f"--loops must be at most the round's {args.pairs * 7} explanations")
+    args.sqlite, args.keep_db = False, False  # for judges_load's database helpers
     return args
-
-
-def recreate(args: argparse.Namespace, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{args.postgres.rstrip('/')}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{args.database}"')
 
 
 def signed_in_judge(round):
@@ -110,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     os.environ.update(env)
     sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-    recreate(args)
+    from judges_load import drop_scratch_database, make_round, recreate_database
+
+    recreate_database(args)
     try:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=os.environ, check=True
@@ -118,8 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
-        from judges_load import make_round
-
         try:
             from bti_eval.judging.services.judge_html import round_judge_html_render
         except ImportError:  # before the split, as above
@@ -141,10 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"median: {statistics.median(cpu):.2f} ms CPU, {statistics.median(wall):.2f} ms wall per loop")
         return 0
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        recreate(args, drop_only=True)
+        drop_scratch_database(args)
 
 
 if __name__ == "__main__":

@@ -114,11 +114,16 @@ def test_the_embedded_mode_uses_its_own_broker_when_redis_url_is_unset_or_empty(
     """An empty REDIS_URL (``export REDIS_URL=``) is no broker address: the embedded settings keep
     the filesystem broker instead of Celery's AMQP default, and kombu has a host to name."""
     code = "from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+    result = run_embedded(code, tmp_path, **({} if redis_url is None else {"REDIS_URL": redis_url}))
+    assert result.stdout.strip() == "filesystem://localhost/", result.stderr
+
+
+def run_embedded(code: str, var_dir, **env_vars: str) -> subprocess.CompletedProcess:
+    """``code`` run after ``django.setup()`` in a fresh interpreter with the embedded settings,
+    ``var_dir`` as BTI_VAR_DIR, no REDIS_URL unless given."""
     env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "REDIS_URL"}}
-    env |= {"DJANGO_SETTINGS_MODULE": "bti_eval.settings.embedded", "BTI_VAR_DIR": str(tmp_path)}
-    if redis_url is not None:
-        env["REDIS_URL"] = redis_url
-    result = subprocess.run(
+    env |= {"DJANGO_SETTINGS_MODULE": "bti_eval.settings.embedded", "BTI_VAR_DIR": str(var_dir), **env_vars}
+    return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
         env=env,
@@ -126,7 +131,6 @@ def test_the_embedded_mode_uses_its_own_broker_when_redis_url_is_unset_or_empty(
         text=True,
         timeout=60,
     )
-    assert result.stdout.strip() == "filesystem://localhost/", result.stderr
 
 
 def test_the_embedded_mode_serves_static_files_without_a_warning(tmp_path):
@@ -138,18 +142,5 @@ def test_the_embedded_mode_serves_static_files_without_a_warning(tmp_path):
         "response = Client().get('/static/bti/judge.css'); "
         "print(response.status_code, settings.STATIC_ROOT.is_dir(), settings.STATIC_ROOT.parent)"
     )
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "REDIS_URL"}}
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "bti_eval.settings.embedded",
-        "BTI_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_embedded(code, tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     assert result.stdout.strip() == f"200 True {tmp_path}", result.stderr[-2000:]
